@@ -1,0 +1,1 @@
+"""Bundled workloads: run ON the cluster as job entrypoints. Imports nothing of cockpit/, screens/ or textual."""
