@@ -1,0 +1,334 @@
+"""The one async client of the Ray dashboard: HTTP over httpx, job log tails over websockets.
+
+It returns raw JSON (dicts, lists, text); `parse.py` turns that into models. Every failure is
+raised as one of the typed errors in `errors.py`, never as an httpx or websockets exception.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import websockets
+from websockets.asyncio.client import connect as ws_connect
+
+from cockpit.config import discover_token, normalise_address
+from cockpit.errors import (
+    AuthForbidden,
+    AuthRequired,
+    BadResponse,
+    CockpitError,
+    DashboardTimeout,
+    DashboardUnreachable,
+    NotFound,
+    RequestRejected,
+)
+
+USER_AGENT = "raycockpit/0.1 (python-httpx)"  # never browser-like: the dashboard refuses POSTs from browsers
+STATE_API_TIMEOUT = 35.0
+
+
+class DashboardClient:
+    """Async client of one Ray dashboard. Use `async with DashboardClient(url) as client:`."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+        discover: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.address = normalise_address(address)
+        self._token = token if token is not None else (discover_token() if discover else None)
+        headers = {"User-Agent": USER_AGENT}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        self._headers = headers
+        self._timeout = timeout
+        self._http = httpx.AsyncClient(
+            base_url=self.address, headers=headers, timeout=timeout, transport=transport
+        )
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self._token)
+
+    def __repr__(self) -> str:  # the token never appears here
+        return f"DashboardClient({self.address!r}, token={'set' if self._token else 'none'})"
+
+    async def __aenter__(self) -> DashboardClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        what = f"{method} {path}"
+        try:
+            response = await self._http.request(
+                method, path, timeout=timeout or self._timeout, **kwargs
+            )
+        except httpx.TimeoutException:
+            raise DashboardTimeout(f"{self.address} did not answer {what} in time") from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, OSError) as exc:
+            reason = str(exc).strip() or type(exc).__name__
+            raise DashboardUnreachable(f"cannot reach {self.address}: {reason}") from None
+        except httpx.HTTPError as exc:
+            raise DashboardUnreachable(f"{what} failed: {type(exc).__name__}") from None
+        status = response.status_code
+        if status < 400:
+            return response
+        body = response.text
+        if status == 401:
+            raise AuthRequired(f"{self.address} requires an auth token")
+        if status == 403:
+            raise AuthForbidden(f"{self.address} refused the auth token")
+        if status == 404:
+            raise NotFound(f"{what}: not found", hint=_first_line(body) or NotFound.hint)
+        if 400 <= status < 500:
+            raise RequestRejected(f"{what} was rejected", status=status, body=body)
+        raise BadResponse(f"{what} failed", status=status, body=body)
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._request(method, path, **kwargs)
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise BadResponse(
+                f"{method} {path} did not return JSON", status=response.status_code, body=response.text
+            ) from None
+
+    async def _envelope(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A `{"result": true, "msg": ..., "data": {...}}` answer; returns `data`."""
+        payload = await self._json("GET", path, **kwargs)
+        if not isinstance(payload, dict) or "data" not in payload:
+            raise BadResponse(f"GET {path}: unexpected answer", body=json.dumps(payload)[:300])
+        if payload.get("result") is False:
+            raise BadResponse(f"GET {path} failed", body=str(payload.get("msg", "")))
+        data = payload["data"]
+        if not isinstance(data, dict):
+            raise BadResponse(f"GET {path}: 'data' is not an object", body=json.dumps(data)[:300])
+        return data
+
+    # -- cluster ----------------------------------------------------------------------------
+
+    async def version(self) -> dict[str, Any]:
+        data = await self._json("GET", "/api/version")
+        if not isinstance(data, dict) or "ray_version" not in data:
+            raise BadResponse("GET /api/version: unexpected answer", body=str(data)[:300])
+        return data
+
+    async def auth_mode(self) -> str:
+        """'token' or 'disabled' ('disabled' too on Rays that predate token auth)."""
+        try:
+            data = await self._json("GET", "/api/authentication_mode")
+        except NotFound:
+            return "disabled"
+        return str(data.get("authentication_mode", "disabled")) if isinstance(data, dict) else "disabled"
+
+    async def health(self) -> bool:
+        """True when the dashboard answers and the GCS is healthy."""
+        try:
+            response = await self._request("GET", "/api/gcs_healthz", timeout=min(self._timeout, 5.0))
+        except CockpitError:
+            return False
+        return response.text.strip() == "success"
+
+    async def node_summary(self) -> dict[str, Any]:
+        return await self._envelope("/nodes", params={"view": "summary"})
+
+    async def node_detail(self, node_id: str) -> dict[str, Any]:
+        data = await self._envelope(f"/nodes/{node_id}")
+        return data.get("detail") or {}
+
+    async def cluster_status(self) -> dict[str, Any]:
+        return await self._envelope("/api/cluster_status")
+
+    async def cluster_status_text(self) -> str:
+        """The `ray status` text (works with autoscaler v1 and v2)."""
+        data = await self._envelope("/api/cluster_status", params={"format": "1"})
+        text = data.get("clusterStatus")
+        if text is None:
+            return ""
+        if not isinstance(text, str):
+            raise BadResponse("cluster status text is not text", body=str(text)[:300])
+        return text
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    async def list_jobs(self) -> list[dict[str, Any]]:
+        data = await self._json("GET", "/api/jobs/")
+        if not isinstance(data, list):
+            raise BadResponse("GET /api/jobs/: expected a list", body=str(data)[:300])
+        return data
+
+    async def get_job(self, job_id: str) -> dict[str, Any]:
+        data = await self._json("GET", f"/api/jobs/{job_id}")
+        if not isinstance(data, dict):
+            raise BadResponse(f"GET /api/jobs/{job_id}: expected an object", body=str(data)[:300])
+        return data
+
+    async def submit_job(
+        self,
+        entrypoint: str,
+        *,
+        runtime_env: dict[str, Any] | None = None,
+        metadata: dict[str, str] | None = None,
+        submission_id: str | None = None,
+        entrypoint_num_cpus: float | None = None,
+        entrypoint_num_gpus: float | None = None,
+        entrypoint_memory: int | None = None,
+        entrypoint_resources: dict[str, float] | None = None,
+    ) -> str:
+        """POST /api/jobs/; returns the submission id."""
+        body = job_request_body(
+            entrypoint,
+            runtime_env=runtime_env,
+            metadata=metadata,
+            submission_id=submission_id,
+            entrypoint_num_cpus=entrypoint_num_cpus,
+            entrypoint_num_gpus=entrypoint_num_gpus,
+            entrypoint_memory=entrypoint_memory,
+            entrypoint_resources=entrypoint_resources,
+        )
+        return await self.submit_job_body(body)
+
+    async def submit_job_body(self, body: dict[str, Any]) -> str:
+        data = await self._json("POST", "/api/jobs/", json=body)
+        if not isinstance(data, dict) or not data.get("submission_id"):
+            raise BadResponse("POST /api/jobs/: no submission_id in the answer", body=str(data)[:300])
+        return str(data["submission_id"])
+
+    async def stop_job(self, job_id: str) -> bool:
+        data = await self._json("POST", f"/api/jobs/{job_id}/stop")
+        return bool(isinstance(data, dict) and data.get("stopped"))
+
+    async def delete_job(self, job_id: str) -> bool:
+        data = await self._json("DELETE", f"/api/jobs/{job_id}")
+        return bool(isinstance(data, dict) and data.get("deleted"))
+
+    async def job_logs(self, job_id: str) -> str:
+        data = await self._json("GET", f"/api/jobs/{job_id}/logs", timeout=max(self._timeout, 30.0))
+        if not isinstance(data, dict) or not isinstance(data.get("logs", ""), str):
+            raise BadResponse(f"GET /api/jobs/{job_id}/logs: unexpected answer", body=str(data)[:300])
+        return data.get("logs", "")
+
+    async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
+        """Chunks of new driver-log text from the websocket; ends when the job is terminal.
+
+        A dropped connection raises DashboardUnreachable; the caller decides to reconnect.
+        """
+        url = self.address.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        url = f"{url}/api/jobs/{job_id}/logs/tail"
+        headers = {k: v for k, v in self._headers.items() if k != "User-Agent"}
+        try:
+            async with ws_connect(
+                url,
+                additional_headers=headers,
+                user_agent_header=USER_AGENT,
+                open_timeout=self._timeout,
+                max_size=None,
+                compression=None,  # the dashboard's websocket proxy breaks on compressed frames
+                ping_interval=20,
+            ) as socket:
+                async for message in socket:
+                    yield message if isinstance(message, str) else message.decode("utf-8", "replace")
+        except websockets.exceptions.InvalidStatus as exc:
+            status = exc.response.status_code
+            if status == 401:
+                raise AuthRequired(f"{self.address} requires an auth token") from None
+            if status == 403:
+                raise AuthForbidden(f"{self.address} refused the auth token") from None
+            if status == 404:
+                raise NotFound(f"job {job_id}: no log tail") from None
+            raise BadResponse(f"log tail of {job_id} refused", status=status) from None
+        except websockets.exceptions.ConnectionClosedError as exc:
+            raise DashboardUnreachable(f"log tail of {job_id} dropped: {exc}") from None
+        except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
+            raise DashboardUnreachable(
+                f"log tail of {job_id} dropped: {str(exc) or type(exc).__name__}"
+            ) from None
+
+    # -- packages (working_dir uploads, RAY_API.md 3.1) ----------------------------------------
+
+    async def package_exists(self, name: str) -> bool:
+        """GET /api/packages/gcs/<name>: also pins the package for a while."""
+        try:
+            await self._request("GET", f"/api/packages/gcs/{name}")
+        except NotFound:
+            return False
+        return True
+
+    async def upload_package(self, name: str, data: bytes) -> None:
+        await self._request("PUT", f"/api/packages/gcs/{name}", content=data, timeout=120.0)
+
+    # -- serve and state summaries ------------------------------------------------------------
+
+    async def serve_applications(self) -> dict[str, Any]:
+        data = await self._json("GET", "/api/serve/applications/")
+        if not isinstance(data, dict):
+            raise BadResponse("GET /api/serve/applications/: expected an object", body=str(data)[:300])
+        return data
+
+    async def delete_serve(self) -> None:
+        await self._request("DELETE", "/api/serve/applications/", timeout=60.0)
+
+    async def actor_summary(self) -> dict[str, Any]:
+        return await self._envelope("/api/v0/actors/summarize", timeout=STATE_API_TIMEOUT)
+
+    async def task_summary(self) -> dict[str, Any]:
+        return await self._envelope("/api/v0/tasks/summarize", timeout=STATE_API_TIMEOUT)
+
+    async def list_actors(self, limit: int = 200) -> dict[str, Any]:
+        return await self._envelope(
+            "/api/v0/actors", params={"limit": str(limit), "detail": "false"}, timeout=STATE_API_TIMEOUT
+        )
+
+
+def job_request_body(
+    entrypoint: str,
+    *,
+    runtime_env: dict[str, Any] | None = None,
+    metadata: dict[str, str] | None = None,
+    submission_id: str | None = None,
+    entrypoint_num_cpus: float | None = None,
+    entrypoint_num_gpus: float | None = None,
+    entrypoint_memory: int | None = None,
+    entrypoint_resources: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """The JSON body of POST /api/jobs/, leaving out what is not set (unknown keys give 400)."""
+    body: dict[str, Any] = {"entrypoint": entrypoint}
+    optional = {
+        "runtime_env": runtime_env,
+        "metadata": metadata,
+        "submission_id": submission_id,
+        "entrypoint_num_cpus": entrypoint_num_cpus,
+        "entrypoint_num_gpus": entrypoint_num_gpus,
+        "entrypoint_memory": entrypoint_memory,
+        "entrypoint_resources": entrypoint_resources,
+    }
+    body.update({k: v for k, v in optional.items() if v not in (None, {}, "")})
+    return body
+
+
+def _first_line(text: str) -> str:
+    for line in text.strip().splitlines():
+        if line.strip():
+            return line.strip()[:160]
+    return ""

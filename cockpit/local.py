@@ -1,0 +1,261 @@
+"""The embedded local Ray head: start it on loopback, wait until its dashboard answers, stop it.
+
+The cockpit core never imports ray: the head is the `ray start --head --block` command run as a
+child process in a session of its own. Stopping sends SIGTERM to that process (Ray then stops
+what it started) and finally signals the process group it leads, so every process this module
+started, and only those, is gone. Nothing is ever killed by name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from cockpit.errors import LocalHeadError
+
+LOOPBACK = "127.0.0.1"
+START_TIMEOUT_S = 90.0
+
+Progress = Callable[[str], None]
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port: int, host: str = LOOPBACK) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.3)
+        return s.connect_ex((host, port)) == 0
+
+
+def find_ray_cli() -> str | None:
+    """The `ray` command beside this interpreter (a venv), else on PATH."""
+    beside = Path(sys.executable).with_name("ray")
+    if beside.exists():
+        return str(beside)
+    return shutil.which("ray")
+
+
+@dataclass
+class HeadPorts:
+    """Every port a head opens. `standard()` is Ray's defaults; `isolated()` takes free ones."""
+
+    gcs: int = 6379
+    dashboard: int = 8265
+    client_server: int | None = None
+    node_manager: int | None = None
+    object_manager: int | None = None
+    agent_listen: int | None = None
+    agent_grpc: int | None = None
+    runtime_env_agent: int | None = None
+    metrics_export: int | None = None
+    min_worker: int | None = None
+    max_worker: int | None = None
+
+    @classmethod
+    def standard(cls) -> HeadPorts:
+        return cls()
+
+    @classmethod
+    def isolated(cls) -> HeadPorts:
+        """Ports of its own, so a test head never meets a cluster the user already runs."""
+        base = free_port()
+        # worker ports: a window of 200 ports that is free at the moment we look
+        for _ in range(50):
+            low = 20000 + (free_port() % 20000)
+            if not any(port_in_use(p) for p in range(low, low + 200, 25)):
+                break
+        return cls(
+            gcs=base,
+            dashboard=free_port(),
+            client_server=free_port(),
+            node_manager=free_port(),
+            object_manager=free_port(),
+            agent_listen=free_port(),
+            agent_grpc=free_port(),
+            runtime_env_agent=free_port(),
+            metrics_export=free_port(),
+            min_worker=low,
+            max_worker=low + 199,
+        )
+
+    def args(self) -> list[str]:
+        pairs = {
+            "--port": self.gcs,
+            "--dashboard-port": self.dashboard,
+            "--ray-client-server-port": self.client_server,
+            "--node-manager-port": self.node_manager,
+            "--object-manager-port": self.object_manager,
+            "--dashboard-agent-listen-port": self.agent_listen,
+            "--dashboard-agent-grpc-port": self.agent_grpc,
+            "--runtime-env-agent-port": self.runtime_env_agent,
+            "--metrics-export-port": self.metrics_export,
+            "--min-worker-port": self.min_worker,
+            "--max-worker-port": self.max_worker,
+        }
+        return [f"{flag}={value}" for flag, value in pairs.items() if value is not None]
+
+
+def ray_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a loopback head (and anything joining it) needs (DESIGN.md)."""
+    env = dict(os.environ)
+    env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # else Ray swaps 127.0.0.1 for the outward IP
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")  # job entrypoints find this python
+    env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    env.pop("RAY_ADDRESS", None)
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class LocalHead:
+    """One Ray head on loopback, owned by whoever started it."""
+
+    ports: HeadPorts = field(default_factory=HeadPorts.standard)
+    num_cpus: int | None = None
+    temp_dir: str | None = None
+    extra_args: Sequence[str] = ()
+    extra_env: dict[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    log_path: Path | None = None
+    process: subprocess.Popen | None = None
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports.dashboard}"
+
+    @property
+    def gcs_address(self) -> str:
+        return f"{LOOPBACK}:{self.ports.gcs}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def command(self, ray_cli: str) -> list[str]:
+        cmd = [
+            ray_cli, "start", "--head", "--block",
+            f"--node-ip-address={LOOPBACK}", f"--dashboard-host={LOOPBACK}",
+            "--include-dashboard=true", "--disable-usage-stats",
+            *self.ports.args(),
+        ]  # fmt: skip
+        if self.num_cpus is not None:
+            cmd.append(f"--num-cpus={self.num_cpus}")
+        if self.temp_dir:
+            cmd.append(f"--temp-dir={self.temp_dir}")
+        cmd.extend(self.extra_args)
+        return cmd
+
+    def start(self, progress: Progress | None = None, timeout: float = START_TIMEOUT_S) -> None:
+        """Start the head and return once its dashboard and GCS answer. Raises LocalHeadError."""
+        say = progress or (lambda _msg: None)
+        ray_cli = find_ray_cli()
+        if ray_cli is None:
+            raise LocalHeadError(
+                "Ray is not installed here, so no local cluster can be started",
+                hint="install it (./dev setup) or attach to a cluster with --address URL",
+            )
+        if port_in_use(self.ports.gcs) or port_in_use(self.ports.dashboard):
+            raise LocalHeadError(
+                f"port {self.ports.gcs} or {self.ports.dashboard} on {LOOPBACK} is taken",
+                hint="another Ray may be running: attach with --address, or stop it first",
+            )
+        workdir = self.workdir or str(Path.home())  # never /tmp: Ray's /tmp/ray shadows the package
+        log_dir = Path(self.temp_dir or Path.home() / ".cache" / "raycockpit")
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"ray-head-{self.ports.dashboard}.log"
+        say(f"starting a local Ray head on {LOOPBACK} (dashboard :{self.ports.dashboard})")
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                self.command(ray_cli),
+                cwd=workdir,
+                env=ray_environment(self.extra_env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: we stop exactly what we started
+            )
+        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = self.log_tail()
+                self.process = None
+                raise LocalHeadError(f"ray start exited early:\n{tail}")
+            if dashboard_healthy(self.dashboard_url):
+                say(f"local Ray head ready in {time.monotonic() - started:.1f} s")
+                return
+            say(f"waiting for the Ray dashboard... {time.monotonic() - started:.0f} s")
+            time.sleep(0.5)
+        self.stop()
+        raise LocalHeadError(f"the local Ray head did not become ready in {timeout:.0f} s")
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace") if self.log_path else ""
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM the head (Ray stops its own processes), then clear its process group."""
+        proc, self.process = self.process, None
+        if proc is None:
+            return
+        pgid = proc.pid  # start_new_session: the head leads its own group
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        _signal_group(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _group_alive(pgid):
+            time.sleep(0.2)
+        _signal_group(pgid, signal.SIGKILL)
+
+
+def dashboard_healthy(url: str, timeout: float = 2.0) -> bool:
+    try:
+        response = httpx.get(f"{url}/api/gcs_healthz", timeout=timeout)
+        if response.status_code != 200 or response.text.strip() != "success":
+            return False
+        # the job agent and the node table fill in a little after the GCS answers
+        if httpx.get(f"{url}/api/jobs/", timeout=timeout).status_code != 200:
+            return False
+        nodes = httpx.get(f"{url}/nodes", params={"view": "summary"}, timeout=timeout).json()
+        return bool(nodes.get("data", {}).get("summary"))
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return False
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True

@@ -1,0 +1,80 @@
+"""The DashboardClient against a real local Ray head."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+import pytest
+
+from cockpit.client import DashboardClient
+from cockpit.errors import DashboardUnreachable, NotFound
+from cockpit.local import free_port
+
+pytestmark = pytest.mark.cluster
+
+
+async def wait_status(client, job_id, statuses, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = await client.get_job(job_id)
+        if job["status"] in statuses:
+            return job
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
+
+
+async def test_version_health_auth(client):
+    version = await client.version()
+    assert version["ray_version"] == "2.60.0"
+    assert await client.health() is True
+    assert await client.auth_mode() in {"disabled", "token"}
+
+
+async def test_nodes_and_cluster_status(client):
+    nodes = await client.node_summary()
+    assert len(nodes["summary"]) == 1
+    assert nodes["summary"][0]["raylet"]["isHeadNode"] is True
+    deadline = time.monotonic() + 60
+    text = await client.cluster_status_text()
+    while "Node status" not in text and time.monotonic() < deadline:  # the autoscaler reports late
+        await asyncio.sleep(1)
+        text = await client.cluster_status_text()
+    assert "Node status" in text and "CPU" in text
+    structured = await client.cluster_status()
+    assert "clusterStatus" in structured
+
+
+async def test_tiny_job_succeeds_and_logs(client):
+    code = "import ray; ray.init(); print('sum', sum(ray.get([ray.remote(lambda x: x * x).remote(i) for i in range(10)])))"
+    job_id = await client.submit_job(f"{sys.executable} -c \"{code}\"", metadata={"test": "tiny"})
+    job = await wait_status(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
+    assert job["status"] == "SUCCEEDED", job.get("message")
+    assert "sum 285" in await client.job_logs(job_id)
+    assert any(j["submission_id"] == job_id for j in await client.list_jobs())
+    assert await client.delete_job(job_id) is True
+    with pytest.raises(NotFound):
+        await client.get_job(job_id)
+
+
+async def test_stop_sleeping_job_and_tail(client):
+    code = "import time\nfor i in range(600):\n    print('tick', i, flush=True); time.sleep(0.2)"
+    job_id = await client.submit_job(f"{sys.executable} -u -c \"{code}\"")
+    await wait_status(client, job_id, {"RUNNING"})
+    received = ""
+    async for chunk in client.tail_job_logs(job_id):
+        received += chunk
+        if "tick 3" in received:
+            break
+    assert "tick 0" in received and "tick 3" in received
+    assert await client.stop_job(job_id) is True
+    job = await wait_status(client, job_id, {"STOPPED", "FAILED", "SUCCEEDED"})
+    assert job["status"] == "STOPPED"
+
+
+async def test_unreachable_dashboard_is_a_typed_error():
+    async with DashboardClient(f"http://127.0.0.1:{free_port()}", discover=False, timeout=2) as c:
+        with pytest.raises(DashboardUnreachable) as info:
+            await c.version()
+    assert "cannot reach" in str(info.value) and "Traceback" not in str(info.value)

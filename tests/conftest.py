@@ -1,0 +1,39 @@
+"""Shared fixtures: ONE real local Ray head on loopback for the whole run, on ports of its own."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from cockpit.client import DashboardClient
+from cockpit.local import HeadPorts, LocalHead
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_fixture(name: str):
+    path = FIXTURES / name
+    text = path.read_text()
+    return json.loads(text) if name.endswith(".json") else text
+
+
+@pytest.fixture(scope="session")
+def ray_head():
+    """A real Ray head (loopback, isolated ports, its own temp dir), stopped by its pid at the end."""
+    temp_dir = tempfile.mkdtemp(prefix="rc-test-")
+    head = LocalHead(ports=HeadPorts.isolated(), temp_dir=temp_dir, workdir=str(REPO_ROOT))
+    head.start()
+    try:
+        yield head
+    finally:
+        head.stop()
+
+
+@pytest.fixture
+async def client(ray_head):
+    async with DashboardClient(ray_head.dashboard_url, discover=False) as c:
+        yield c
