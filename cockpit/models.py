@@ -1,0 +1,244 @@
+"""Typed, immutable value objects of what the cockpit shows. Built by parse.py, read by screens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TERMINAL_JOB_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A used/total pair of one resource (logical, or physical bytes)."""
+
+    name: str
+    used: float
+    total: float
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.total <= 0 else max(0.0, min(1.0, self.used / self.total))
+
+
+@dataclass(frozen=True)
+class Gpu:
+    node_id: str
+    node_host: str
+    index: int
+    name: str
+    uuid: str = ""
+    utilization: float | None = None  # percent; None when not reported (-1 / null)
+    memory_used_mb: float = 0.0
+    memory_total_mb: float = 0.0
+    temperature_c: float | None = None
+    power_w: float | None = None
+    processes: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.node_id}:{self.index}"
+
+    @property
+    def memory_fraction(self) -> float:
+        return 0.0 if self.memory_total_mb <= 0 else self.memory_used_mb / self.memory_total_mb
+
+
+@dataclass(frozen=True)
+class Node:
+    node_id: str
+    hostname: str
+    ip: str
+    is_head: bool
+    state: str  # ALIVE | DEAD
+    activity: str = ""  # ACTIVE | IDLE | DRAINING (stateSnapshot), "" when unknown
+    node_type: str = ""
+    state_message: str = ""
+    cpu_percent: float | None = None
+    cpus_physical: int | None = None
+    cpu_logical: Usage | None = None  # Ray's logical CPUs in use / total
+    gpu_logical: Usage | None = None  # Ray's logical GPUs reserved / total
+    memory: Usage | None = None  # bytes
+    object_store: Usage | None = None  # bytes
+    disk: Usage | None = None  # bytes, root mount
+    load_avg: tuple[float, ...] = ()
+    gpus: tuple[Gpu, ...] = ()
+    resources_total: dict[str, float] = field(default_factory=dict)
+    logical_text: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    start_time_ms: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.hostname or self.ip or self.node_id[:8]
+
+
+@dataclass(frozen=True)
+class PendingNode:
+    what: str  # ip or instance, or node type
+    node_type: str
+    status: str
+
+
+@dataclass(frozen=True)
+class AutoscalerStatus:
+    available: bool = False  # False until the autoscaler has reported once
+    active: tuple[tuple[str, int], ...] = ()  # (node type, count)
+    idle: tuple[tuple[str, int], ...] = ()
+    pending: tuple[PendingNode, ...] = ()
+    failures: tuple[str, ...] = ()
+    usage: tuple[Usage, ...] = ()
+    demands: tuple[str, ...] = ()
+    requested: tuple[str, ...] = ()
+    timestamp: str = ""
+    raw_text: str = ""
+    error: str = ""  # the autoscaler's own error message, if any
+
+    @property
+    def pending_count(self) -> int:
+        return len(self.pending)
+
+    @property
+    def active_count(self) -> int:
+        return sum(n for _, n in self.active)
+
+    @property
+    def idle_count(self) -> int:
+        return sum(n for _, n in self.idle)
+
+    def usage_of(self, name: str) -> Usage | None:
+        for usage in self.usage:
+            if usage.name == name:
+                return usage
+        return None
+
+
+@dataclass(frozen=True)
+class Job:
+    submission_id: str
+    job_id: str
+    type: str
+    status: str
+    entrypoint: str
+    message: str = ""
+    error_type: str = ""
+    start_time_ms: int | None = None
+    end_time_ms: int | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    runtime_env: dict[str, Any] = field(default_factory=dict)
+    driver_exit_code: int | None = None
+    driver_node_id: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.submission_id or self.job_id
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_JOB_STATES
+
+    def duration_s(self, now_ms: float) -> float | None:
+        if not self.start_time_ms:
+            return None
+        end = self.end_time_ms or now_ms
+        return max(0.0, (end - self.start_time_ms) / 1000)
+
+
+@dataclass(frozen=True)
+class ServeReplica:
+    replica_id: str
+    state: str
+    pid: int | None = None
+    node_ip: str = ""
+    start_time_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ServeDeployment:
+    name: str
+    status: str
+    message: str = ""
+    target_replicas: int | None = None
+    replicas: tuple[ServeReplica, ...] = ()
+    resources: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServeApp:
+    name: str
+    status: str
+    route_prefix: str = ""
+    message: str = ""
+    deployments: tuple[ServeDeployment, ...] = ()
+    last_deployed_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ServeStatus:
+    running: bool = False  # a controller exists
+    http_host: str = ""
+    http_port: int | None = None
+    apps: tuple[ServeApp, ...] = ()
+    proxies: tuple[tuple[str, str], ...] = ()  # (node ip/id, status)
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    address: str
+    ray_version: str = ""
+    session_name: str = ""
+    auth_mode: str = ""
+
+
+SECTIONS = ("nodes", "autoscaler", "jobs", "serve")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one poll knows. A section that failed keeps its last value; errors say why."""
+
+    info: ClusterInfo
+    fetched_at: float = 0.0  # unix seconds of this snapshot
+    nodes: tuple[Node, ...] = ()
+    autoscaler: AutoscalerStatus = field(default_factory=AutoscalerStatus)
+    jobs: tuple[Job, ...] = ()
+    serve: ServeStatus = field(default_factory=ServeStatus)
+    updated_at: dict[str, float] = field(default_factory=dict)  # section -> unix s of last success
+    errors: dict[str, str] = field(default_factory=dict)  # section -> one-line error
+    connected: bool = False
+    connection_error: str = ""
+    history: dict[str, tuple[float, ...]] = field(default_factory=dict)  # series key -> recent values
+
+    @property
+    def gpus(self) -> tuple[Gpu, ...]:
+        return tuple(g for n in self.nodes for g in n.gpus)
+
+    def age(self, section: str, now: float) -> float | None:
+        at = self.updated_at.get(section)
+        return None if at is None else max(0.0, now - at)
+
+    def stale(self, section: str) -> bool:
+        return section in self.errors
+
+    @property
+    def alive_nodes(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.state == "ALIVE")
+
+    def totals(self) -> dict[str, Usage]:
+        """Cluster-wide CPU, GPU, memory and object store (logical, from the autoscaler when known)."""
+        out: dict[str, Usage] = {}
+        for usage in self.autoscaler.usage:
+            out[usage.name] = usage
+        alive = self.alive_nodes
+
+        def summed(name: str, pick) -> None:
+            parts = [pick(n) for n in alive if pick(n) is not None]
+            if parts and name not in out:
+                out[name] = Usage(name, sum(p.used for p in parts), sum(p.total for p in parts))
+
+        summed("CPU", lambda n: n.cpu_logical)
+        summed("GPU", lambda n: n.gpu_logical)
+        summed("host_memory", lambda n: n.memory)
+        summed("object_store_memory", lambda n: n.object_store)
+        return out
