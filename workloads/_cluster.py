@@ -100,7 +100,8 @@ def run(workload: str, params: Mapping[str, Any], body: Callable[[Emitter], Mapp
     summary.setdefault("wall_s", time.perf_counter() - t0)
     message = summary.pop("_message", None)
     status = summary.pop("_status", "ok")
-    em.end(status, summary, message=message)
+    extra = summary.pop("_extra", None) or {}
+    em.end(status, summary, message=message, **extra)
     if status != "ok":
         raise SystemExit(1)
     return summary
