@@ -197,8 +197,6 @@ def main(argv: list[str] | None = None) -> int:
         stopped_early = sum(1 for r in grid if not r.error and
                             r.metrics.get("training_iteration", 0) < params["max_epochs"])
         em.artifact("experiment", path=grid.experiment_path, type="tune_experiment")
-        em.emit("best", config=best_cfg, metrics={"accuracy": best_acc},
-                trial_id=best.metrics.get("trial_id"))
         summary = {"best_accuracy": best_acc, "trials": len(grid), "trials_errored": errors,
                    "trials_stopped_early": stopped_early, "fit_s": fit_s,
                    "wall_s": time.perf_counter() - t_start}
@@ -211,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         if errors == len(grid):
             summary["_status"] = "error"
             summary["_message"] = f"all {errors} trials failed"
+        summary["_extra"] = {"best_config": best_cfg,
+                             "best_trial_id": best.metrics.get("trial_id")}
         return {**summary, "best_lr": best_cfg["lr"], "best_hidden_size": best_cfg["hidden_size"],
                 "best_dropout": best_cfg["dropout"]}
 
