@@ -11,8 +11,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import websockets
-from websockets.asyncio.client import connect as ws_connect
 
 from cockpit.config import discover_token, normalise_address
 from cockpit.errors import (
@@ -234,6 +232,9 @@ class DashboardClient:
 
         A dropped connection raises DashboardUnreachable; the caller decides to reconnect.
         """
+        import websockets  # only a log tail needs it: keeps --once quick to start
+        from websockets.asyncio.client import connect as ws_connect
+
         url = self.address.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         url = f"{url}/api/jobs/{job_id}/logs/tail"
         headers = {k: v for k, v in self._headers.items() if k != "User-Agent"}

@@ -140,10 +140,13 @@ def parse_node(raw: Any, logical_text: str = "") -> Node | None:
     store_used = _num(raylet.get("objectStoreUsedMemory"))
     store_avail = _num(raylet.get("objectStoreAvailableMemory"))
     object_store = None
-    if store_used is not None and store_avail is not None:
+    store_total = _num(resources.get("objectStoreMemory"), 0.0) or 0.0
+    if store_used is not None and store_avail is not None and store_used + store_avail > 0:
         object_store = Usage("object_store_memory", store_used, store_used + store_avail)
     elif "object_store_memory" in logical:
         object_store = logical["object_store_memory"]
+    elif store_total:
+        object_store = Usage("object_store_memory", store_used or 0.0, store_total)  # stats not in yet
 
     disk = None
     disks = _dict(raw.get("disk"))

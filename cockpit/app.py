@@ -1,0 +1,330 @@
+"""CockpitApp: composition, bindings and worker wiring. Panes render; workers do the I/O."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import ContentSwitcher, Footer, Input, Static
+from textual.worker import Worker, WorkerState
+
+from cockpit.client import DashboardClient
+from cockpit.commands import CockpitCommands
+from cockpit.config import Settings
+from cockpit.errors import CockpitError
+from cockpit.local import LocalHead
+from cockpit.messages import HeadFailed, HeadProgress, HeadReady, JobLogsLoaded, JobLogsWanted, SnapshotUpdated
+from cockpit.models import Snapshot
+from cockpit.poller import Poller
+from cockpit.widgets.status_line import Banner, StatusLine
+from screens.autoscaler import AutoscalerPane
+from screens.base import Pane
+from screens.gpus import GpusPane
+from screens.job_detail import JobDetailScreen
+from screens.jobs import JobsPane
+from screens.keys import KeysScreen
+from screens.node_detail import NodeDetailScreen
+from screens.nodes import NodesPane
+from screens.overview import OverviewPane
+from screens.startup import StartupScreen
+
+PANES: list[tuple[str, type[Pane]]] = [
+    ("overview", OverviewPane),
+    ("nodes", NodesPane),
+    ("gpus", GpusPane),
+    ("autoscaler", AutoscalerPane),
+    ("jobs", JobsPane),
+]
+
+
+class CommandBar(Input):
+    """`:` opens it; `:nodes`, `:gpus`, `:jobs`, `:autoscaler`, `:overview`, `:pause`, `:quit`..."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="command.close")]
+    DEFAULT_CSS = """
+    CommandBar { dock: bottom; display: none; height: 3; }
+    CommandBar.-open { display: block; }
+    """
+
+    can_focus = False  # only while open
+
+    def open(self) -> None:
+        self.value = ""
+        self.can_focus = True
+        self.add_class("-open")
+        self.focus()
+
+    def action_close(self) -> None:
+        self.remove_class("-open")
+        self.can_focus = False
+        self.app.set_focus(None)
+        self.app.focus_pane()
+
+
+class CockpitApp(App):
+    TITLE = "raycockpit"
+    AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input
+    COMMANDS = App.COMMANDS | {CockpitCommands}
+    CSS = """
+    #nav { height: 1; padding: 0 1; background: $boost; }
+    ContentSwitcher { height: 1fr; }
+    """
+
+    BINDINGS = [
+        *[Binding(str(i + 1), f"show_pane('{name}')", cls.TITLE, id=f"pane.{name}")
+          for i, (name, cls) in enumerate(PANES)],  # fmt: skip
+        Binding("colon", "command_bar", "Command", id="app.command"),
+        Binding("p", "toggle_pause", "Pause", id="app.pause"),
+        Binding("r", "refresh_now", "Refresh", id="app.refresh"),
+        Binding("question_mark", "keys", "Keys", id="app.keys"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        address: str | None = None,
+        client: DashboardClient | None = None,
+        head: LocalHead | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.head = head  # not yet started: the app starts it and shows progress
+        self.head_started = False
+        self.client = client
+        self.address = client.address if client else (head.dashboard_url if head else address or "")
+        self.poller: Poller | None = None
+        self.snapshot: Snapshot | None = None
+        self.current_pane = "overview"
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield Banner(id="banner")
+        yield Static(id="nav")
+        with ContentSwitcher(initial="overview"):
+            for name, cls in PANES:
+                yield cls(id=name)
+        yield CommandBar(placeholder=":nodes  :gpus  :autoscaler  :jobs  :overview  :pause  :refresh  :keys  :quit", id="command-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.settings.keys:
+            self.set_keymap(self.settings.keys)
+        self.query_one(StatusLine).address = self.address
+        self._render_nav()
+        if self.head is not None and not self.head_started:
+            self.query_one(StatusLine).state_note = "starting local Ray head"
+            self.push_screen(StartupScreen())
+            self._start_head()
+        else:
+            self._connect()
+
+    def pane_titles(self) -> list[tuple[str, str]]:
+        return [(name, cls.TITLE) for name, cls in PANES]
+
+    def _render_nav(self) -> None:
+        text = Text()
+        for i, (name, cls) in enumerate(PANES):
+            style = "bold reverse" if name == self.current_pane else "dim"
+            text.append(f" {i + 1} {cls.TITLE} ", style=style)
+            text.append(" ")
+        self.query_one("#nav", Static).update(text)
+
+    def focus_pane(self) -> None:
+        pane = self.query_one(f"#{self.current_pane}", Pane)
+        tables = [t for t in pane.query("DataTable") if t.display]
+        if tables:
+            tables[0].focus()
+        else:
+            self.set_focus(None)
+
+    # -- the embedded head --------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="head", exit_on_error=False)
+    def _start_head(self) -> None:
+        assert self.head is not None
+        try:
+            self.head.start(progress=lambda text: self.post_message(HeadProgress(text)))
+        except CockpitError as exc:
+            self.post_message(HeadFailed(exc.one_line()))
+            return
+        self.head_started = True
+        self.post_message(HeadReady(self.head.dashboard_url))
+
+    def on_head_progress(self, message: HeadProgress) -> None:
+        if isinstance(self.screen, StartupScreen):
+            self.screen.progress(message.text)
+
+    def on_head_failed(self, message: HeadFailed) -> None:
+        self.query_one(StatusLine).state_note = "local head failed"
+        if isinstance(self.screen, StartupScreen):
+            self.screen.failed(message.error)
+
+    def on_head_ready(self, message: HeadReady) -> None:
+        self.query_one(StatusLine).state_note = ""
+        if isinstance(self.screen, StartupScreen):
+            self.pop_screen()
+        self.notify(f"local Ray head ready at {message.address}", timeout=4)
+        self._connect()
+
+    # -- polling ------------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        if self.client is None:
+            self.client = DashboardClient(self.address, timeout=self.settings.request_timeout)
+        self.poller = Poller(self.client, interval=self.settings.refresh)
+        self._poll()
+        self.focus_pane()
+
+    @work(exclusive=True, group="poller", exit_on_error=False)
+    async def _poll(self) -> None:
+        assert self.poller is not None
+        await self.poller.run(lambda snap: self.post_message(SnapshotUpdated(snap)))
+
+    def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
+        snap = message.snapshot
+        self.snapshot = snap
+        self._update_status_lines()
+        banner = self.query_one(Banner)
+        if not snap.connected and snap.connection_error:
+            wait = self.poller.current_interval if self.poller else self.settings.refresh
+            banner.show_message(f"{snap.connection_error} · retrying every {wait:.0f} s; the last data is kept")
+        else:
+            banner.show_message("")
+        self.query_one(f"#{self.current_pane}", Pane).show(snap)
+        if isinstance(self.screen, JobDetailScreen):
+            self.screen.show_snapshot(snap)
+
+    def _update_status_lines(self) -> None:
+        """Every screen shows the same header: address, version, connection, age, pause."""
+        paused = bool(self.poller and self.poller.paused)
+        for screen in self.screen_stack:
+            for line in screen.query(StatusLine):
+                line.address = self.address
+                line.paused = paused
+                if self.snapshot is not None:
+                    line.snapshot = self.snapshot
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place where a failed worker becomes a readable message."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            text = error.one_line() if isinstance(error, CockpitError) else f"{type(error).__name__}: {error}"
+            self.notify(text, severity="error", timeout=8)
+
+    # -- details ------------------------------------------------------------------------------
+
+    def on_nodes_pane_open_node(self, message: NodesPane.OpenNode) -> None:
+        self.push_screen(NodeDetailScreen(message.node))
+        self.call_after_refresh(self._update_status_lines)
+
+    def on_jobs_pane_open_job(self, message: JobsPane.OpenJob) -> None:
+        self.push_screen(JobDetailScreen(message.job))
+        self.call_after_refresh(self._update_status_lines)
+
+    def on_job_logs_wanted(self, message: JobLogsWanted) -> None:
+        self._load_job_logs(message.job_id)
+
+    @work(group="job-logs", exit_on_error=False)
+    async def _load_job_logs(self, job_id: str) -> None:
+        if self.client is None:
+            return
+        try:
+            text = await self.client.job_logs(job_id)
+            result = JobLogsLoaded(job_id, text)
+        except CockpitError as exc:
+            result = JobLogsLoaded(job_id, "", error=exc.one_line())
+        for screen in self.screen_stack:
+            if isinstance(screen, JobDetailScreen) and screen.job.key == job_id:
+                screen.show_logs(result)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_show_pane(self, name: str) -> None:
+        if name not in dict(PANES):
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, StartupScreen):
+            self.pop_screen()
+        self.current_pane = name
+        self.query_one(ContentSwitcher).current = name
+        self._render_nav()
+        if self.snapshot is not None:
+            self.query_one(f"#{name}", Pane).show(self.snapshot)
+        self.focus_pane()
+
+    def action_command_bar(self) -> None:
+        self.query_one(CommandBar).open()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if not isinstance(event.input, CommandBar):
+            return
+        event.stop()
+        bar = event.input
+        command = bar.value.strip().lstrip(":").strip().lower()
+        bar.action_close()
+        self.run_command(command)
+
+    def run_command(self, command: str) -> None:
+        names = dict(PANES)
+        aliases = {"gpu": "gpus", "node": "nodes", "job": "jobs", "as": "autoscaler", "ov": "overview"}
+        command = aliases.get(command, command)
+        actions = {"pause": self.action_toggle_pause, "resume": self.action_toggle_pause,
+                   "refresh": self.action_refresh_now, "keys": self.action_keys, "help": self.action_keys,
+                   "quit": self.exit, "q": self.exit}  # fmt: skip
+        if command in names:
+            self.action_show_pane(command)
+        elif command in actions:
+            actions[command]()
+        elif command:
+            self.notify(f"unknown command ':{command}'; try :" + " :".join([*names, *actions][:9]), severity="warning")
+
+    def action_toggle_pause(self) -> None:
+        if self.poller is None:
+            return
+        paused = self.poller.toggle_pause()
+        self._update_status_lines()
+        self.notify("refresh paused (p resumes)" if paused else "refresh resumed", timeout=3)
+
+    def action_refresh_now(self) -> None:
+        if self.poller is not None:
+            self.poller.refresh_now()
+
+    def action_keys(self) -> None:
+        groups = [("Everywhere", self._describe(self.BINDINGS))]
+        pane = self.query_one(f"#{self.current_pane}", Pane)
+        pane_keys = self._describe(pane.BINDINGS)
+        for table in pane.query("KeyedTable"):
+            pane_keys += self._describe(type(table).BINDINGS) + [("enter", "open the selected row")]
+            break
+        if pane_keys:
+            groups.append((f"{pane.TITLE} pane", pane_keys))
+        groups.append(("Tables and details", [("↑ ↓ pgup pgdn", "move"), ("escape", "back / close"),
+                                              ("ctrl+p", "command palette")]))  # fmt: skip
+        self.push_screen(KeysScreen(groups))
+
+    @staticmethod
+    def _describe(bindings) -> list[tuple[str, str]]:
+        out = []
+        for b in bindings:
+            if isinstance(b, Binding):
+                out.append((b.key.replace("question_mark", "?").replace("colon", ":").replace("slash", "/"), b.description))
+        return out
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+
+def make_app(
+    settings: Settings | None = None,
+    *,
+    address: str | None = None,
+    client: DashboardClient | None = None,
+    head: LocalHead | None = None,
+) -> CockpitApp:
+    """The one composition root, used by the CLI, the tests and the benchmarks."""
+    return CockpitApp(settings or Settings(), address=address, client=client, head=head)

@@ -1,0 +1,65 @@
+"""The line on top of every screen (address, Ray version, connection, age of the data) and the
+banner that says what is wrong and what to do."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from cockpit.models import Snapshot
+from cockpit.widgets.render import human_duration
+
+
+class StatusLine(Static):
+    DEFAULT_CSS = """
+    StatusLine { dock: top; height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True)
+    paused: reactive[bool] = reactive(False)
+    address: reactive[str] = reactive("")
+    state_note: reactive[str] = reactive("")  # e.g. "starting local head"
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.refresh)  # the age ticks even between polls
+
+    def render(self) -> Text:
+        snap = self.snapshot
+        text = Text()
+        text.append("raycockpit ", style="bold")
+        text.append(self.address or (snap.info.address if snap else ""), style="bold cyan")
+        if snap and snap.info.ray_version:
+            text.append(f"  Ray {snap.info.ray_version}")
+        if self.state_note:
+            text.append(f"  ◌ {self.state_note}", style="yellow")
+        elif snap is None:
+            text.append("  ◌ connecting", style="yellow")
+        elif snap.connected:
+            text.append("  ● connected", style="green")
+        else:
+            text.append("  ✖ disconnected", style="bold red")
+        if snap and snap.fetched_at:
+            newest = max(snap.updated_at.values(), default=0)
+            if newest:
+                age = max(0.0, time.time() - newest)
+                text.append(f"  data {human_duration(age)} old", style="dim" if age < 10 else "yellow")
+        if self.paused:
+            text.append("  ‖ paused", style="bold magenta")
+        return text
+
+
+class Banner(Static):
+    """Hidden unless something is wrong; one line saying what and what to do."""
+
+    DEFAULT_CSS = """
+    Banner { dock: top; height: auto; max-height: 3; background: $error 30%; color: $text;
+             padding: 0 1; display: none; }
+    Banner.-visible { display: block; }
+    """
+
+    def show_message(self, message: str) -> None:
+        self.update(Text("⚠ " + message))
+        self.set_class(bool(message), "-visible")

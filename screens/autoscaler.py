@@ -1,0 +1,86 @@
+"""Autoscaler: active, idle, pending and failed nodes by type, pending demands, total usage;
+the raw `ray status` text one key (t) away."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from cockpit.models import AutoscalerStatus, Snapshot
+from cockpit.widgets.render import bar, usage_label
+from screens.base import Pane
+
+BYTES = {"memory", "object_store_memory"}
+
+
+def autoscaler_view(a: AutoscalerStatus) -> Group:
+    if not a.available:
+        return Group(Text("The autoscaler has not reported yet (it does a few seconds after the head starts).", style="dim"))
+    nodes = Table(title="Nodes", title_justify="left", expand=False, box=None, padding=(0, 2))
+    nodes.add_column("State")
+    nodes.add_column("Node type")
+    nodes.add_column("Count / status", justify="right")
+    for node_type, count in a.active:
+        nodes.add_row(Text("active", style="green"), node_type, str(count))
+    for node_type, count in a.idle:
+        nodes.add_row(Text("idle", style="dim"), node_type, str(count))
+    for pending in a.pending:
+        label = pending.node_type + (f" ({pending.what})" if pending.what else "")
+        nodes.add_row(Text("pending", style="yellow"), label, pending.status)
+    for failure in a.failures:
+        nodes.add_row(Text("failed", style="bold red"), failure, "")
+    if not (a.active or a.idle or a.pending or a.failures):
+        nodes.add_row(Text("-", style="dim"), "no nodes", "")
+
+    usage = Table(title="Total usage", title_justify="left", box=None, padding=(0, 2))
+    usage.add_column("Resource")
+    usage.add_column("", width=22)
+    usage.add_column("Used / total")
+    for u in a.usage:
+        usage.add_row(u.name, bar(u.fraction, 20), usage_label(u.used, u.total, u.name in BYTES))
+
+    demands = Text("Pending demands\n", style="bold")
+    if a.demands:
+        for line in a.demands:
+            demands.append(f"  {line}\n", style="yellow")
+    else:
+        demands.append("  none\n", style="dim")
+    if a.requested:
+        demands.append("From request_resources\n", style="bold")
+        for line in a.requested:
+            demands.append(f"  {line}\n")
+    parts = [nodes, Text(""), usage, Text(""), demands]
+    if a.error:
+        parts.append(Text(f"Autoscaler error: {a.error}", style="bold red"))
+    if a.timestamp:
+        parts.append(Text(f"reported {a.timestamp}", style="dim"))
+    return Group(*parts)
+
+
+class AutoscalerPane(Pane):
+    TITLE = "Autoscaler"
+    SECTIONS = ("autoscaler",)
+
+    BINDINGS = [Binding("t", "toggle_raw", "Raw text", id="autoscaler.raw")]
+
+    def compose(self) -> ComposeResult:
+        yield self.compose_stale()
+        with VerticalScroll():
+            yield Static(id="autoscaler-view")
+            yield Static(id="autoscaler-raw")
+
+    def on_mount(self) -> None:
+        self.query_one("#autoscaler-raw").display = False
+
+    def render_snapshot(self, snap: Snapshot) -> None:
+        self.query_one("#autoscaler-view", Static).update(autoscaler_view(snap.autoscaler))
+        self.query_one("#autoscaler-raw", Static).update(Text(snap.autoscaler.raw_text or "(no text yet)"))
+
+    def action_toggle_raw(self) -> None:
+        view, raw = self.query_one("#autoscaler-view"), self.query_one("#autoscaler-raw")
+        raw.display, view.display = not raw.display, raw.display

@@ -1,0 +1,83 @@
+"""GPUs: one row per GPU across the cluster, with a utilisation bar and a short history."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from cockpit.models import Gpu, Node, Snapshot
+from cockpit.widgets.keyed_table import Column, KeyedTable
+from cockpit.widgets.render import amount, bar, sparkline
+from screens.base import Pane
+
+COLUMNS = [
+    Column("node", "Node"),
+    Column("index", "#"),
+    Column("name", "Name"),
+    Column("util", "Utilisation", width=18),
+    Column("history", "History", width=20),
+    Column("memory", "Memory (MiB)"),
+    Column("temp", "Temp"),
+    Column("power", "Power"),
+    Column("procs", "Procs"),
+    Column("ray", "Ray GPUs"),
+]
+
+NO_GPUS = (
+    "No GPUs reported by this cluster. Ray reports GPUs through each node's agent (NVIDIA via NVML, "
+    "AMD via amdsmi); nodes without GPUs, or containers without driver access, report none."
+)
+
+
+def gpu_row(gpu: Gpu, node: Node, history: tuple[float, ...]) -> tuple[str, list, dict]:
+    util = gpu.utilization
+    util_cell = Text("n/a", style="dim") if util is None else bar(util / 100, 10) + Text(f" {util:3.0f}%")
+    mem = f"{gpu.memory_used_mb:,.0f}/{gpu.memory_total_mb:,.0f}" if gpu.memory_total_mb else "-"
+    reserved = "-"
+    if node.gpu_logical is not None and node.gpu_logical.total:
+        reserved = f"{amount(node.gpu_logical.used)}/{amount(node.gpu_logical.total)}"
+    cells = [
+        node.name,
+        str(gpu.index),
+        gpu.name,
+        util_cell,
+        Text(sparkline(history, 20), style="cyan"),
+        mem,
+        "-" if gpu.temperature_c is None else f"{gpu.temperature_c:.0f}°C",
+        "-" if gpu.power_w is None else f"{gpu.power_w:.0f} W",
+        str(gpu.processes),
+        reserved,
+    ]
+    sort = {"index": gpu.index, "util": -1 if util is None else util, "memory": gpu.memory_used_mb,
+            "temp": gpu.temperature_c or -1, "power": gpu.power_w or -1, "procs": gpu.processes}  # fmt: skip
+    return gpu.key, cells, sort
+
+
+class GpusPane(Pane):
+    TITLE = "GPUs"
+    SECTIONS = ("nodes",)
+
+    DEFAULT_CSS = """
+    GpusPane #gpus-empty { padding: 1 2; color: $text-muted; display: none; }
+    GpusPane #gpus-empty.-visible { display: block; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield self.compose_stale()
+        yield Static(NO_GPUS, id="gpus-empty")
+        yield KeyedTable(COLUMNS, id="gpus-table")
+
+    def render_snapshot(self, snap: Snapshot) -> None:
+        rows = []
+        for node in snap.nodes:
+            for gpu in node.gpus:
+                rows.append(gpu_row(gpu, node, snap.history.get(f"gpu:{gpu.key}", ())))
+        empty = self.query_one("#gpus-empty", Static)
+        logical = sum(n.gpu_logical.total for n in snap.alive_nodes if n.gpu_logical)
+        if not rows and logical:
+            empty.update(NO_GPUS + f"\nRay itself has {amount(logical)} logical GPU(s) in its resources.")
+        empty.set_class(not rows, "-visible")
+        table = self.query_one("#gpus-table", KeyedTable)
+        table.display = bool(rows)
+        table.set_rows(rows)

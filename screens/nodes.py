@@ -1,0 +1,114 @@
+"""Nodes: one row per node, sortable (s / S or click a header), filterable (/), Enter for detail."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+
+from cockpit.models import Node, Snapshot
+from cockpit.widgets.filter_bar import FilterBar
+from cockpit.widgets.keyed_table import Column, KeyedTable
+from cockpit.widgets.render import amount, bar, human_bytes, status_text
+from screens.base import Pane
+
+COLUMNS = [
+    Column("host", "Host"),
+    Column("ip", "IP"),
+    Column("head", "Head"),
+    Column("state", "State"),
+    Column("cpu", "CPU %", width=16),
+    Column("logical", "CPUs used"),
+    Column("memory", "Memory"),
+    Column("store", "Object store"),
+    Column("gpus", "GPUs"),
+    Column("disk", "Disk"),
+]
+
+
+def _bytes_pair(usage) -> str:
+    return "-" if usage is None else f"{human_bytes(usage.used)}/{human_bytes(usage.total)}"
+
+
+def node_row(node: Node) -> tuple[str, list, dict]:
+    cpu = node.cpu_percent
+    cpu_cell = Text("-") if cpu is None else bar(cpu / 100, 8) + Text(f" {cpu:5.1f}")
+    state = node.state if node.state != "ALIVE" or not node.activity else f"{node.activity}"
+    logical = node.cpu_logical
+    gpus = ""
+    if node.gpu_logical and node.gpu_logical.total:
+        gpus = f"{amount(node.gpu_logical.used)}/{amount(node.gpu_logical.total)}"
+    elif node.gpus:
+        gpus = str(len(node.gpus))
+    cells = [
+        Text(node.hostname or "-"),
+        node.ip,
+        "●" if node.is_head else "",
+        status_text(state if node.state == "ALIVE" else node.state),
+        cpu_cell,
+        "-" if logical is None else f"{amount(logical.used)}/{amount(logical.total)}",
+        _bytes_pair(node.memory),
+        _bytes_pair(node.object_store),
+        gpus or "-",
+        "-" if node.disk is None else f"{100 * node.disk.fraction:.0f}%",
+    ]
+    sort = {
+        "cpu": cpu if cpu is not None else -1,
+        "logical": logical.fraction if logical else -1,
+        "memory": node.memory.fraction if node.memory else -1,
+        "store": node.object_store.used if node.object_store else -1,
+        "gpus": node.gpu_logical.total if node.gpu_logical else len(node.gpus),
+        "disk": node.disk.fraction if node.disk else -1,
+        "head": 0 if node.is_head else 1,
+    }
+    return node.node_id, cells, sort
+
+
+class NodesPane(Pane):
+    TITLE = "Nodes"
+    SECTIONS = ("nodes",)
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="nodes.filter"),
+        Binding("enter", "open", "Detail", id="nodes.open"),
+    ]
+
+    class OpenNode(Message):
+        def __init__(self, node: Node) -> None:
+            super().__init__()
+            self.node = node
+
+    def compose(self) -> ComposeResult:
+        yield self.compose_stale()
+        yield FilterBar(id="nodes-filter")
+        yield KeyedTable(COLUMNS, id="nodes-table")
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#nodes-table", KeyedTable)
+
+    def render_snapshot(self, snap: Snapshot) -> None:
+        self.table.set_rows([node_row(n) for n in snap.nodes])
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
+        self.table.set_filter(event.value)
+
+    def on_filter_bar_filter_done(self, event: FilterBar.FilterDone) -> None:
+        self.table.focus()
+
+    def on_data_table_row_selected(self, event) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        key = self.table.selected_key
+        if self.snapshot is None or key is None:
+            return
+        for node in self.snapshot.nodes:
+            if node.node_id == key:
+                self.post_message(self.OpenNode(node))
+                return

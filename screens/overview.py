@@ -1,0 +1,130 @@
+"""Overview: cluster totals as bars, nodes by state, jobs by status, autoscaler and Serve health."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Grid
+from textual.widgets import Static
+
+from cockpit.models import Snapshot
+from cockpit.widgets.render import bar, sparkline, status_text, usage_label
+from screens.base import Pane
+
+TOTALS = (
+    ("CPU", "CPU", False),
+    ("GPU", "GPU", False),
+    ("memory", "Memory", True),
+    ("object_store_memory", "Object store", True),
+)
+
+
+class OverviewPane(Pane):
+    TITLE = "Overview"
+    SECTIONS = ("nodes", "autoscaler", "jobs", "serve")
+
+    DEFAULT_CSS = """
+    OverviewPane Grid { grid-size: 2; grid-gutter: 0 1; grid-rows: auto; height: auto; }
+    OverviewPane .card { border: round $primary 60%; height: auto; padding: 0 1; }
+    OverviewPane #ov-totals { column-span: 2; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield self.compose_stale()
+        with Grid():
+            yield Static(id="ov-totals", classes="card")
+            yield Static(id="ov-nodes", classes="card")
+            yield Static(id="ov-jobs", classes="card")
+            yield Static(id="ov-autoscaler", classes="card")
+            yield Static(id="ov-serve", classes="card")
+
+    def on_mount(self) -> None:
+        for card_id, title in (("ov-totals", "Cluster"), ("ov-nodes", "Nodes"), ("ov-jobs", "Jobs"),
+                               ("ov-autoscaler", "Autoscaler"), ("ov-serve", "Serve")):  # fmt: skip
+            self.query_one(f"#{card_id}").border_title = title
+
+    def render_snapshot(self, snap: Snapshot) -> None:
+        self.query_one("#ov-totals", Static).update(totals_table(snap))
+        self.query_one("#ov-nodes", Static).update(nodes_card(snap))
+        self.query_one("#ov-jobs", Static).update(jobs_card(snap))
+        self.query_one("#ov-autoscaler", Static).update(autoscaler_card(snap))
+        self.query_one("#ov-serve", Static).update(serve_card(snap))
+
+
+def totals_table(snap: Snapshot) -> Table:
+    totals = snap.totals()
+    table = Table.grid(padding=(0, 1))
+    table.add_column(width=13)
+    table.add_column(width=24)
+    table.add_column()
+    for key, label, is_bytes in TOTALS:
+        usage = totals.get(key)
+        if usage is None or usage.total <= 0:
+            table.add_row(label, Text("none in this cluster", style="dim"), "")
+            continue
+        pct = f"{100 * usage.fraction:4.0f}%  {usage_label(usage.used, usage.total, is_bytes)}"
+        table.add_row(label, bar(usage.fraction, 24), pct)
+    history = snap.history.get("cluster:CPU", ())
+    if history:
+        table.add_row("CPU history", Text(sparkline(history, 24), style="cyan"), "")
+    return table
+
+
+def _counts(counter: Counter, empty: str) -> Text:
+    if not counter:
+        return Text(empty, style="dim")
+    text = Text()
+    for i, (state, count) in enumerate(sorted(counter.items())):
+        if i:
+            text.append("  ")
+        text.append_text(status_text(state))
+        text.append(f" {count}")
+    return text
+
+
+def nodes_card(snap: Snapshot) -> Group:
+    states = Counter(n.state for n in snap.nodes)
+    activity = Counter(n.activity for n in snap.alive_nodes if n.activity)
+    return Group(_counts(states, "no nodes reported yet"), _counts(activity, ""),
+                 Text(f"{len(snap.gpus)} GPU(s) reported", style="dim"))  # fmt: skip
+
+
+def jobs_card(snap: Snapshot) -> Group:
+    statuses = Counter(j.status for j in snap.jobs)
+    lines = [_counts(statuses, "no jobs yet")]
+    running = [j for j in snap.jobs if j.status == "RUNNING"][:3]
+    for job in running:
+        lines.append(Text(f"▶ {job.key}  {job.entrypoint[:40]}", style="cyan", overflow="ellipsis", no_wrap=True))
+    return Group(*lines)
+
+
+def autoscaler_card(snap: Snapshot) -> Group:
+    a = snap.autoscaler
+    if not a.available:
+        return Group(Text("waiting for the autoscaler's first report", style="dim"))
+    text = Text()
+    text.append(f"active {a.active_count}", style="green")
+    text.append(f"  idle {a.idle_count}", style="dim")
+    text.append(f"  pending {a.pending_count}", style="yellow" if a.pending_count else "")
+    text.append(f"  failed {len(a.failures)}", style="bold red" if a.failures else "")
+    lines = [text]
+    if a.demands:
+        lines.append(Text(f"{len(a.demands)} pending demand(s): {a.demands[0]}", style="yellow", overflow="ellipsis", no_wrap=True))
+    return Group(*lines)
+
+
+def serve_card(snap: Snapshot) -> Group:
+    serve = snap.serve
+    if not serve.running:
+        return Group(Text("Serve is not running", style="dim"))
+    statuses = Counter(app.status for app in serve.apps)
+    lines = [_counts(statuses, "no applications")]
+    for app in serve.apps[:3]:
+        line = Text(f"{app.name} {app.route_prefix} ")
+        line.append_text(status_text(app.status))
+        lines.append(line)
+    return Group(*lines)
