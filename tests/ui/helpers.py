@@ -1,0 +1,30 @@
+"""Helpers for driving the real app: wait for a condition while the app keeps running."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+
+
+async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await pilot.pause(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def cell_text(value) -> str:
+    return value.plain if isinstance(value, Text) else str(value)
+
+
+def table_rows(table) -> list[list[str]]:
+    return [[cell_text(c) for c in table.get_row(row.key)] for row in table.ordered_rows]
+
+
+def screen_text(widget) -> str:
+    """The plain text a Static or Log currently shows."""
+    rendered = widget.render()
+    return getattr(rendered, "plain", None) or str(rendered)

@@ -1,0 +1,147 @@
+"""The real app against the real local Ray head, driven with keys only."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+
+import pytest
+
+from cockpit.app import make_app
+from cockpit.config import Settings
+from cockpit.local import HeadPorts, LocalHead, free_port
+from screens.job_detail import JobDetailScreen
+from screens.keys import KeysScreen
+from screens.node_detail import NodeDetailScreen
+from screens.startup import StartupScreen
+from tests.ui.helpers import table_rows, wait_for
+
+pytestmark = pytest.mark.cluster
+SIZE = (120, 36)
+
+
+def _app(url: str):
+    return make_app(Settings(refresh=0.5), address=url)
+
+
+async def test_every_pane_by_keys_and_command_bar(ray_head):
+    app = _app(ray_head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.nodes, what="first snapshot")
+        for key, pane in (("2", "nodes"), ("3", "gpus"), ("4", "autoscaler"), ("5", "jobs"), ("1", "overview")):
+            await pilot.press(key)
+            assert app.current_pane == pane
+        for command in ("nodes", "gpus", "jobs", "autoscaler", "overview"):
+            await pilot.press("colon", *command, "enter")
+            assert app.current_pane == command, command
+        await pilot.press("colon", *"bogus", "enter")
+        assert app.current_pane == "overview"  # an unknown command only says so
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, KeysScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, KeysScreen)
+
+
+async def test_nodes_filter_sort_and_detail(ray_head):
+    app = _app(ray_head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        table = app.query_one("#nodes-table")
+        await wait_for(pilot, lambda: table.row_count == 1, what="the head in the nodes table")
+        assert table_rows(table)[0][1] == "127.0.0.1"
+        await pilot.press("slash", *"no-such-host")
+        await wait_for(pilot, lambda: table.row_count == 0, what="filter to hide the head")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: table.row_count == 1, what="filter cleared")
+        await pilot.press("slash", *"127.0", "enter")
+        assert table.row_count == 1
+        before = table.sort_column
+        await pilot.press("s")
+        assert table.sort_column == before + 1
+        assert "▲" in str(table.columns[table.columns_spec[table.sort_column].key].label)
+        await pilot.press("S")
+        assert table.sort_reverse
+        table.focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, NodeDetailScreen)
+        assert app.screen.node.is_head
+        await pilot.press("escape")
+        assert not isinstance(app.screen, NodeDetailScreen)
+
+
+async def test_tiny_job_appears_with_final_status_and_log(ray_head, client):
+    code = "import ray; ray.init(); print('squares', sum(ray.get([ray.remote(lambda x: x * x).remote(i) for i in range(10)])))"
+    job_id = await client.submit_job(f'{sys.executable} -c "{code}"', metadata={"from": "pilot-test"})
+    app = _app(ray_head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        table = app.query_one("#jobs-table")
+
+        def status() -> str | None:
+            for row in table_rows(table):
+                if row[0] == job_id:
+                    return row[1]
+            return None
+
+        await wait_for(pilot, lambda: status() is not None, what="the job in the table")
+        await wait_for(pilot, lambda: status() in {"SUCCEEDED", "FAILED"}, timeout=120, what="the job to end")
+        assert status() == "SUCCEEDED"
+        await pilot.press("slash", *job_id, "enter")
+        assert [r[0] for r in table_rows(table)] == [job_id]
+        table.focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, JobDetailScreen)
+        log = app.screen.query_one("#job-log")
+        await wait_for(pilot, lambda: any("squares 285" in line for line in log.lines), what="the driver log")
+        await pilot.press("escape")
+
+
+async def test_pause_and_refresh(ray_head):
+    app = _app(ray_head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.press("p")
+        assert app.poller.paused
+        fetched = app.snapshot.fetched_at
+        await pilot.pause(1.5)
+        assert app.snapshot.fetched_at == fetched  # nothing polled while paused
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.snapshot.fetched_at > fetched, what="polling to resume")
+        await pilot.press("p", "r")  # paused again; r asks once...
+        assert app.poller.paused
+
+
+async def test_dashboard_down_shows_banner_not_a_crash():
+    app = make_app(Settings(refresh=0.5, request_timeout=1.0), address=f"http://127.0.0.1:{free_port()}")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and not app.snapshot.connected, what="a failed poll")
+        banner = app.query_one("#banner")
+        assert banner.has_class("-visible")
+        text = str(banner.render())
+        assert "cannot reach" in text and "retrying" in text and "Traceback" not in text
+        for key in ("2", "3", "4", "5", "1"):
+            await pilot.press(key)  # every pane renders an empty, stale snapshot
+        assert app.poller.current_interval > 0.5  # backing off
+
+
+async def test_embedded_head_starts_with_progress_and_stops(tmp_path):
+    head = LocalHead(ports=HeadPorts.isolated(), temp_dir=tempfile.mkdtemp(prefix="rc-embed-"))
+    app = make_app(Settings(refresh=0.5), head=head)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, StartupScreen)
+            log = app.screen.query_one("#startup-log")
+            await wait_for(pilot, lambda: log.line_count > 0, what="startup progress")
+            assert "starting a local Ray head" in log.lines[0]
+            await wait_for(pilot, lambda: app.head_started, timeout=120, what="the head to start")
+            await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.connected, what="a snapshot")
+            assert not isinstance(app.screen, StartupScreen)
+            assert app.snapshot.nodes[0].ip == "127.0.0.1"
+            pid = head.pid
+    finally:
+        head.stop()
+    import os
+
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
