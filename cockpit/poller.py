@@ -9,12 +9,12 @@ unreachable the interval backs off (up to 30 s) and the loop reconnects by itsel
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from cockpit import clock
 from cockpit.errors import BadResponse, CockpitError, DashboardTimeout, DashboardUnreachable
 from cockpit.models import ClusterInfo, Snapshot
 from cockpit.parse import (
@@ -104,7 +104,7 @@ class Poller:
     async def poll_once(self) -> Snapshot:
         self._polls += 1
         snap = self.snapshot
-        now = time.time()
+        now = clock.now()
         info = snap.info
         if not info.ray_version:
             try:

@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+from cockpit import clock
 from cockpit.models import Snapshot, Usage
 
 SCHEMA_VERSION = 1
@@ -109,7 +110,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def snapshot_text(snap: Snapshot) -> str:
     lines = [f"raycockpit  {snap.info.address}  Ray {snap.info.ray_version or '?'}  "
-             f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(snap.fetched_at or time.time()))}"]  # fmt: skip
+             f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(snap.fetched_at or clock.now()))}"]  # fmt: skip
     for section, error in sorted(snap.errors.items()):
         lines.append(f"! {section}: {error}")
 
@@ -177,7 +178,7 @@ def snapshot_text(snap: Snapshot) -> str:
 
     lines += ["", "== Jobs"]
     if snap.jobs:
-        now_ms = time.time() * 1000
+        now_ms = clock.now() * 1000
         rows = []
         for j in snap.jobs:
             d = j.duration_s(now_ms)

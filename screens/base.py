@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 
 from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from cockpit import clock
 from cockpit.models import Snapshot
 from cockpit.widgets.render import human_duration
 
@@ -42,7 +42,7 @@ class Pane(Vertical):
 
     def _render_stale(self, snap: Snapshot) -> None:
         lines = []
-        now = time.time()
+        now = clock.now()
         for section in self.SECTIONS:
             if section in snap.errors:
                 age = snap.age(section, now)

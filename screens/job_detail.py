@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from rich.console import Group
 from rich.table import Table
@@ -14,10 +13,11 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
+from cockpit import clock
 from cockpit.messages import JobLogsLoaded, JobLogsWanted
 from cockpit.models import Job, Snapshot
 from cockpit.widgets.status_line import StatusLine
-from cockpit.widgets.render import clock, human_duration, status_text
+from cockpit.widgets.render import timestamp, human_duration, status_text
 
 
 def job_view(job: Job) -> Group:
@@ -28,9 +28,9 @@ def job_view(job: Job) -> Group:
     info.add_row("Job id", job.job_id or "-")
     info.add_row("Status", status_text(job.status))
     info.add_row("Entrypoint", Text(job.entrypoint))
-    info.add_row("Started", clock(job.start_time_ms))
-    info.add_row("Ended", clock(job.end_time_ms))
-    info.add_row("Duration", human_duration(job.duration_s(time.time() * 1000)))
+    info.add_row("Started", timestamp(job.start_time_ms))
+    info.add_row("Ended", timestamp(job.end_time_ms))
+    info.add_row("Duration", human_duration(job.duration_s(clock.now() * 1000)))
     if job.message:
         info.add_row("Message", Text(job.message, style="red" if job.status == "FAILED" else ""))
     if job.error_type:

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import time
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 
+from cockpit import clock
 from cockpit.models import Job, Snapshot
 from cockpit.widgets.filter_bar import FilterBar
 from cockpit.widgets.keyed_table import Column, KeyedTable
-from cockpit.widgets.render import clock, human_duration, status_text
+from cockpit.widgets.render import timestamp, human_duration, status_text
 from screens.base import Pane
 
 COLUMNS = [
     Column("id", "Submission id"),
     Column("status", "Status"),
-    Column("entrypoint", "Entrypoint", width=44),
     Column("start", "Start"),
     Column("duration", "Duration"),
-    Column("message", "Message", width=40),
+    Column("entrypoint", "Entrypoint", width=36),
+    Column("message", "Message", width=36),
 ]
+START_COLUMN = 2
 
 
 def job_row(job: Job, now_ms: float) -> tuple[str, list, dict]:
@@ -30,9 +31,9 @@ def job_row(job: Job, now_ms: float) -> tuple[str, list, dict]:
     cells = [
         job.submission_id or job.job_id,
         status_text(job.status),
-        Text(job.entrypoint, overflow="ellipsis", no_wrap=True),
-        clock(job.start_time_ms),
+        timestamp(job.start_time_ms),
         human_duration(duration),
+        Text(job.entrypoint, overflow="ellipsis", no_wrap=True),
         Text(job.message.replace("\n", " "), overflow="ellipsis", no_wrap=True),
     ]
     sort = {"start": job.start_time_ms or 0, "duration": duration or 0}
@@ -56,18 +57,14 @@ class JobsPane(Pane):
     def compose(self) -> ComposeResult:
         yield self.compose_stale()
         yield FilterBar(id="jobs-filter")
-        yield KeyedTable(COLUMNS, id="jobs-table")
-
-    def on_mount(self) -> None:
-        table = self.table
-        table.sort_column, table.sort_reverse = 3, True  # newest first
+        yield KeyedTable(COLUMNS, sort_column=START_COLUMN, sort_reverse=True, id="jobs-table")  # newest first
 
     @property
     def table(self) -> KeyedTable:
         return self.query_one("#jobs-table", KeyedTable)
 
     def render_snapshot(self, snap: Snapshot) -> None:
-        now_ms = time.time() * 1000
+        now_ms = clock.now() * 1000
         self.table.set_rows([job_row(j, now_ms) for j in snap.jobs])
 
     def action_filter(self) -> None:

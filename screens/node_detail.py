@@ -13,7 +13,7 @@ from textual.widgets import Footer, Static
 
 from cockpit.models import Node
 from cockpit.widgets.status_line import StatusLine
-from cockpit.widgets.render import amount, bar, clock, human_bytes, status_text
+from cockpit.widgets.render import amount, bar, timestamp, human_bytes, status_text
 
 
 def node_view(node: Node) -> Group:
@@ -29,7 +29,7 @@ def node_view(node: Node) -> Group:
     info.add_row("State", state)
     if node.state_message:
         info.add_row("State message", Text(node.state_message, style="red"))
-    info.add_row("Started", clock(node.start_time_ms))
+    info.add_row("Started", timestamp(node.start_time_ms))
     if node.load_avg:
         info.add_row("Load average", "  ".join(f"{x:.2f}" for x in node.load_avg))
 

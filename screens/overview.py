@@ -8,7 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Grid
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from cockpit.models import Snapshot
@@ -28,19 +28,20 @@ class OverviewPane(Pane):
     SECTIONS = ("nodes", "autoscaler", "jobs", "serve")
 
     DEFAULT_CSS = """
-    OverviewPane Grid { grid-size: 2; grid-gutter: 0 1; grid-rows: auto; height: auto; }
-    OverviewPane .card { border: round $primary 60%; height: auto; padding: 0 1; }
-    OverviewPane #ov-totals { column-span: 2; }
+    OverviewPane .row { height: auto; }
+    OverviewPane .card { border: round $primary 60%; height: auto; padding: 0 1; width: 1fr; }
     """
 
     def compose(self) -> ComposeResult:
         yield self.compose_stale()
-        with Grid():
+        with VerticalScroll():
             yield Static(id="ov-totals", classes="card")
-            yield Static(id="ov-nodes", classes="card")
-            yield Static(id="ov-jobs", classes="card")
-            yield Static(id="ov-autoscaler", classes="card")
-            yield Static(id="ov-serve", classes="card")
+            with Horizontal(classes="row"):
+                yield Static(id="ov-nodes", classes="card")
+                yield Static(id="ov-jobs", classes="card")
+            with Horizontal(classes="row"):
+                yield Static(id="ov-autoscaler", classes="card")
+                yield Static(id="ov-serve", classes="card")
 
     def on_mount(self) -> None:
         for card_id, title in (("ov-totals", "Cluster"), ("ov-nodes", "Nodes"), ("ov-jobs", "Jobs"),

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from cockpit.client import DashboardClient
 from cockpit.local import HeadPorts, LocalHead
+
+os.environ["TZ"] = "UTC"  # stable times in pictures and text
+time.tzset()
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO_ROOT = Path(__file__).resolve().parent.parent

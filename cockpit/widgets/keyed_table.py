@@ -38,12 +38,20 @@ class KeyedTable(DataTable):
     KeyedTable { height: 1fr; }
     """
 
-    def __init__(self, columns: Sequence[Column], *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        sort_column: int = 0,
+        sort_reverse: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         self.columns_spec = list(columns)
         self.filter_text = ""
-        self.sort_column = 0
-        self.sort_reverse = False
+        self.sort_column = sort_column
+        self.sort_reverse = sort_reverse
         self._rows: dict[str, tuple[list[Any], dict[str, Any]]] = {}
 
     def on_mount(self) -> None:

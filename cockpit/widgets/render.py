@@ -77,7 +77,7 @@ def human_duration(seconds: float | None) -> str:
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
 
 
-def clock(ms: int | None) -> str:
+def timestamp(ms: int | None) -> str:
     if not ms:
         return "-"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))

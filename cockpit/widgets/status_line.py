@@ -3,12 +3,12 @@ banner that says what is wrong and what to do."""
 
 from __future__ import annotations
 
-import time
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from cockpit import clock
 from cockpit.models import Snapshot
 from cockpit.widgets.render import human_duration
 
@@ -44,7 +44,7 @@ class StatusLine(Static):
         if snap and snap.fetched_at:
             newest = max(snap.updated_at.values(), default=0)
             if newest:
-                age = max(0.0, time.time() - newest)
+                age = max(0.0, clock.now() - newest)
                 text.append(f"  data {human_duration(age)} old", style="dim" if age < 10 else "yellow")
         if self.paused:
             text.append("  ‖ paused", style="bold magenta")

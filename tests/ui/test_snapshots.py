@@ -1,0 +1,40 @@
+"""SVG snapshots of every pane at 100x30 and 80x24, rendered from recorded real responses.
+
+Review a changed picture in the HTML report before accepting it with --snapshot-update.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cockpit import clock
+from cockpit.app import make_app
+from cockpit.config import Settings
+from tests.ui.replay import RECORDED_AT, replay_client
+
+SIZES = [(100, 30), (80, 24)]
+PANES = ["1", "2", "3", "4", "5"]
+
+
+@pytest.fixture(autouse=True)
+def still_clock(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: RECORDED_AT)
+
+
+def _app(**overrides: str):
+    return make_app(Settings(refresh=3600), client=replay_client(**overrides))
+
+
+async def _loaded(pilot) -> None:
+    app = pilot.app
+    for _ in range(100):
+        if app.snapshot is not None and app.snapshot.nodes:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("key", PANES, ids=["overview", "nodes", "gpus", "autoscaler", "jobs"])
+def test_pane(snap_compare, key, size):
+    assert snap_compare(_app(), press=[key], terminal_size=size, run_before=_loaded)
