@@ -1,0 +1,91 @@
+"""Target resolution, settings, and the headless exit codes (no cluster needed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from cockpit.cli import main, resolve_target
+from cockpit.config import Settings, address_from_env, discover_token
+from cockpit.local import free_port
+
+
+def test_address_flag_wins():
+    t = resolve_target("head.example:8265", Settings(address="http://other:1"), env={"RAY_API_SERVER_ADDRESS": "http://x:1"})
+    assert (t.address, t.embedded, t.source) == ("http://head.example:8265", False, "--address")
+
+
+def test_environment_then_settings():
+    assert resolve_target(None, Settings(), env={"RAY_API_SERVER_ADDRESS": "http://a:8265/"}).address == "http://a:8265"
+    assert resolve_target(None, Settings(), env={"RAY_ADDRESS": "https://b:443"}).address == "https://b:443"
+    # a GCS address in RAY_ADDRESS is not a dashboard
+    assert address_from_env({"RAY_ADDRESS": "10.0.0.1:6379"}) is None
+    assert resolve_target(None, Settings(address="c:8265"), env={}).address == "http://c:8265"
+
+
+def test_embedded_when_nothing_answers(monkeypatch):
+    monkeypatch.setattr("cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
+    t = resolve_target(None, Settings(), env={})
+    assert t.embedded and t.address == "http://127.0.0.1:8265"
+    monkeypatch.setattr("cockpit.cli.dashboard_answers", lambda address, timeout=1.0: True)
+    assert resolve_target(None, Settings(), env={}).source == "running"
+
+
+def test_token_sources(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert discover_token({}) is None
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("from-home\n")
+    assert discover_token({}) == "from-home"
+    path = tmp_path / "tok"
+    path.write_text("from-path")
+    assert discover_token({"RAY_AUTH_TOKEN_PATH": str(path)}) == "from-path"
+    assert discover_token({"RAY_AUTH_TOKEN": "from-env", "RAY_AUTH_TOKEN_PATH": str(path)}) == "from-env"
+
+
+def test_token_never_in_repr():
+    from cockpit.client import DashboardClient
+
+    client = DashboardClient("http://127.0.0.1:1", token="s3cret")
+    assert "s3cret" not in repr(client) and client.has_token
+
+
+def test_settings_file(tmp_path):
+    path = tmp_path / "cockpit.yaml"
+    path.write_text("refresh: 5\nlog_max_lines: 100\nkeys:\n  app.quit: ctrl+q\n")
+    s = Settings.load(path)
+    assert s.refresh == 5 and s.log_max_lines == 100 and s.keys == {"app.quit": "ctrl+q"}
+    path.write_text("refrsh: 5\n")
+    with pytest.raises(ValueError, match="unknown keys refrsh"):
+        Settings.load(path)
+    assert Settings.load(tmp_path / "missing.yaml") == Settings()
+
+
+def test_bad_settings_file_is_a_message_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text("refresh: [1, 2\n")
+    assert main(["--config", str(path), "--once"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("raycockpit: cannot read settings") and "Traceback" not in err
+
+
+def test_once_unreachable_exits_2_with_reason():
+    port = free_port()
+    proc = subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "--once", "--address", f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert f"cannot reach http://127.0.0.1:{port}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_once_never_starts_a_cluster(monkeypatch, capsys):
+    monkeypatch.setattr("cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
+    monkeypatch.delenv("RAY_API_SERVER_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAYCOCKPIT_CONFIG", "/nonexistent/cockpit.yaml")
+    assert main(["--once"]) == 2
+    assert "no Ray dashboard answers" in capsys.readouterr().err
