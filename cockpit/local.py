@@ -218,6 +218,7 @@ class LocalHead:
         if proc is None:
             return
         pgid = proc.pid  # start_new_session: the head leads its own group
+        tree = process_tree(pgid)  # before anything exits and is re-parented
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -230,6 +231,11 @@ class LocalHead:
         while time.monotonic() < deadline and _group_alive(pgid):
             time.sleep(0.2)
         _signal_group(pgid, signal.SIGKILL)
+        # Ray's workers (and a job's supervisor and driver) put themselves in process groups of
+        # their own, so the group signal misses them; they exit once their raylet is gone, but
+        # not at once. Stop the ones this head started, by pid (checked against their start time
+        # so that a reused pid is never hit).
+        _stop_pids({p: t for p, t in tree.items() if p != pgid})
 
 
 def dashboard_healthy(url: str, timeout: float = 2.0) -> bool:
@@ -259,3 +265,75 @@ def _group_alive(pgid: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+# -- processes by pid (Linux /proc; elsewhere these find nothing and stop() relies on the group) --
+
+
+def _stat(pid: int) -> tuple[int, int, int] | None:
+    """(ppid, pgid, start time in clock ticks) of a live, non-zombie process, else None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):  # a zombie or dead process holds nothing but its pid
+        return None
+    return int(fields[1]), int(fields[2]), int(fields[19])
+
+
+def process_tree(leader: int) -> dict[int, int]:
+    """The processes a head started: its process group and every descendant of the group's
+    members (Ray's workers leave the group). Maps pid -> start time, to tell a reused pid."""
+    stats = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return {}
+    for entry in entries:
+        if entry.isdigit():
+            stat = _stat(int(entry))
+            if stat is not None:
+                stats[int(entry)] = stat
+    found = {pid for pid, (_, pgid, _) in stats.items() if pgid == leader}
+    if leader in stats:
+        found.add(leader)
+    grew = True
+    while grew:
+        grew = False
+        for pid, (ppid, _, _) in stats.items():
+            if pid not in found and ppid in found:
+                found.add(pid)
+                grew = True
+    return {pid: stats[pid][2] for pid in found}
+
+
+def still_running(tree: dict[int, int]) -> dict[int, int]:
+    """The processes of a `process_tree()` result that still run (same pid AND start time)."""
+    out = {}
+    for pid, started in tree.items():
+        stat = _stat(pid)
+        if stat is not None and stat[2] == started:
+            out[pid] = started
+    return out
+
+
+def _stop_pids(tree: dict[int, int], grace: float = 5.0) -> None:
+    """SIGTERM what still runs of `tree`, then SIGKILL what is left after `grace` seconds."""
+    left = still_running(tree)
+    for pid in left:
+        _signal_pid(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = still_running(left)
+    for pid in left:
+        _signal_pid(pid, signal.SIGKILL)
+
+
+def _signal_pid(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
