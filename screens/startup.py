@@ -17,6 +17,7 @@ class StartupScreen(Screen):
     StartupScreen Vertical { align: center middle; }
     StartupScreen #startup-title { width: 80; text-align: center; padding: 1; }
     StartupScreen LoadingIndicator { height: 1; }
+    StartupScreen #startup-tick { width: 80; text-align: center; height: 1; }
     StartupScreen Log { width: 90; height: 12; border: round $primary 50%; }
     """
 
@@ -24,17 +25,16 @@ class StartupScreen(Screen):
         with Vertical():
             yield Static(Text("Starting an embedded local Ray head (loopback only)…", style="bold"), id="startup-title")
             yield LoadingIndicator()
+            yield Static(id="startup-tick")
             with Center():
                 yield Log(id="startup-log")
 
     def progress(self, text: str) -> None:
-        log = self.query_one("#startup-log", Log)
-        lines = log.lines
-        if lines and lines[-1].startswith("waiting for the Ray dashboard") and text.startswith("waiting"):
-            log.clear()
-            for line in lines[:-1]:
-                log.write_line(line)
-        log.write_line(text)
+        """Distinct steps go to the log; the repeating 'waiting... N s' ticks in one line."""
+        if text.startswith("waiting"):
+            self.query_one("#startup-tick", Static).update(Text(text, style="dim"))
+        else:
+            self.query_one("#startup-log", Log).write_line(text)
 
     def failed(self, error: str) -> None:
         self.query_one(LoadingIndicator).display = False
