@@ -3,6 +3,7 @@ wrong shape raises BadResponse with what was wrong, so the poller can mark the s
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -32,16 +33,19 @@ _USAGE_RE = re.compile(
 
 
 def _num(value: Any, default: float | None = None) -> float | None:
+    """A finite number, else `default` (bools, junk, NaN and infinities are not numbers here)."""
     if isinstance(value, bool):
         return default
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             return default
-    return default
+    else:
+        return default
+    return number if math.isfinite(number) else default
 
 
 def _int(value: Any, default: int | None = None) -> int | None:
@@ -249,7 +253,7 @@ def _pending(lines: list[str]) -> tuple[PendingNode, ...]:
         head, sep, rest = line.partition(": ")
         if sep and "," in rest:
             node_type, _, status = rest.partition(",")
-            out.append(PendingNode(head.strip(), node_type.strip(), status.strip()))
+            out.append(PendingNode(head.strip(), node_type.strip(), status.strip() or "pending"))
             continue
         node_type, _, status = line.partition(",")
         status = status.strip()
@@ -263,7 +267,10 @@ def _pending(lines: list[str]) -> tuple[PendingNode, ...]:
 
 def parse_autoscaler_text(text: str) -> AutoscalerStatus:
     """The `ray status` text (format=1). Before the autoscaler reports, `available` is False."""
-    text = text or ""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise BadResponse("cluster status: expected the `ray status` text", body=str(text)[:200])
     if "Node status" not in text:
         return AutoscalerStatus(available=False, raw_text=text)
     sections = _text_sections(text)
