@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -290,6 +291,55 @@ class DashboardClient:
     async def delete_serve(self) -> None:
         await self._request("DELETE", "/api/serve/applications/", timeout=60.0)
 
+    async def scale_deployment(self, app: str, deployment: str, n: int) -> str:
+        """POST /api/v1/applications/{app}/deployments/{dep}/scale; returns Ray's message.
+
+        Ray 2.60 accepts it only for apps deployed with `external_scaler_enabled: true` (412
+        otherwise); a refusal is raised as RequestRejected carrying the server's reason.
+        """
+        path = f"/api/v1/applications/{quote(app, safe='')}/deployments/{quote(deployment, safe='')}/scale"
+        try:
+            data = await self._json("POST", path, json={"target_num_replicas": int(n)}, timeout=30.0)
+        except BadResponse as exc:
+            reason = _error_reason(exc.body) or exc.message
+            error = RequestRejected(f"Ray refused to scale {app}/{deployment} (HTTP {exc.status}): {reason}")
+            if "external_scaler_enabled" in reason:
+                error.hint = "redeploy the app with external_scaler_enabled: true to scale it from here"
+            raise error from None
+        return str(data.get("message", "")) if isinstance(data, dict) else ""
+
+    async def delete_serve_app(self, name: str) -> None:
+        """Delete ONE Serve application, where Ray's REST API can.
+
+        Ray 2.60 has no REST call that deletes a single app: `PUT /api/serve/applications/` is
+        declarative and removes the declaratively deployed apps missing from its body, while apps
+        deployed by `serve.run` (imperative, e.g. from a job) are out of its reach. So a
+        declarative app is deleted by PUTting the other declarative apps' configs back; an
+        imperative one is refused with what to do instead.
+        """
+        everything = await self.serve_applications()
+        if name not in (everything.get("applications") or {}):
+            raise NotFound(f"Serve application {name!r} not found")
+        declarative = await self._json("GET", "/api/serve/applications/", params={"api_type": "declarative"})
+        apps = (declarative.get("applications") or {}) if isinstance(declarative, dict) else {}
+        if name not in apps:
+            error = RequestRejected(
+                f"{name!r} was deployed by serve.run (imperative): Ray's REST API cannot delete one such app")
+            error.hint = "stop the job that runs it (Jobs pane), or shut down all of Serve (D)"
+            raise error
+        configs = []
+        for other, details in apps.items():
+            if other == name:
+                continue
+            config = details.get("deployed_app_config") if isinstance(details, dict) else None
+            if not isinstance(config, dict):
+                raise RequestRejected(f"cannot keep app {other!r}: Ray did not report its config")
+            configs.append(config)
+        body: dict[str, Any] = {"applications": configs}
+        if declarative.get("target_capacity") is not None:
+            body["target_capacity"] = declarative["target_capacity"]
+        await self._request("PUT", "/api/serve/applications/", json=body, timeout=60.0)
+
     async def actor_summary(self) -> dict[str, Any]:
         return await self._envelope("/api/v0/actors/summarize", timeout=STATE_API_TIMEOUT)
 
@@ -326,6 +376,17 @@ def job_request_body(
     }
     body.update({k: v for k, v in optional.items() if v not in (None, {}, "")})
     return body
+
+
+def _error_reason(body: str) -> str:
+    """The `error` (or `message`) of a JSON error answer, else its first line."""
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, TypeError):
+        return _first_line(body or "")
+    if isinstance(data, dict):
+        return str(data.get("error") or data.get("message") or "").strip()
+    return ""
 
 
 def _first_line(text: str) -> str:
