@@ -66,6 +66,9 @@ def cluster_gpus() -> float:
 def resolve_gpu(choice: str) -> bool:
     """use_gpu 'auto' means: use GPUs when the cluster has any."""
     if choice == "true":
+        if cluster_gpus() == 0:
+            print("use_gpu=true but the cluster has no GPUs right now: waiting for the "
+                  "autoscaler to add some", flush=True)
         return True
     if choice == "false":
         return False

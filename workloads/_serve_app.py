@@ -162,14 +162,14 @@ def make_deployment():
     @serve.ingress(fastapi_app)
     class DigitsService:
         def __init__(self, checkpoint: str = "", seed: int = 0, use_gpu: bool = False,
-                     max_batch_size: int = 16, batch_wait_timeout_s: float = 0.002) -> None:
+                     max_batch_size: int = 16, batch_wait_timeout_s: float = 0.0) -> None:
             self.predictor = Predictor(checkpoint, seed, use_gpu)
             self.started = time.time()
             self.predict_batched.set_max_batch_size(max_batch_size)
             self.predict_batched.set_batch_wait_timeout_s(batch_wait_timeout_s)
             register_backend(self)
 
-        @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.002)
+        @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.0)
         async def predict_batched(self, xs: list[np.ndarray]) -> list[dict[str, Any]]:
             # One forward pass for all the requests that arrived together.
             sizes = [len(x) for x in xs]

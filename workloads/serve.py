@@ -37,7 +37,8 @@ PARAMS: tuple[Param, ...] = (
           min=1, max=10000),
     Param("max_batch_size", "int", 16, "Most requests merged into one forward pass "
           "(@serve.batch).", min=1, max=4096),
-    Param("batch_wait_timeout_s", "float", 0.002, "How long a batch waits to fill up.",
+    Param("batch_wait_timeout_s", "float", 0.0, "How long a batch waits to fill up (0: take "
+          "what queued while the previous batch ran).",
           min=0.0, max=10.0),
     Param("host", "str", "127.0.0.1", "Address Serve's HTTP proxy binds to."),
     Param("port", "int", 8000, "Port of Serve's HTTP proxy.", min=1, max=65535),

@@ -209,3 +209,32 @@ def test_data_expected_answers_match_numpy():
         keep = x % 3 == 0
         assert data.expected_sum(n) == int((x[keep] ** 2).sum())
         assert data.expected_count(n) == int(keep.sum())
+
+
+def test_serve_fastapi_app_answers_predict_and_health(tmp_path):
+    """The same FastAPI app Serve wraps, run in-process: real model, real digits, checkpoint load."""
+    from fastapi.testclient import TestClient
+
+    from workloads import _digits, _serve_app
+
+    _, _, x_te, _ = _digits.load_split()
+    fresh = _serve_app.Predictor("", seed=0)
+    _digits.save(str(tmp_path), fresh.model, fresh.config, {"test_accuracy": 0.5, "epoch": 1})
+    loaded = _serve_app.Predictor(str(tmp_path))
+    assert (fresh.source, loaded.source) == ("random-init", "checkpoint")
+    for predictor in (fresh, loaded):
+        backend = _serve_app.DirectBackend(predictor)
+        with TestClient(_serve_app.build_fastapi(lambda b=backend: b)) as http:
+            health = http.get("/health").json()
+            assert health["status"] == "ok" and health["model"] == predictor.source
+            body = http.post("/predict", json=x_te[:5].tolist()).json()
+            assert len(body["predictions"]) == 5 and len(body["probabilities"][0]) == 10
+            assert abs(sum(body["probabilities"][0]) - 1.0) < 1e-3
+            one = http.post("/predict", json={"instances": x_te[0].tolist()}).json()
+            assert one["predictions"] == body["predictions"][:1]
+            for bad in ([[1, 2, 3]], [], "x", [["a"] * 64]):
+                assert http.post("/predict", json=bad).status_code == 422
+    # the checkpoint holds the same weights: same answers
+    a = fresh.predict_array(x_te[:20])[0]
+    b = loaded.predict_array(x_te[:20])[0]
+    assert (a == b).all()
