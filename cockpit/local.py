@@ -73,22 +73,35 @@ class HeadPorts:
     @classmethod
     def isolated(cls) -> HeadPorts:
         """Ports of its own, so a test head never meets a cluster the user already runs."""
-        base = free_port()
         # worker ports: a window of 200 ports that is free at the moment we look
         for _ in range(50):
             low = 20000 + (free_port() % 20000)
             if not any(port_in_use(p) for p in range(low, low + 200, 25)):
                 break
+        window = range(low, low + 200)
+        taken: set[int] = set()
+
+        def pick() -> int:
+            # Ray refuses to start when a component port lies inside the worker port window
+            # ("worker_ports is trying to use a port number ... used by other components"), and
+            # the kernel's ephemeral ports overlap the window's range: pick again until outside.
+            for _ in range(100):
+                port = free_port()
+                if port not in window and port not in taken:
+                    taken.add(port)
+                    return port
+            raise LocalHeadError("no free loopback port outside the worker port window")
+
         return cls(
-            gcs=base,
-            dashboard=free_port(),
-            client_server=free_port(),
-            node_manager=free_port(),
-            object_manager=free_port(),
-            agent_listen=free_port(),
-            agent_grpc=free_port(),
-            runtime_env_agent=free_port(),
-            metrics_export=free_port(),
+            gcs=pick(),
+            dashboard=pick(),
+            client_server=pick(),
+            node_manager=pick(),
+            object_manager=pick(),
+            agent_listen=pick(),
+            agent_grpc=pick(),
+            runtime_env_agent=pick(),
+            metrics_export=pick(),
             min_worker=low,
             max_worker=low + 199,
         )

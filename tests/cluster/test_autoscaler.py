@@ -1,0 +1,141 @@
+"""A real autoscaler: the fake_multinode head (tests/cluster/fake_cluster.py) launches a worker
+node for a job's CPU demand and removes it when idle, as seen through the real Poller."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cockpit.client import DashboardClient
+from cockpit.local import process_tree, still_running
+from cockpit.models import Snapshot
+from cockpit.poller import Poller
+from tests.cluster.fake_cluster import WORKER_TYPE, start_fake_cluster
+
+pytestmark = pytest.mark.cluster
+
+# One task that needs a CPU (the fake head has none) and holds it until a file exists.
+DRIVER = """\
+import os, sys, time
+import ray
+
+ray.init()
+
+
+@ray.remote(num_cpus=1)
+def hold(path):
+    end = time.time() + 120
+    while not os.path.exists(path) and time.time() < end:
+        time.sleep(0.2)
+    return os.getpid()
+
+
+print("task ran in pid", ray.get(hold.remote(sys.argv[1])), flush=True)
+"""
+
+
+def workers_alive(snap: Snapshot) -> list:
+    return [n for n in snap.alive_nodes if not n.is_head]
+
+
+def worker_listed(snap: Snapshot) -> bool:
+    auto = snap.autoscaler
+    return any(t == WORKER_TYPE for t, _ in auto.active + auto.idle)
+
+
+async def wait_for(poller: Poller, what: str, ok: Callable[[Snapshot], bool], timeout: float) -> Snapshot:
+    """Poll until `ok(snapshot)`; on timeout fail with the raw `ray status` text and the nodes."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while True:
+        snap = await poller.poll_once()
+        if snap.autoscaler.raw_text and (not seen or seen[-1] != snap.autoscaler.raw_text):
+            seen.append(snap.autoscaler.raw_text)
+        if ok(snap):
+            return snap
+        if time.monotonic() > deadline:
+            nodes = [(n.node_id[-5:], n.node_type, n.state) for n in snap.nodes]
+            raise AssertionError(
+                f"autoscaler: not {what} after {timeout:.0f} s\nerrors: {snap.errors}\nnodes: {nodes}\n"
+                "ray status texts seen (last 3):\n" + "\n-----\n".join(seen[-3:])
+            )
+        await asyncio.sleep(0.3)
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
+    driver = tmp_path / "demand.py"
+    driver.write_text(DRIVER)
+    head = start_fake_cluster(temp_dir=None)
+    tree: dict[int, int] = {}
+    try:
+        async with DashboardClient(head.dashboard_url, discover=False) as client:
+            poller = Poller(client, interval=1.0)
+            snap = await wait_for(poller, "reporting", lambda s: s.autoscaler.available, 60)
+            assert snap.autoscaler.active == (("ray.head.default", 1),), snap.autoscaler.raw_text
+            assert workers_alive(snap) == [] and snap.autoscaler.pending == ()
+
+            release = tmp_path / "release-1"
+            job = await client.submit_job(f"{sys.executable} {driver} {release}")
+
+            # 1. the demand shows, and a cpu_worker is launching or pending
+            snap = await wait_for(
+                poller, f"launching a {WORKER_TYPE}",
+                lambda s: any(p.node_type == WORKER_TYPE for p in s.autoscaler.pending), 60,
+            )  # fmt: skip
+            pending = [p for p in snap.autoscaler.pending if p.node_type == WORKER_TYPE]
+            assert pending[0].status in {"launching", "uninitialized", "pending", "setting-up", "waiting-for-ssh"}, pending
+            assert not worker_listed(snap)
+
+            # 2. active: in `ray status` and ALIVE in the node table; the task runs there
+            snap = await wait_for(
+                poller, f"showing an active {WORKER_TYPE} node",
+                lambda s: worker_listed(s) and len(workers_alive(s)) >= 1, 90,
+            )  # fmt: skip
+            (worker,) = workers_alive(snap)
+            assert worker.node_type == WORKER_TYPE and worker.resources_total.get("CPU") == 1.0
+            assert snap.autoscaler.pending == (), snap.autoscaler.raw_text
+            assert snap.errors == {}, snap.errors
+
+            # 3. the task ends; the idle worker is removed (idle_timeout_minutes: 0.1)
+            release.touch()
+            snap = await wait_for(
+                poller, "done with the job", lambda s: any(j.key == job and j.terminal for j in s.jobs), 60
+            )
+            (done,) = [j for j in snap.jobs if j.key == job]
+            assert done.status == "SUCCEEDED", done.message
+            snap = await wait_for(
+                poller, f"removing the idle {WORKER_TYPE}",
+                lambda s: not worker_listed(s) and not s.autoscaler.pending and not workers_alive(s), 90,
+            )  # fmt: skip
+            assert any(n.node_id == worker.node_id and n.state == "DEAD" for n in snap.nodes), snap.nodes
+
+            # 4. scale up once more, and stop the head while the fake node runs
+            await client.submit_job(f"{sys.executable} {driver} {tmp_path / 'release-2'}")
+            await wait_for(poller, "active again", lambda s: len(workers_alive(s)) >= 1, 90)
+            tree = process_tree(head.pid)
+            raylets = [p for p in tree if cmdline(p).split(" ")[0].endswith("/raylet")]
+            assert len(raylets) >= 2, "expected the head's raylet and the fake node's raylet"
+    finally:
+        if not tree and head.pid:
+            tree = process_tree(head.pid)
+        head.stop()
+    left = still_running(tree)
+    # and by ps: nothing of the head's tree runs; an exited worker may linger a moment as a zombie
+    # (<defunct>, state Z) until its parent reaps it: that holds no port, memory or CPU
+    listed = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-p", ",".join(map(str, tree))],
+                            capture_output=True, text=True).stdout  # fmt: skip
+    running = [line for line in listed.splitlines() if line.split()[1:2] and not line.split()[1].startswith("Z")]
+    assert not left and not running, f"processes left after stop:\n{listed}"
