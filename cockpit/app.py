@@ -17,6 +17,7 @@ from cockpit.local import LocalHead
 from cockpit.messages import HeadFailed, HeadProgress, HeadReady, JobLogsLoaded, JobLogsWanted, SnapshotUpdated
 from cockpit.models import Snapshot
 from cockpit.poller import Poller
+from cockpit.serve_actions import ServeActions
 from cockpit.widgets.status_line import Banner, StatusLine
 from screens.autoscaler import AutoscalerPane
 from screens.base import Pane
@@ -27,6 +28,7 @@ from screens.keys import KeysScreen
 from screens.node_detail import NodeDetailScreen
 from screens.nodes import NodesPane
 from screens.overview import OverviewPane
+from screens.serve import ServePane
 from screens.startup import StartupScreen
 
 PANES: list[tuple[str, type[Pane]]] = [
@@ -35,6 +37,7 @@ PANES: list[tuple[str, type[Pane]]] = [
     ("gpus", GpusPane),
     ("autoscaler", AutoscalerPane),
     ("jobs", JobsPane),
+    ("serve", ServePane),
 ]
 
 
@@ -62,7 +65,7 @@ class CommandBar(Input):
         self.app.focus_pane()
 
 
-class CockpitApp(App):
+class CockpitApp(ServeActions, App):
     TITLE = "raycockpit"
     AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input
     COMMANDS = App.COMMANDS | {CockpitCommands}

@@ -1,0 +1,93 @@
+"""The app's side of the Serve pane: its request Messages become workers that call the core
+(`cockpit.serve_tester`, `DashboardClient`), and the results go back to the pane.
+
+A mixin of CockpitApp, so app.py stays composition and wiring. Every failure reaches the pane as
+one line; nothing here raises into the UI.
+"""
+
+from __future__ import annotations
+
+from textual import work
+
+from cockpit import serve_tester
+from cockpit.errors import CockpitError
+from screens.serve import ServePane
+
+
+class ServeActions:
+    """Handlers for ServePane's Messages. Mixed into an App that has `client` and `settings`."""
+
+    def _serve_pane(self) -> ServePane | None:
+        panes = list(self.query(ServePane))  # type: ignore[attr-defined]
+        return panes[0] if panes else None
+
+    def _request_timeout(self) -> float:
+        settings = getattr(self, "settings", None)
+        return float(getattr(settings, "request_timeout", 10.0) or 10.0)
+
+    def _readonly(self) -> bool:
+        settings = getattr(self, "settings", None)
+        return bool(getattr(settings, "readonly", False))
+
+    # -- request tester ----------------------------------------------------------------------------
+
+    def on_serve_pane_send_request(self, message: ServePane.SendRequest) -> None:
+        self._serve_send(message.url, message.method, message.body)
+
+    @work(group="serve", exit_on_error=False)
+    async def _serve_send(self, url: str, method: str, body: str | None) -> None:
+        result = await serve_tester.send_request(url, method, body, timeout=self._request_timeout())
+        pane = self._serve_pane()
+        if pane is not None:
+            pane.show_result(method, url, result)
+
+    def on_serve_pane_run_load_test(self, message: ServePane.RunLoadTest) -> None:
+        self._serve_load(message.url, message.method, message.body, message.n, message.concurrency)
+
+    @work(group="serve", exit_on_error=False)
+    async def _serve_load(self, url: str, method: str, body: str | None, n: int, concurrency: int) -> None:
+        pane = self._serve_pane()
+        try:
+            result = await serve_tester.load_test(url, method, body, n, concurrency,
+                                                  timeout=self._request_timeout())  # fmt: skip
+        except Exception as exc:  # the pane must learn that the test ended, whatever happened
+            if pane is not None:
+                pane.show_load_result(None, f"{type(exc).__name__}: {exc}".splitlines()[0])
+            return
+        if pane is not None:
+            pane.show_load_result(result)
+
+    # -- cluster actions (refused in read-only mode) ---------------------------------------------------
+
+    def on_serve_pane_scale_deployment(self, message: ServePane.ScaleDeployment) -> None:
+        what = f"scale {message.app_name}/{message.deployment} to {message.replicas}"
+        self._serve_action(what, "scale_deployment", message.app_name, message.deployment, message.replicas)
+
+    def on_serve_pane_delete_app(self, message: ServePane.DeleteApp) -> None:
+        self._serve_action(f"delete app {message.app_name}", "delete_serve_app", message.app_name)
+
+    def on_serve_pane_shutdown_serve(self, message: ServePane.ShutdownServe) -> None:
+        self._serve_action("shut down Serve", "delete_serve")
+
+    @work(group="serve", exit_on_error=False)
+    async def _serve_action(self, what: str, method: str, *args: object) -> None:
+        pane = self._serve_pane()
+        client = getattr(self, "client", None)
+        if self._readonly():
+            text, error = f"refused to {what}: read-only mode (--readonly)", True
+        elif client is None:
+            text, error = f"cannot {what}: not connected", True
+        else:
+            try:
+                answer = await getattr(client, method)(*args)
+            except CockpitError as exc:
+                text, error = exc.one_line(), True
+            else:
+                text = f"{what}: done" + (f" ({answer})" if isinstance(answer, str) and answer else "")
+                error = False
+                poller = getattr(self, "poller", None)
+                if poller is not None:
+                    poller.refresh_now()
+        if pane is not None:
+            pane.show_action(text, error=error)
+        self.notify(text, severity="error" if error else "information", timeout=6)  # type: ignore[attr-defined]
