@@ -1,0 +1,668 @@
+"""A bounded, live log view: batched ingestion, follow/pause, search, filter, wrap, save request.
+
+`LogView` is a small composite: a line-API `ScrollView` (`LogLines`) that renders only the rows on
+screen, a one-line status (following/paused, line count, search hits, the source's state) and a
+search/filter `Input` shown on demand. Lines come in through `append_lines()`, which only buffers;
+a timer flushes the buffer once per frame, so a producer writing 50,000 lines/s costs one list
+extend and one repaint per frame. Only the newest `max_lines` are kept (the pending buffer is
+bounded the same way), so memory stays flat however long the job runs.
+
+The view never does I/O: the app's worker feeds it (see `cockpit/tail.py`) and handles
+`LogView.SaveRequested` by fetching and writing the whole log.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_right
+from itertools import accumulate
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Input, Static
+
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def plain_text(line: str) -> str:
+    """A log line as shown: ANSI escapes removed, tabs expanded, other control codes made visible."""
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    if "\t" in line:
+        line = line.expandtabs()
+    return _CONTROL.sub("\ufffd", line)
+
+
+def _matcher(query: str):
+    """Smart case: a query with a capital letter matches case-sensitively."""
+    if query != query.lower():
+        return lambda line: query in line
+    return lambda line: query in line.lower()
+
+
+class LogLines(ScrollView, can_focus=True):
+    """The rows of a `LogView` (line API). Part of LogView; not meant to be used alone."""
+
+    COMPONENT_CLASSES = {"log-view--match", "log-view--current-match"}
+
+    DEFAULT_CSS = """
+    LogLines {
+        height: 1fr;
+        background: $surface;
+        color: $text;
+        overflow-y: scroll;
+        overflow-x: auto;
+        &:focus { background-tint: $foreground 5%; }
+        &.-wrap { overflow-x: hidden; }
+        & > .log-view--match { background: $warning 35%; }
+        & > .log-view--current-match { background: $accent; color: $text; text-style: bold; }
+    }
+    """
+
+    def __init__(self, log_view: LogView, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.log_view = log_view
+        self._adjusting = False  # True while the view itself moves scroll_y (not the user)
+
+    def render_line(self, y: int) -> Strip:
+        return self.log_view._render_row(self.scroll_offset, y, self.scrollable_content_region.width)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self.log_view._strip_cache.clear()
+
+    def on_resize(self) -> None:
+        self.log_view._width_changed()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._adjusting:
+            return
+        top = self.max_scroll_y
+        if new_value < old_value and old_value <= top:  # a move up, not a clamp after shrinking
+            self.log_view.following = False
+        elif new_value > old_value and new_value >= top:  # the user reached the end again
+            self.log_view.following = True
+
+    def action_scroll_end(self) -> None:
+        self.log_view.action_follow()
+
+    def scroll_rows_to(self, y: float) -> None:
+        """Move without pausing or resuming (the view's own moves)."""
+        self._adjusting = True
+        try:
+            self.scroll_to(y=y, animate=False, immediate=True)
+        finally:
+            self._adjusting = False
+
+
+class LogQuery(Input):
+    """The search/filter input of a LogView: hidden, and then unfocusable, until opened."""
+
+    BINDINGS = [Binding("escape", "cancel", "Clear and close", id="log.query.cancel")]
+
+    DEFAULT_CSS = """
+    LogQuery { display: none; height: 3; }
+    LogQuery.-open { display: block; }
+    """
+
+    can_focus = False  # only while open: a hidden input must never take the keys
+    mode = "search"  # or "filter": what the typed text does
+
+    class Cancelled(Message):
+        pass
+
+    def open(self, mode: str, value: str) -> None:
+        self.mode = mode
+        self.placeholder = (
+            "search: Enter jumps, then n / N; Esc clears"
+            if mode == "search"
+            else "filter: show matching lines only; Enter keeps it, Esc clears"
+        )
+        self.value = value
+        self.can_focus = True
+        self.add_class("-open")
+        self.focus()
+
+    def close(self) -> None:
+        self.remove_class("-open")
+        self.can_focus = False
+
+    def action_cancel(self) -> None:
+        self.post_message(self.Cancelled())
+
+
+class LogView(Vertical):
+    """A live, bounded log: follows the tail, pauses when you scroll up, searches and filters.
+
+    Feed it with `append_lines(lines)` from anywhere on the app's event loop (a worker's
+    callback); it redraws at most once per `flush_interval`. `following` is a reactive the
+    screen can show or watch; `source_status` is a one-line text the screen may set (the log
+    follower's state) and is shown in the view's status line. Keys: `/` search, `n`/`N` next and
+    previous match, `f` filter, `w` wrap, `End` follow, `Esc` clear, `ctrl+s` save.
+    """
+
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="log.search"),
+        Binding("n", "next_match", "Next match", id="log.next_match"),
+        Binding("N", "previous_match", "Previous match", id="log.previous_match"),
+        Binding("f", "filter", "Filter", id="log.filter"),
+        Binding("w", "toggle_wrap", "Wrap", id="log.wrap"),
+        Binding("end", "follow", "Follow", id="log.follow"),
+        Binding("escape", "clear", "Clear search/filter", id="log.clear", show=False),
+        Binding("ctrl+s", "save", "Save log", id="log.save"),
+    ]
+
+    DEFAULT_CSS = """
+    LogView { height: 1fr; }
+    LogView > #log-status { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
+    LogView.-following > #log-status { color: $text; }
+    LogView.-paused > #log-status { background: $warning 30%; color: $text; }
+    """
+
+    following: reactive[bool] = reactive(True)
+    """True while the view sticks to the newest line; scrolling up pauses, `End` resumes."""
+    wrap: reactive[bool] = reactive(False)
+    """Wrap long lines instead of scrolling sideways."""
+    search: reactive[str] = reactive("")
+    """The highlighted search text ('' for none)."""
+    filter: reactive[str] = reactive("")
+    """Only lines containing this text are shown ('' for all)."""
+    source_status: reactive[str] = reactive("")
+    """A line the owner sets (the follower's state, e.g. 'reconnecting in 2 s'); shown in the status."""
+
+    class SaveRequested(Message):
+        """The user asked to save the whole log (ctrl+s). The app fetches and writes it."""
+
+        def __init__(self, log_view: LogView) -> None:
+            super().__init__()
+            self.log_view = log_view
+
+        @property
+        def control(self) -> LogView:
+            return self.log_view
+
+    def __init__(
+        self,
+        *,
+        max_lines: int = 10_000,
+        flush_interval: float = 1 / 30,
+        show_status: bool = True,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.max_lines = max(1, max_lines)
+        self.flush_interval = flush_interval
+        self.show_status = show_status
+        self._lines: list[str] = []  # the newest max_lines lines
+        self._dropped = 0  # lines dropped from the front so far: seq of _lines[0]
+        self._pending: list[str] = []  # appended, not yet flushed
+        self._flush_timer = None
+        self._max_len = 0  # widest line seen (characters), for sideways scrolling
+        self._view: list[int] | None = None  # filter on: the seqs of the matching lines
+        self._filter_match = None
+        self._search_match = None
+        self._current_match: int | None = None  # seq of the line n/N went to
+        self._cum: list[int] = []  # wrap on: absolute row end of each view entry
+        self._cum_base = 0  # wrap on: absolute row start of the first view entry
+        self._wrap_width = 0
+        self._strip_cache: LRUCache[int, Strip] = LRUCache(2048)
+        self._rows = LogLines(self, id="log-lines")
+        self._pin_scheduled = False
+
+    def compose(self) -> ComposeResult:
+        yield self._rows
+        status = Static("", id="log-status")
+        status.display = self.show_status
+        yield status
+        yield LogQuery(id="log-query")
+
+    def on_mount(self) -> None:
+        self.set_class(self.following, "-following")
+        self.set_class(not self.following, "-paused")
+        self._update_status()
+        if self._pending and self._flush_timer is None:  # fed before it was mounted
+            self._flush_timer = self.set_timer(self.flush_interval, self._flush, name="log-flush")
+
+    # -- public API -------------------------------------------------------------------------------
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines kept (newest `max_lines`), oldest first, pending ones included. A copy."""
+        kept = self._lines + self._pending
+        return kept[-self.max_lines :]
+
+    @property
+    def line_count(self) -> int:
+        return min(len(self._lines) + len(self._pending), self.max_lines)
+
+    @property
+    def visible_lines(self) -> list[str]:
+        """The lines the view shows now (after the filter), flushed ones only."""
+        if self._view is None:
+            return list(self._lines)
+        base = self._dropped
+        return [self._lines[seq - base] for seq in self._view]
+
+    @property
+    def dropped(self) -> int:
+        """How many old lines were dropped to stay within `max_lines`."""
+        extra = max(0, len(self._lines) + len(self._pending) - self.max_lines)
+        return self._dropped + extra
+
+    def append_lines(self, lines: list[str]) -> None:
+        """Queue lines (no newlines in them); they appear at the next flush, once per frame."""
+        if not lines:
+            return
+        pending = self._pending
+        pending.extend(lines)
+        if len(pending) > self.max_lines:  # the UI is behind: the oldest would be dropped anyway
+            extra = len(pending) - self.max_lines
+            del pending[:extra]
+            self._dropped += len(self._lines) + extra
+            self._lines.clear()
+            if self._view is not None:
+                self._view.clear()
+            self._cum.clear()
+            self._cum_base = 0
+        if self._flush_timer is None and self.is_mounted:
+            self._flush_timer = self.set_timer(self.flush_interval, self._flush, name="log-flush")
+
+    def clear(self) -> None:
+        """Forget every line (the owner starts a new log)."""
+        self._lines.clear()
+        self._pending.clear()
+        self._dropped = 0
+        self._max_len = 0
+        self._current_match = None
+        self._strip_cache.clear()
+        self._rebuild_view()
+        self._after_change(0)
+
+    def flush(self) -> None:
+        """Show the pending lines now (tests and benchmarks; the timer does it otherwise)."""
+        self._flush()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    # -- ingestion --------------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        batch = self._pending
+        if not batch:
+            return
+        self._pending = []
+        lines = self._lines
+        old_first = self._dropped
+        start_seq = old_first + len(lines)
+        lines.extend(batch)
+        overflow = len(lines) - self.max_lines
+        if overflow > 0:
+            del lines[:overflow]
+            self._dropped += overflow
+        longest = max(map(len, batch))
+        if longest > self._max_len:
+            self._max_len = longest
+        if self._view is None and not self.wrap:  # the common case: one row per line
+            removed_rows = self._dropped - old_first
+        else:
+            removed_rows = self._extend_view(batch, start_seq, old_first)
+        self._after_change(removed_rows)
+
+    def _extend_view(self, batch: list[str], start_seq: int, old_first: int) -> int:
+        """Filter/wrap bookkeeping for a flushed batch; returns the rows dropped in front."""
+        first_kept = self._dropped
+        if start_seq < first_kept:  # the front of the batch itself was dropped
+            batch = batch[first_kept - start_seq :]
+            start_seq = first_kept
+        if self._view is None:  # wrap, no filter: one entry per kept line
+            gone = min(first_kept - old_first, len(self._cum))
+            removed_rows = self._drop_entries(gone)
+            self._extend_cum(batch)
+            return removed_rows
+        view = self._view
+        gone = 0
+        while gone < len(view) and view[gone] < first_kept:
+            gone += 1
+        removed_rows = self._drop_entries(gone)
+        del view[:gone]
+        match = self._filter_match
+        new = [start_seq + i for i, line in enumerate(batch) if match(plain_text(line))]
+        view.extend(new)
+        if self.wrap:
+            self._extend_cum([batch[seq - start_seq] for seq in new])
+        return removed_rows
+
+    def _after_change(self, removed_rows: int) -> None:
+        lines_view = self._rows
+        rows = self._row_count()
+        width = self._wrap_width if self.wrap else self._max_len
+        lines_view.virtual_size = Size(width, rows)
+        if self.following:
+            lines_view.scroll_rows_to(lines_view.max_scroll_y)
+            if not self._pin_scheduled:  # a scrollbar that appears moves the end: pin again
+                self._pin_scheduled = True
+                lines_view.call_after_refresh(self._pin_end)
+        elif removed_rows:
+            lines_view.scroll_rows_to(max(0, lines_view.scroll_y - removed_rows))
+        lines_view.refresh()
+        self._update_status()
+
+    def _pin_end(self) -> None:
+        self._pin_scheduled = False
+        rows = self._rows
+        if self.following and rows.scroll_y != rows.max_scroll_y:
+            rows.scroll_rows_to(rows.max_scroll_y)
+
+    # -- rows: filter and wrap --------------------------------------------------------------------
+
+    def _entry_count(self) -> int:
+        return len(self._lines) if self._view is None else len(self._view)
+
+    def _entry_seq(self, index: int) -> int:
+        return self._dropped + index if self._view is None else self._view[index]
+
+    def _row_count(self) -> int:
+        if self.wrap:
+            return self._cum[-1] - self._cum_base if self._cum else 0
+        return self._entry_count()
+
+    def _row_to_entry(self, row: int) -> tuple[int, int]:
+        """(entry index, wrapped segment) of a row; index == entry count past the end."""
+        if not self.wrap:
+            return row, 0
+        absolute = self._cum_base + row
+        index = bisect_right(self._cum, absolute)
+        start = self._cum[index - 1] if index else self._cum_base
+        return index, absolute - start
+
+    def _entry_to_row(self, index: int) -> int:
+        if not self.wrap:
+            return index
+        return (self._cum[index - 1] if index else self._cum_base) - self._cum_base
+
+    def _rows_of(self, line: str) -> int:
+        width = self._wrap_width
+        if width <= 0:
+            return 1
+        return max(1, math.ceil(cell_len(plain_text(line)) / width))
+
+    def _extend_cum(self, lines) -> None:
+        last = self._cum[-1] if self._cum else self._cum_base
+        running = accumulate(map(self._rows_of, lines), initial=last)
+        next(running)  # `initial` comes out first
+        self._cum.extend(running)
+
+    def _drop_entries(self, count: int) -> int:
+        """`count` entries leave the front of the view; returns how many rows they took."""
+        if not self.wrap or count <= 0:
+            return max(0, count)
+        end = self._cum[count - 1]
+        removed = end - self._cum_base
+        self._cum_base = end
+        del self._cum[:count]
+        return removed
+
+    def _rebuild_view(self) -> None:
+        """Recompute the filter and wrap bookkeeping from scratch (query, wrap or width changed)."""
+        if self.filter:
+            match = self._filter_match = _matcher(self.filter)
+            base = self._dropped
+            self._view = [base + i for i, line in enumerate(self._lines) if match(plain_text(line))]
+        else:
+            self._filter_match = None
+            self._view = None
+        self._cum = []
+        self._cum_base = 0
+        if self.wrap:
+            if self._view is None:
+                entries = self._lines
+            else:
+                base = self._dropped
+                entries = [self._lines[seq - base] for seq in self._view]
+            self._extend_cum(entries)
+
+    def _width_changed(self) -> None:
+        width = max(1, self._rows.scrollable_content_region.width)
+        if width != self._wrap_width:
+            self._wrap_width = width
+            if self.wrap:
+                self._relayout()
+
+    def _relayout(self) -> None:
+        """Rebuild the rows, keeping the line at the top of the screen in view when paused."""
+        lines_view = self._rows
+        top_seq = None
+        if not self.following:
+            index, _ = self._row_to_entry(int(lines_view.scroll_y))
+            if index < self._entry_count():
+                top_seq = self._entry_seq(index)
+        self._rebuild_view()
+        self._after_change(0)
+        if top_seq is not None:
+            self._scroll_to_seq(top_seq, center=False)
+
+    # -- rendering --------------------------------------------------------------------------------
+
+    def _render_row(self, scroll_offset, y: int, width: int) -> Strip:
+        lines_view = self._rows
+        style = lines_view.rich_style
+        scroll_x, scroll_y = scroll_offset
+        index, segment = self._row_to_entry(scroll_y + y)
+        if index >= self._entry_count():
+            return Strip.blank(width, style)
+        seq = self._entry_seq(index)
+        strip = self._line_strip(seq, style)
+        start = segment * self._wrap_width if self.wrap else scroll_x
+        return strip.crop_extend(start, start + width, style)
+
+    def _line_strip(self, seq: int, style: Style) -> Strip:
+        cached = self._strip_cache.get(seq)
+        if cached is not None:
+            return cached
+        text_str = plain_text(self._lines[seq - self._dropped])
+        text = Text(text_str, no_wrap=True, end="")
+        text.stylize(style)
+        if self.search and self._search_match(text_str):
+            lines_view = self._rows
+            name = "log-view--current-match" if seq == self._current_match else "log-view--match"
+            match_style = lines_view.get_component_rich_style(name)
+            flags = 0 if self.search != self.search.lower() else re.IGNORECASE
+            text.highlight_regex(re.compile(re.escape(self.search), flags), match_style)
+        strip = Strip(text.render(self.app.console), cell_len(text_str))
+        self._strip_cache[seq] = strip
+        return strip
+
+    def _update_status(self) -> None:
+        if not self.show_status or not self.is_mounted:
+            return
+        parts = ["following" if self.following else "paused (End follows)"]
+        shown = self._entry_count()
+        total = len(self._lines)
+        parts.append(f"{shown:,} of {total:,} lines" if self._view is not None else f"{total:,} lines")
+        if self._dropped:
+            parts.append(f"{self._dropped:,} older dropped")
+        if self.filter:
+            parts.append(f"filter: {self.filter}")
+        if self.search:
+            parts.append(f"search: {self.search}")
+        if self.wrap:
+            parts.append("wrap")
+        if self.source_status:
+            parts.append(self.source_status)
+        self.query_one("#log-status", Static).update(" · ".join(parts))
+
+    # -- watchers ---------------------------------------------------------------------------------
+
+    def watch_following(self, following: bool) -> None:
+        self.set_class(following, "-following")
+        self.set_class(not following, "-paused")
+        if following and self.is_mounted:
+            lines_view = self._rows
+            lines_view.scroll_rows_to(lines_view.max_scroll_y)
+        self._update_status()
+
+    def watch_wrap(self, wrap: bool) -> None:
+        if not self.is_mounted:
+            return
+        self._rows.set_class(wrap, "-wrap")
+        if wrap:
+            self._wrap_width = max(1, self._rows.scrollable_content_region.width)
+        self._relayout()
+
+    def watch_filter(self) -> None:
+        if self.is_mounted:
+            self._relayout()
+
+    def watch_search(self, search: str) -> None:
+        self._search_match = _matcher(search) if search else None
+        self._current_match = None
+        self._strip_cache.clear()
+        if self.is_mounted:
+            self._rows.refresh()
+            self._update_status()
+
+    def watch_source_status(self) -> None:
+        self._update_status()
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        self.query_one(LogQuery).open("search", self.search)
+
+    def action_filter(self) -> None:
+        self.query_one(LogQuery).open("filter", self.filter)
+
+    def action_toggle_wrap(self) -> None:
+        self.wrap = not self.wrap
+
+    def action_follow(self) -> None:
+        self.following = True
+        lines_view = self._rows
+        lines_view.scroll_rows_to(lines_view.max_scroll_y)
+
+    def action_clear(self) -> None:
+        self.search = ""
+        self.filter = ""
+
+    def action_save(self) -> None:
+        self.post_message(self.SaveRequested(self))
+
+    def action_next_match(self) -> None:
+        self._jump(forward=True)
+
+    def action_previous_match(self) -> None:
+        self._jump(forward=False)
+
+    @on(Input.Changed, "#log-query")
+    def _query_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        query = self.query_one(LogQuery)
+        if query.mode == "filter":
+            self.filter = event.value
+        else:
+            self.search = event.value
+
+    @on(Input.Submitted, "#log-query")
+    def _query_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        query = self.query_one(LogQuery)
+        query.close()
+        self._rows.focus()
+        if query.mode == "search" and self.search:
+            self._jump(forward=not self.following, first=True)
+
+    @on(LogQuery.Cancelled)
+    def _query_cancelled(self, event: LogQuery.Cancelled) -> None:
+        event.stop()
+        query = self.query_one(LogQuery)
+        if query.mode == "filter":
+            self.filter = ""
+        else:
+            self.search = ""
+        query.close()
+        self._rows.focus()
+
+    # -- search -----------------------------------------------------------------------------------
+
+    @property
+    def current_match(self) -> int | None:
+        """Index in `lines` of the line the last n/N jump went to (None before any jump)."""
+        if self._current_match is None or self._current_match < self._dropped:
+            return None
+        return self._current_match - self._dropped
+
+    def match_count(self) -> int:
+        if not self.search:
+            return 0
+        match = self._search_match
+        return sum(1 for i in range(self._entry_count()) if match(plain_text(self._entry_text(i))))
+
+    def _entry_text(self, index: int) -> str:
+        return self._lines[self._entry_seq(index) - self._dropped]
+
+    def _jump(self, *, forward: bool, first: bool = False) -> None:
+        """Go to the next (or previous) line that matches the search, wrapping around."""
+        if not self.search:
+            self.notify("no search: press / first", severity="warning", timeout=2)
+            return
+        self._flush()
+        count = self._entry_count()
+        if not count:
+            return
+        match = self._search_match
+        lines_view = self._rows
+        if self._current_match is not None and self._current_match >= self._dropped and not first:
+            start = self._seq_to_entry(self._current_match)
+        elif first and not forward:
+            start = count  # from the end: the newest match
+        else:
+            start, _ = self._row_to_entry(int(lines_view.scroll_y))
+            start -= 1  # include the top line
+        step = 1 if forward else -1
+        index = start
+        for _ in range(count):
+            index = (index + step) % count
+            if match(plain_text(self._entry_text(index))):
+                break
+        else:
+            self.notify(f"no match for {self.search!r}", severity="warning", timeout=2)
+            return
+        previous = self._current_match
+        self._current_match = self._entry_seq(index)
+        for seq in (previous, self._current_match):
+            if seq is not None:
+                self._strip_cache.discard(seq)
+        self.following = False
+        self._scroll_to_seq(self._current_match, center=True)
+        lines_view.refresh()
+
+    def _seq_to_entry(self, seq: int) -> int:
+        if self._view is None:
+            return seq - self._dropped
+        return max(0, bisect_right(self._view, seq) - 1)
+
+    def _scroll_to_seq(self, seq: int, *, center: bool) -> None:
+        lines_view = self._rows
+        row = self._entry_to_row(self._seq_to_entry(seq))
+        if center:
+            row -= lines_view.scrollable_content_region.height // 2
+        lines_view.scroll_rows_to(max(0, min(row, lines_view.max_scroll_y)))

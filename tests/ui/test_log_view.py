@@ -1,0 +1,191 @@
+"""LogView driven by keys: bounded lines, follow/pause, search n/N, filter, wrap, save request."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from cockpit.widgets.log_view import LogLines, LogQuery, LogView
+
+SIZE = (80, 24)
+
+
+class LogApp(App):
+    def __init__(self, **log_kwargs) -> None:
+        super().__init__()
+        self.log_kwargs = log_kwargs
+        self.saves: list[LogView.SaveRequested] = []
+
+    def compose(self) -> ComposeResult:
+        yield LogView(id="log", **self.log_kwargs)
+
+    def on_mount(self) -> None:
+        self.query_one(LogLines).focus()
+
+    def on_log_view_save_requested(self, message: LogView.SaveRequested) -> None:
+        self.saves.append(message)
+
+
+async def feed(pilot, view: LogView, lines: list[str]) -> None:
+    view.append_lines(lines)
+    await pilot.pause(view.flush_interval * 2)
+    await pilot.pause()
+    assert view.pending == 0
+
+
+def row_text(view: LogView, y: int) -> str:
+    return view.query_one(LogLines).render_line(y).text
+
+
+def screen_rows(view: LogView) -> list[str]:
+    rows = view.query_one(LogLines)
+    return [row_text(view, y).rstrip() for y in range(rows.scrollable_content_region.height)]
+
+
+async def test_only_the_newest_max_lines_stay():
+    app = LogApp(max_lines=50)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        everything = [f"line {i}" for i in range(150)]
+        for start in range(0, 150, 30):  # several flushes
+            await feed(pilot, view, everything[start : start + 30])
+        assert view.lines == everything[-50:]
+        assert view.line_count == 50 and view.dropped == 100
+        assert view.query_one(LogLines).virtual_size.height == 50
+        assert screen_rows(view)[-1] == "line 149"  # following: the newest line is on screen
+        # one burst of 3 x max_lines before a flush: the pending buffer is bounded too
+        burst = [f"burst {i}" for i in range(150)]
+        view.append_lines(burst)
+        assert view.pending == 50
+        await feed(pilot, view, [])
+        assert view.lines == burst[-50:] and view.visible_lines == burst[-50:]
+        assert "following" in str(view.query_one("#log-status").render())
+
+
+async def test_scroll_up_pauses_end_follows():
+    app = LogApp(max_lines=1000)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        rows = view.query_one(LogLines)
+        await feed(pilot, view, [f"line {i}" for i in range(200)])
+        assert view.following and rows.scroll_y == rows.max_scroll_y
+        await pilot.press("up", "up", "pageup")
+        await pilot.pause()
+        assert not view.following and view.has_class("-paused")
+        assert "paused" in str(view.query_one("#log-status").render())
+        held = rows.scroll_y
+        top_line = screen_rows(view)[0]
+        await feed(pilot, view, [f"more {i}" for i in range(100)])
+        assert rows.scroll_y == held and screen_rows(view)[0] == top_line  # the screen stays put
+        assert rows.scroll_y < rows.max_scroll_y
+        await pilot.press("end")
+        await pilot.pause()
+        assert view.following and view.has_class("-following")
+        assert rows.scroll_y == rows.max_scroll_y
+        await feed(pilot, view, ["newest"])
+        assert screen_rows(view)[-1] == "newest"
+        # paused while old lines are dropped: the same text stays on screen
+        view.max_lines = 300  # 301 lines kept: the next lines push old ones out
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert not view.following
+        top_line = screen_rows(view)[0]
+        await feed(pilot, view, [f"push {i}" for i in range(20)])
+        assert screen_rows(view)[0] == top_line
+
+
+async def test_search_jumps_with_n_and_N_and_highlights():
+    app = LogApp(max_lines=1000)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        rows = view.query_one(LogLines)
+        lines = [f"{i:04d} {'needle here' if i % 50 == 7 else 'hay'}" for i in range(400)]
+        await feed(pilot, view, lines)
+        matches = [i for i in range(400) if i % 50 == 7]
+        await pilot.press("slash")
+        assert isinstance(app.focused, LogQuery)
+        await pilot.press(*"needle", "enter")
+        await pilot.pause()
+        assert view.search == "needle" and isinstance(app.focused, LogLines)
+        assert view.current_match == matches[-1]  # while following, Enter goes to the newest
+        assert not view.following
+        await pilot.press("n")
+        assert view.current_match == matches[0]  # wraps around to the oldest
+        await pilot.press("n")
+        assert view.current_match == matches[1]
+        await pilot.press("N", "N")
+        assert view.current_match == matches[-1]
+        assert view.match_count() == len(matches)
+        # the current match is on screen, highlighted with the current-match style
+        y = matches[-1] - int(rows.scroll_y)
+        assert 0 <= y < rows.scrollable_content_region.height
+        strip = rows.render_line(y)
+        assert strip.text.startswith(f"{matches[-1]:04d} needle")
+        current = rows.get_component_rich_style("log-view--current-match")
+        styled = [seg for seg in strip if seg.text == "needle"]
+        assert styled and styled[0].style.bgcolor == current.bgcolor
+        other = [seg for seg in rows.render_line(y + 1) if "hay" in seg.text]
+        assert other and other[0].style.bgcolor != current.bgcolor
+        await pilot.press("escape")
+        assert view.search == "" and view.current_match is None
+
+
+async def test_filter_shows_matching_lines_only():
+    app = LogApp(max_lines=1000)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        lines = [f"{i} {'ERROR boom' if i % 3 == 0 else 'ok'}" for i in range(90)]
+        await feed(pilot, view, lines)
+        await pilot.press("f", *"ERROR", "enter")
+        await pilot.pause()
+        expected = [line for line in lines if "ERROR" in line]
+        assert view.filter == "ERROR" and view.visible_lines == expected
+        assert view.query_one(LogLines).virtual_size.height == len(expected)
+        await feed(pilot, view, ["90 ok", "91 ERROR late", "92 ok"])
+        assert view.visible_lines == [*expected, "91 ERROR late"]
+        assert screen_rows(view)[-1] == "91 ERROR late"
+        assert all("ERROR" in row for row in screen_rows(view) if row)
+        assert len(view.lines) == 93  # the filter hides, it never drops
+        await pilot.press("f", "escape")
+        await pilot.pause()
+        assert view.filter == "" and len(view.visible_lines) == 93
+
+
+async def test_wrap_toggles():
+    app = LogApp(max_lines=100)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        rows = view.query_one(LogLines)
+        long = "".join(str(i % 10) for i in range(200))
+        await feed(pilot, view, ["short", long, "end"])
+        width = rows.scrollable_content_region.width
+        assert rows.virtual_size.height == 3 and rows.virtual_size.width >= 200
+        await pilot.press("w")
+        await pilot.pause()
+        assert view.wrap
+        pieces = -(-200 // width)
+        assert rows.virtual_size.height == 2 + pieces and rows.virtual_size.width <= width
+        shown = [row for row in screen_rows(view) if row]
+        assert shown == ["short", *[long[i : i + width] for i in range(0, 200, width)], "end"]
+        await feed(pilot, view, [long])  # new lines wrap too
+        assert rows.virtual_size.height == 2 + 2 * pieces
+        await pilot.press("w")
+        await pilot.pause()
+        assert not view.wrap and rows.virtual_size.height == 4
+
+
+async def test_ctrl_s_posts_save_requested_and_hidden_input_takes_no_focus():
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, ["a", "b"])
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert len(app.saves) == 1 and app.saves[0].log_view is view
+        query = view.query_one(LogQuery)
+        assert not query.can_focus and not query.display
+        await pilot.press("tab", "tab")
+        assert app.focused is not query
+        await pilot.press("f")
+        assert app.focused is query and query.display
+        await pilot.press("escape")
+        assert not query.can_focus and not query.display and isinstance(app.focused, LogLines)
