@@ -13,7 +13,7 @@ from cockpit.config import Settings
 from tests.ui.replay import RECORDED_AT, replay_client
 
 SIZES = [(100, 30), (80, 24)]
-PANES = ["1", "2", "3", "4", "5"]
+PANES = ["1", "2", "3", "4", "5", "6"]
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +35,6 @@ async def _loaded(pilot) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("key", PANES, ids=["overview", "nodes", "gpus", "autoscaler", "jobs"])
+@pytest.mark.parametrize("key", PANES, ids=["overview", "nodes", "gpus", "autoscaler", "jobs", "serve"])
 def test_pane(snap_compare, key, size):
     assert snap_compare(_app(), press=[key], terminal_size=size, run_before=_loaded)
