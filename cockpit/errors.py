@@ -48,7 +48,7 @@ class BadResponse(CockpitError):
     hint = "the dashboard may be a different Ray version or restarting; it is retried automatically"
 
     def __init__(self, message: str, *, status: int | None = None, body: str = "") -> None:
-        first = " | ".join(line.strip() for line in body.strip().splitlines()[:2] if line.strip())
+        first = summarise_body(body)
         if len(first) > 160:
             first = first[:157] + "..."
         text = message if status is None else f"{message} (HTTP {status})"
@@ -57,6 +57,14 @@ class BadResponse(CockpitError):
         super().__init__(text)
         self.status = status
         self.body = body
+
+
+def summarise_body(body: str) -> str:
+    """The useful part of an error body: a traceback's last line, else the first two lines."""
+    lines = [line.strip() for line in body.strip().splitlines() if line.strip()]
+    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+        return lines[-1]
+    return " | ".join(lines[:2])
 
 
 class RequestRejected(BadResponse):

@@ -145,8 +145,6 @@ async def test_http_500_with_a_traceback_is_one_line(fake):
     assert snap.serve.apps and snap.stale("serve")
 
 
-@pytest.mark.xfail(strict=True, reason="errors.BadResponse keeps the FIRST lines of a body; for a "
-                   "traceback the useful line is the last one (owner of errors.py to decide)")
 async def test_http_500_traceback_message_names_the_error_not_the_traceback(fake):
     dashboard, poller = fake
     dashboard.broken = {"serve-500"}
