@@ -14,14 +14,14 @@ from screens.base import Pane
 COLUMNS = [
     Column("node", "Node"),
     Column("index", "#"),
-    Column("name", "Name"),
-    Column("util", "Utilisation", width=18),
-    Column("history", "History", width=20),
-    Column("memory", "Memory (MiB)"),
+    Column("util", "Util", width=13),
+    Column("history", "History", width=12),
+    Column("memory", "Memory GiB"),
     Column("temp", "Temp"),
     Column("power", "Power"),
     Column("procs", "Procs"),
     Column("ray", "Ray GPUs"),
+    Column("name", "Name"),
 ]
 
 NO_GPUS = (
@@ -32,22 +32,22 @@ NO_GPUS = (
 
 def gpu_row(gpu: Gpu, node: Node, history: tuple[float, ...]) -> tuple[str, list, dict]:
     util = gpu.utilization
-    util_cell = Text("n/a", style="dim") if util is None else bar(util / 100, 10) + Text(f" {util:3.0f}%")
-    mem = f"{gpu.memory_used_mb:,.0f}/{gpu.memory_total_mb:,.0f}" if gpu.memory_total_mb else "-"
+    util_cell = Text("n/a", style="dim") if util is None else bar(util / 100, 8) + Text(f" {util:3.0f}%")
+    mem = f"{gpu.memory_used_mb / 1024:.1f}/{gpu.memory_total_mb / 1024:.1f}" if gpu.memory_total_mb else "-"
     reserved = "-"
     if node.gpu_logical is not None and node.gpu_logical.total:
         reserved = f"{amount(node.gpu_logical.used)}/{amount(node.gpu_logical.total)}"
     cells = [
         node.name,
         str(gpu.index),
-        gpu.name,
         util_cell,
-        Text(sparkline(history, 20), style="cyan"),
+        Text(sparkline(history, 12), style="cyan"),
         mem,
         "-" if gpu.temperature_c is None else f"{gpu.temperature_c:.0f}°C",
         "-" if gpu.power_w is None else f"{gpu.power_w:.0f} W",
         str(gpu.processes),
         reserved,
+        gpu.name,
     ]
     sort = {"index": gpu.index, "util": -1 if util is None else util, "memory": gpu.memory_used_mb,
             "temp": gpu.temperature_c or -1, "power": gpu.power_w or -1, "procs": gpu.processes}  # fmt: skip

@@ -26,9 +26,9 @@ BASE = {
 }
 
 
-def replay_client(**overrides: str) -> DashboardClient:
+def replay_client(overrides: dict[str, str] | None = None) -> DashboardClient:
     """`overrides` maps a path of BASE to another fixture file (e.g. a GPU node summary)."""
-    files = {**BASE, **{k: v for k, v in overrides.items()}}
+    files = {**BASE, **(overrides or {})}
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/authentication_mode":

@@ -21,8 +21,8 @@ def still_clock(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: RECORDED_AT)
 
 
-def _app(**overrides: str):
-    return make_app(Settings(refresh=3600), client=replay_client(**overrides))
+def _app(overrides: dict[str, str] | None = None):
+    return make_app(Settings(refresh=3600), client=replay_client(overrides))
 
 
 async def _loaded(pilot) -> None:
@@ -38,3 +38,28 @@ async def _loaded(pilot) -> None:
 @pytest.mark.parametrize("key", PANES, ids=["overview", "nodes", "gpus", "autoscaler", "jobs", "serve"])
 def test_pane(snap_compare, key, size):
     assert snap_compare(_app(), press=[key], terminal_size=size, run_before=_loaded)
+
+
+GPU_NODES = {"/nodes": "nodes_view_summary_gpu.json"}
+FAKE = {
+    "launching": {"/nodes": "nodes_view_summary_fake_launching.json",
+                  "/api/cluster_status?format=1": "api_cluster_status_format1_fake_launching.json",
+                  "/api/cluster_status": "api_cluster_status_fake_launching.json"},
+    "active": {"/nodes": "nodes_view_summary_fake_active.json",
+               "/api/cluster_status?format=1": "api_cluster_status_format1_fake_active.json",
+               "/api/cluster_status": "api_cluster_status_fake_active.json"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("key", ["1", "2", "3"], ids=["overview", "nodes", "gpus"])
+def test_gpu_cluster(snap_compare, key, size):
+    """A hand-built two-node GPU payload (RAY_API.md 1.1 schema; see tests/fixtures/README.md)."""
+    assert snap_compare(_app(GPU_NODES), press=[key], terminal_size=size, run_before=_loaded)
+
+
+@pytest.mark.parametrize("phase", ["launching", "active"])
+@pytest.mark.parametrize("key", ["2", "4"], ids=["nodes", "autoscaler"])
+def test_fake_multinode(snap_compare, key, phase):
+    """Recorded from the fake_multinode autoscaler: a worker launching, then active."""
+    assert snap_compare(_app(FAKE[phase]), press=[key], terminal_size=(100, 30), run_before=_loaded)

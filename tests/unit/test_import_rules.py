@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CORE = ["client", "models", "parse", "poller", "launch", "packaging", "events", "local", "config",
+CORE = ["client", "models", "parse", "poller", "launch", "packaging", "events", "local", "config", "tail", "serve_tester",
         "errors", "report", "clock", "cli"]  # fmt: skip
 
 
