@@ -221,7 +221,7 @@ class LogView(Vertical):
         self._cum: list[int] = []  # wrap on: absolute row end of each view entry
         self._cum_base = 0  # wrap on: absolute row start of the first view entry
         self._wrap_width = 0
-        self._strip_cache: LRUCache[int, Strip] = LRUCache(2048)
+        self._strip_cache: LRUCache[int, Strip] = LRUCache(256)  # a few screens; bounds memory
         self._rows = LogLines(self, id="log-lines")
         self._pin_scheduled = False
 
