@@ -9,6 +9,7 @@ checkpoint (artifact).
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -104,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
                 vf_share_layers=True))
             .debugging(seed=params["seed"])
         )
+        if params["num_learners"] == 0 and not use_gpu:
+            # The learner runs in this process, which Ray gives no OMP_NUM_THREADS: torch's
+            # default (all cores) spin-waits against the env runners on a small machine.
+            import torch
+
+            torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))
         algo = config.build_algo()
         t_train = time.perf_counter()
         best, last, steps, reached_at = float("-inf"), float("nan"), 0, None
