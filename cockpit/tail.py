@@ -49,6 +49,16 @@ class TailState:
     job_status: str | None = None  # the job's status when known (always set once ENDED normally)
     error: bool = False  # ENDED because of an error (job gone, auth refused, retries used up)
     retry_in: float | None = None  # while RECONNECTING: seconds until the next try
+    attempt: int = 0  # while RECONNECTING: which try this is (1, 2, ...)
+
+    def one_line(self) -> str:
+        """E.g. 'following', 'reconnecting (try 2, in 1.0 s): log tail dropped', 'ended: job SUCCEEDED'."""
+        if self.state == RECONNECTING:
+            wait = f", in {self.retry_in:.1f} s" if self.retry_in else ""
+            return f"reconnecting (try {self.attempt}{wait}): {self.reason}"
+        if self.state == ENDED:
+            return f"ended: {self.reason}" if self.reason else "ended"
+        return "following"
 
 
 def split_log(text: str) -> list[str]:
@@ -171,7 +181,9 @@ class JobLogFollower:
                         f"gave up after {attempt - 1} tries: {reason}", None, error=True
                     )
                 delay = min(self._backoff_initial * 2 ** (attempt - 1), self._backoff_max)
-                await self._set(TailState(RECONNECTING, reason, self.reconnects, retry_in=delay))
+                await self._set(
+                    TailState(RECONNECTING, reason, self.reconnects, retry_in=delay, attempt=attempt)
+                )
                 await asyncio.sleep(delay)
                 try:
                     job = await self.client.get_job(self.job_id)  # status first: then a terminal
