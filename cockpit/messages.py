@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from cockpit.models import Snapshot
+from cockpit.tail import TailState
 
 
 class SnapshotUpdated(Message):
@@ -36,17 +37,17 @@ class HeadFailed(Message):
         self.error = error
 
 
-class JobLogsWanted(Message):
-    """A screen asks the app for a job's whole driver log."""
+class JobLogLines(Message):
+    """New complete lines of a job's driver log, from its follower."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, lines: list[str]) -> None:
         super().__init__()
         self.job_id = job_id
+        self.lines = lines
 
 
-class JobLogsLoaded(Message):
-    def __init__(self, job_id: str, text: str, error: str = "") -> None:
+class JobTailState(Message):
+    def __init__(self, job_id: str, state: TailState) -> None:
         super().__init__()
         self.job_id = job_id
-        self.text = text
-        self.error = error
+        self.state = state

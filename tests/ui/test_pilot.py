@@ -10,7 +10,7 @@ import pytest
 from cockpit.app import make_app
 from cockpit.config import Settings
 from cockpit.local import HeadPorts, LocalHead, free_port
-from screens.job_detail import JobDetailScreen
+from screens.job import JobScreen
 from screens.keys import KeysScreen
 from screens.node_detail import NodeDetailScreen
 from screens.startup import StartupScreen
@@ -90,9 +90,10 @@ async def test_tiny_job_appears_with_final_status_and_log(ray_head, client):
         assert [r[0] for r in table_rows(table)] == [job_id]
         table.focus()
         await pilot.press("enter")
-        assert isinstance(app.screen, JobDetailScreen)
+        assert isinstance(app.screen, JobScreen)
         log = app.screen.query_one("#job-log")
         await wait_for(pilot, lambda: any("squares 285" in line for line in log.lines), what="the driver log")
+        assert app.screen.tail.state == "ended"
         await pilot.press("escape")
 
 

@@ -1,0 +1,151 @@
+"""Charts beside a job's log: a live plot of one metric (m cycles), every metric's last value with a
+sparkline, Tune's trials with the best one marked, and the artifacts (checkpoints, parquet, URLs).
+
+Fed a MetricSeries (cockpit/events.py) by the job screen; redraws at most a few times a second.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from cockpit.events import MetricSeries, Trial
+from cockpit.widgets.keyed_table import Column, KeyedTable
+from cockpit.widgets.render import sparkline
+
+PREFERRED = ("test_accuracy", "accuracy", "best_accuracy", "episode_return_mean", "test_loss", "train_loss",
+             "loss", "rows_per_s", "tasks_per_s", "p50_ms")  # fmt: skip
+COUNTERS = {"epoch", "epochs", "iteration", "step", "training_iteration"}
+
+
+def best_trial(trials: dict[str, Trial]) -> tuple[str | None, str | None]:
+    """(trial id, metric) of the best trial: highest accuracy/return, or lowest loss."""
+    names = {name for t in trials.values() for name in t.metrics}
+    metric = next((m for m in ("accuracy", "test_accuracy", "episode_return_mean", "reward", "score", "loss")
+                   if m in names), None)  # fmt: skip
+    if metric is None:
+        return None, None
+    lower = "loss" in metric
+    scored = [(t.metrics[metric], t.trial_id) for t in trials.values() if metric in t.metrics]
+    if not scored:
+        return None, metric
+    value, trial_id = (min if lower else max)(scored)
+    return trial_id, metric
+
+
+def _fmt(value: float) -> str:
+    if value == 0 or 1e-3 <= abs(value) < 1e6:
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{value:.3e}"
+
+
+class MetricsPanel(Vertical):
+    BINDINGS = [Binding("m", "next_metric", "Next metric", id="metrics.next")]
+
+    DEFAULT_CSS = """
+    MetricsPanel { width: 1fr; }
+    MetricsPanel PlotextPlot { height: 1fr; min-height: 10; }
+    MetricsPanel #metrics-last { height: auto; max-height: 12; }
+    MetricsPanel #metrics-trials { height: auto; max-height: 12; display: none; }
+    MetricsPanel #metrics-artifacts { height: auto; max-height: 6; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.series: MetricSeries | None = None
+        self.metric: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield PlotextPlot(id="metrics-plot")
+        yield Static(id="metrics-last")
+        yield KeyedTable([Column("trial", "Trial"), Column("state", "State"), Column("config", "Config"),
+                          Column("metric", "Metric"), Column("best", "")], id="metrics-trials")  # fmt: skip
+        yield Static(id="metrics-artifacts")
+
+    def on_mount(self) -> None:
+        self.query_one(PlotextPlot).plt.title("waiting for the first metric…")
+
+    def plotted_names(self) -> list[str]:
+        if self.series is None:
+            return []
+        names = [n for n in self.series.series if n not in COUNTERS]
+        return sorted(names, key=lambda n: (PREFERRED.index(n) if n in PREFERRED else len(PREFERRED), n))
+
+    def action_next_metric(self) -> None:
+        names = self.plotted_names()
+        if names:
+            index = names.index(self.metric) + 1 if self.metric in names else 0
+            self.metric = names[index % len(names)]
+            self.show(self.series)
+
+    def show(self, series: MetricSeries | None) -> None:
+        self.series = series
+        if series is None:
+            return
+        names = self.plotted_names()
+        if names and self.metric not in names:
+            self.metric = names[0]
+        self._plot(series)
+        self._last(series, names)
+        self._trials(series)
+        self._artifacts(series)
+
+    def _plot(self, series: MetricSeries) -> None:
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        if self.metric and series.series.get(self.metric):
+            points = list(series.series[self.metric])
+            plt.plot([p[0] for p in points], [p[1] for p in points], marker="braille")
+            plt.title(f"{self.metric}  (last {_fmt(points[-1][1])}; m: next metric)")
+            plt.xlabel("step")
+        else:
+            plt.title("waiting for the first metric…")
+        plot.refresh()
+
+    def _last(self, series: MetricSeries, names: list[str]) -> None:
+        table = Table(box=None, padding=(0, 1), show_header=False, expand=True)
+        table.add_column(style="bold")
+        table.add_column(justify="right")
+        table.add_column(style="cyan")
+        for name in names:
+            values = [v for _, v in series.series[name]]
+            mark = "▶ " if name == self.metric else "  "
+            table.add_row(mark + name, _fmt(values[-1]), sparkline(values, 16, top=None))
+        end = series.end
+        if end is not None:
+            status = str(end.data.get("status", "?"))
+            table.add_row(Text("end", style="bold"), Text(status, style="green" if status == "ok" else "bold red"), "")
+            for name, value in end.metrics.items():
+                table.add_row(f"  {name}", _fmt(value), "")
+        self.query_one("#metrics-last", Static).update(table)
+
+    def _trials(self, series: MetricSeries) -> None:
+        table = self.query_one("#metrics-trials", KeyedTable)
+        if not series.trials:
+            return
+        table.display = True
+        best_id, metric = best_trial(series.trials)
+        rows = []
+        for trial in series.trials.values():
+            config = " ".join(f"{k}={_fmt(v) if isinstance(v, float) else v}" for k, v in trial.config.items())
+            value = trial.metrics.get(metric) if metric else None
+            cells = [trial.trial_id, trial.state, config,
+                     "-" if value is None else f"{metric} {_fmt(value)}",
+                     Text("★ best", style="bold yellow") if trial.trial_id == best_id else ""]  # fmt: skip
+            rows.append((trial.trial_id, cells, {"metric": value if value is not None else float("-inf")}))
+        table.set_rows(rows)
+
+    def _artifacts(self, series: MetricSeries) -> None:
+        text = Text()
+        for artifact in series.artifacts[-5:]:
+            where = artifact.get("url") or artifact.get("path") or ""
+            text.append(f"{artifact.get('name', 'artifact')}: ", style="bold")
+            text.append(f"{where}\n", style="underline" if artifact.get("url") else "")
+        self.query_one("#metrics-artifacts", Static).update(text)

@@ -1,0 +1,188 @@
+"""The job screen: status, duration, resources and message on top; the live log tail on the left;
+metric charts, Tune trials and artifacts on the right; stop, delete, resubmit, duplicate-and-edit.
+
+It renders and posts messages only: the app follows the log in a worker and hands lines over.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from cockpit import clock
+from cockpit.events import MARKER, MetricSeries, parse_event_line
+from cockpit.launch import launched_by_cockpit
+from cockpit.models import Job, Snapshot
+from cockpit.tail import TailState
+from cockpit.widgets.log_view import LogView
+from cockpit.widgets.metrics_panel import MetricsPanel
+from cockpit.widgets.render import human_duration, status_text, timestamp
+from cockpit.widgets.status_line import StatusLine
+from screens.job_info import job_view
+
+
+def resources_text(job: Job) -> str:
+    """The entrypoint's resources as launched (the job list does not return them: the cockpit's
+    own metadata does, for jobs it launched)."""
+    launched = launched_by_cockpit(job.metadata)
+    parts = []
+    if launched is not None:
+        _, values, options = launched
+        for key in ("num_workers", "num_samples", "num_replicas", "num_env_runners", "use_gpu"):
+            if values.get(key):
+                parts.append(f"{key}={values[key]}")
+        if options.num_cpus:
+            parts.append(f"entrypoint CPUs={options.num_cpus}")
+        if options.num_gpus:
+            parts.append(f"entrypoint GPUs={options.num_gpus}")
+        if options.memory:
+            parts.append(f"entrypoint memory={options.memory}")
+    return "  ".join(parts) or "default resources"
+
+
+class JobScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="job.back"),
+        Binding("x", "stop", "Stop", id="job.stop"),
+        Binding("d", "delete", "Delete", id="job.delete"),
+        Binding("R", "resubmit", "Resubmit", id="job.resubmit"),
+        Binding("e", "duplicate", "Duplicate+edit", id="job.duplicate"),
+        Binding("i", "toggle_info", "Info", id="job.info"),
+        Binding("m", "next_metric", "Next metric", id="job.metric"),
+    ]
+
+    DEFAULT_CSS = """
+    JobScreen #job-head { height: auto; padding: 0 1; background: $boost; }
+    JobScreen #job-info { height: auto; max-height: 40%; padding: 0 1; display: none; }
+    JobScreen #job-info.-open { display: block; }
+    JobScreen #job-body { height: 1fr; }
+    JobScreen LogView { width: 3fr; border: round $primary 50%; }
+    JobScreen MetricsPanel { width: 2fr; border: round $primary 50%; }
+    """
+
+    class Action(Message):
+        """stop | delete | resubmit | duplicate, for the app to carry out."""
+
+        def __init__(self, action: str, job: Job) -> None:
+            super().__init__()
+            self.action = action
+            self.job = job
+
+    class Closed(Message):
+        def __init__(self, job_id: str) -> None:
+            super().__init__()
+            self.job_id = job_id
+
+    def __init__(self, job: Job, *, readonly: bool = False, max_lines: int = 20_000) -> None:
+        super().__init__()
+        self.job = job
+        self.readonly = readonly
+        self.max_lines = max_lines
+        self.series = MetricSeries()
+        self.tail = TailState("following", "connecting")
+        self._dirty = False
+
+    @property
+    def job_id(self) -> str:
+        return self.job.key
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine()
+        yield Static(id="job-head")
+        with VerticalScroll(id="job-info"):
+            yield Static(job_view(self.job), id="job-info-body")
+        with Horizontal(id="job-body"):
+            yield LogView(max_lines=self.max_lines, id="job-log")
+            yield MetricsPanel(id="job-metrics")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"job {self.job_id}"
+        self.query_one("#job-log").border_title = "log"
+        self.query_one("#job-metrics").border_title = "metrics"
+        self._render_head()
+        self.set_interval(0.5, self._redraw)
+        self.query_one("#log-lines").focus()
+
+    # -- fed by the app ---------------------------------------------------------------------------
+
+    def add_lines(self, lines: list[str]) -> None:
+        self.query_one(LogView).append_lines(lines)
+        for line in lines:
+            if MARKER in line:
+                event = parse_event_line(line)
+                if event is not None:
+                    self.series.add(event)
+                    self._dirty = True
+
+    def set_tail_state(self, state: TailState) -> None:
+        self.tail = state
+        self._render_head()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        for job in snap.jobs:
+            if job.key == self.job_id and job != self.job:
+                self.job = job
+                self.query_one("#job-info-body", Static).update(job_view(job))
+        self._render_head()
+        self.refresh_bindings()
+
+    def _redraw(self) -> None:
+        self._render_head()  # the duration ticks
+        if self._dirty:
+            self._dirty = False
+            self.query_one(MetricsPanel).show(self.series)
+
+    def _render_head(self) -> None:
+        job = self.job
+        text = Text()
+        text.append(f"{job.key}  ", style="bold")
+        text.append_text(status_text(job.status))
+        text.append(f"  started {timestamp(job.start_time_ms)}  duration {human_duration(job.duration_s(clock.now() * 1000))}")
+        text.append(f"\nresources: {resources_text(job)}", style="dim")
+        tail = self.tail.state + (f": {self.tail.reason}" if self.tail.reason else "")
+        self.query_one(LogView).source_status = f"tail {tail}"
+        if job.message:
+            text.append(f"\n{job.message.strip().splitlines()[-1][:200]}", style="red" if job.status == "FAILED" else "")
+        self.query_one("#job-head", Static).update(text)
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        launched = launched_by_cockpit(self.job.metadata) is not None
+        if action in ("stop", "delete", "resubmit", "duplicate") and self.readonly:
+            return False
+        if action == "stop":
+            return not self.job.terminal and self.job.type == "SUBMISSION"
+        if action == "delete":
+            return self.job.terminal and self.job.type == "SUBMISSION"
+        if action in ("resubmit", "duplicate"):
+            return launched
+        return True
+
+    def action_back(self) -> None:
+        self.post_message(self.Closed(self.job_id))
+        self.app.pop_screen()
+
+    def action_stop(self) -> None:
+        self.post_message(self.Action("stop", self.job))
+
+    def action_delete(self) -> None:
+        self.post_message(self.Action("delete", self.job))
+
+    def action_resubmit(self) -> None:
+        self.post_message(self.Action("resubmit", self.job))
+
+    def action_duplicate(self) -> None:
+        self.post_message(self.Action("duplicate", self.job))
+
+    def action_toggle_info(self) -> None:
+        self.query_one("#job-info").toggle_class("-open")
+
+    def action_next_metric(self) -> None:
+        self.query_one(MetricsPanel).action_next_metric()

@@ -1,0 +1,37 @@
+"""One job in full: entrypoint, runtime_env, metadata, times, status message (the job screen's `i`)."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from cockpit import clock
+from cockpit.models import Job
+from cockpit.widgets.render import timestamp, human_duration, status_text
+
+
+def job_view(job: Job) -> Group:
+    info = Table.grid(padding=(0, 2))
+    info.add_column(style="bold")
+    info.add_column()
+    info.add_row("Submission id", job.submission_id or "-")
+    info.add_row("Job id", job.job_id or "-")
+    info.add_row("Status", status_text(job.status))
+    info.add_row("Entrypoint", Text(job.entrypoint))
+    info.add_row("Started", timestamp(job.start_time_ms))
+    info.add_row("Ended", timestamp(job.end_time_ms))
+    info.add_row("Duration", human_duration(job.duration_s(clock.now() * 1000)))
+    if job.message:
+        info.add_row("Message", Text(job.message, style="red" if job.status == "FAILED" else ""))
+    if job.error_type:
+        info.add_row("Error type", Text(job.error_type, style="red"))
+    if job.driver_exit_code is not None:
+        info.add_row("Exit code", str(job.driver_exit_code))
+    if job.runtime_env:
+        info.add_row("runtime_env", Text(json.dumps(job.runtime_env, indent=1, sort_keys=True)))
+    if job.metadata:
+        info.add_row("Metadata", Text("\n".join(f"{k} = {v}" for k, v in sorted(job.metadata.items()))))
+    return Group(info)
