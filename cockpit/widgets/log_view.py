@@ -531,6 +531,7 @@ class LogView(Vertical):
     def watch_filter(self) -> None:
         if self.is_mounted:
             self._relayout()
+            self.refresh_bindings()
 
     def watch_search(self, search: str) -> None:
         self._search_match = _matcher(search) if search else None
@@ -539,11 +540,20 @@ class LogView(Vertical):
         if self.is_mounted:
             self._rows.refresh()
             self._update_status()
+            self.refresh_bindings()
 
     def watch_source_status(self) -> None:
         self._update_status()
 
     # -- actions ----------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys with nothing to do pass on to the screen (Esc still closes it, n/N stay free)."""
+        if action == "clear":
+            return bool(self.search or self.filter)
+        if action in ("next_match", "previous_match"):
+            return bool(self.search)
+        return True
 
     def action_search(self) -> None:
         self.query_one(LogQuery).open("search", self.search)
@@ -622,7 +632,6 @@ class LogView(Vertical):
     def _jump(self, *, forward: bool, first: bool = False) -> None:
         """Go to the next (or previous) line that matches the search, wrapping around."""
         if not self.search:
-            self.notify("no search: press / first", severity="warning", timeout=2)
             return
         self._flush()
         count = self._entry_count()

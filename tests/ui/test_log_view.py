@@ -189,3 +189,74 @@ async def test_ctrl_s_posts_save_requested_and_hidden_input_takes_no_focus():
         assert app.focused is query and query.display
         await pilot.press("escape")
         assert not query.can_focus and not query.display and isinstance(app.focused, LogLines)
+
+
+async def test_filter_wrap_and_dropping_stay_consistent():
+    """Seeded random feeds, filters, wraps and pauses: the rows always match the kept lines."""
+    import math
+    import random
+
+    from rich.cells import cell_len
+
+    from cockpit.widgets.log_view import plain_text
+
+    rng = random.Random(7)
+    app = LogApp(max_lines=120)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        rows = view.query_one(LogLines)
+        made = 0
+        for step in range(40):
+            batch = [
+                f"{made + i} {'ERR' if rng.random() < 0.3 else 'ok'}\t{'w' * rng.randrange(0, 170)}"
+                for i in range(rng.randrange(1, 90))
+            ]
+            made += len(batch)
+            await feed(pilot, view, batch)
+            action = rng.choice(["none", "wrap", "filter", "unfilter", "pause", "follow"])
+            if action == "wrap":
+                await pilot.press("w")
+            elif action == "filter":
+                view.filter = "ERR"
+            elif action == "unfilter":
+                view.filter = ""
+            elif action == "pause":
+                await pilot.press("pageup")
+            elif action == "follow":
+                await pilot.press("end")
+            await pilot.pause()
+            kept = [f"{n} " for n in range(made - min(made, 120), made)]
+            assert [line.split("\t")[0][: len(k)] for line, k in zip(view.lines, kept)] == kept
+            expected = [line for line in view.lines if not view.filter or "ERR" in line]
+            assert view.visible_lines == expected, step
+            width = rows.scrollable_content_region.width
+            if view.wrap:
+                want = sum(max(1, math.ceil(cell_len(plain_text(line)) / width)) for line in expected)
+            else:
+                want = len(expected)
+            assert rows.virtual_size.height == want, (step, action)
+            if view.following:
+                assert rows.scroll_y == rows.max_scroll_y
+
+
+async def test_keys_with_nothing_to_do_reach_the_screen():
+    class Outer(LogApp):
+        BINDINGS = [("escape", "outer('escape')"), ("n", "outer('n')")]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.outer_keys: list[str] = []
+
+        def action_outer(self, key: str) -> None:
+            self.outer_keys.append(key)
+
+    app = Outer()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, ["x needle", "y"])
+        await pilot.press("escape", "n")
+        assert app.outer_keys == ["escape", "n"]  # no search, no filter: the screen's keys
+        view.search = "needle"
+        await pilot.press("n", "escape")
+        assert app.outer_keys == ["escape", "n"] and view.search == ""  # the view took both
+        assert view.current_match is None
