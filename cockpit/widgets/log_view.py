@@ -56,6 +56,8 @@ def _matcher(query: str):
 class LogLines(ScrollView, can_focus=True):
     """The rows of a `LogView` (line API). Part of LogView; not meant to be used alone."""
 
+    BINDINGS = [Binding("end", "scroll_end", "Follow", id="log.follow")]
+
     COMPONENT_CLASSES = {"log-view--match", "log-view--current-match"}
 
     DEFAULT_CSS = """
@@ -161,7 +163,6 @@ class LogView(Vertical):
         Binding("N", "previous_match", "Previous match", id="log.previous_match"),
         Binding("f", "filter", "Filter", id="log.filter"),
         Binding("w", "toggle_wrap", "Wrap", id="log.wrap"),
-        Binding("end", "follow", "Follow", id="log.follow"),
         Binding("escape", "clear", "Clear search/filter", id="log.clear", show=False),
         Binding("ctrl+s", "save", "Save log", id="log.save"),
     ]
@@ -221,6 +222,7 @@ class LogView(Vertical):
         self._cum: list[int] = []  # wrap on: absolute row end of each view entry
         self._cum_base = 0  # wrap on: absolute row start of the first view entry
         self._wrap_width = 0
+        self._layout_wrap = False  # whether the row bookkeeping is wrapped (follows `wrap`)
         self._strip_cache: LRUCache[int, Strip] = LRUCache(256)  # a few screens; bounds memory
         self._rows = LogLines(self, id="log-lines")
         self._pin_scheduled = False
@@ -321,7 +323,7 @@ class LogView(Vertical):
         longest = max(map(len, batch))
         if longest > self._max_len:
             self._max_len = longest
-        if self._view is None and not self.wrap:  # the common case: one row per line
+        if self._view is None and not self._layout_wrap:  # the common case: one row per line
             removed_rows = self._dropped - old_first
         else:
             removed_rows = self._extend_view(batch, start_seq, old_first)
@@ -347,14 +349,14 @@ class LogView(Vertical):
         match = self._filter_match
         new = [start_seq + i for i, line in enumerate(batch) if match(plain_text(line))]
         view.extend(new)
-        if self.wrap:
+        if self._layout_wrap:
             self._extend_cum([batch[seq - start_seq] for seq in new])
         return removed_rows
 
     def _after_change(self, removed_rows: int) -> None:
         lines_view = self._rows
         rows = self._row_count()
-        width = self._wrap_width if self.wrap else self._max_len
+        width = self._wrap_width if self._layout_wrap else self._max_len
         lines_view.virtual_size = Size(width, rows)
         if self.following:
             lines_view.scroll_rows_to(lines_view.max_scroll_y)
@@ -381,13 +383,13 @@ class LogView(Vertical):
         return self._dropped + index if self._view is None else self._view[index]
 
     def _row_count(self) -> int:
-        if self.wrap:
+        if self._layout_wrap:
             return self._cum[-1] - self._cum_base if self._cum else 0
         return self._entry_count()
 
     def _row_to_entry(self, row: int) -> tuple[int, int]:
         """(entry index, wrapped segment) of a row; index == entry count past the end."""
-        if not self.wrap:
+        if not self._layout_wrap:
             return row, 0
         absolute = self._cum_base + row
         index = bisect_right(self._cum, absolute)
@@ -395,7 +397,7 @@ class LogView(Vertical):
         return index, absolute - start
 
     def _entry_to_row(self, index: int) -> int:
-        if not self.wrap:
+        if not self._layout_wrap:
             return index
         return (self._cum[index - 1] if index else self._cum_base) - self._cum_base
 
@@ -413,7 +415,7 @@ class LogView(Vertical):
 
     def _drop_entries(self, count: int) -> int:
         """`count` entries leave the front of the view; returns how many rows they took."""
-        if not self.wrap or count <= 0:
+        if not self._layout_wrap or count <= 0:
             return max(0, count)
         end = self._cum[count - 1]
         removed = end - self._cum_base
@@ -432,6 +434,7 @@ class LogView(Vertical):
             self._view = None
         self._cum = []
         self._cum_base = 0
+        self._layout_wrap = self.wrap
         if self.wrap:
             if self._view is None:
                 entries = self._lines
@@ -444,7 +447,7 @@ class LogView(Vertical):
         width = max(1, self._rows.scrollable_content_region.width)
         if width != self._wrap_width:
             self._wrap_width = width
-            if self.wrap:
+            if self._layout_wrap:
                 self._relayout()
 
     def _relayout(self) -> None:
@@ -471,7 +474,7 @@ class LogView(Vertical):
             return Strip.blank(width, style)
         seq = self._entry_seq(index)
         strip = self._line_strip(seq, style)
-        start = segment * self._wrap_width if self.wrap else scroll_x
+        start = segment * self._wrap_width if self._layout_wrap else scroll_x
         return strip.crop_extend(start, start + width, style)
 
     def _line_strip(self, seq: int, style: Style) -> Strip:
