@@ -10,6 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -227,7 +228,12 @@ class CockpitApp(ServeActions, App):
         await self.poller.run(lambda snap: self.post_message(SnapshotUpdated(snap)))
 
     def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
-        snap = message.snapshot
+        try:
+            self._show_snapshot(message.snapshot)
+        except NoMatches:
+            pass  # the app is closing and its widgets are already gone
+
+    def _show_snapshot(self, snap: Snapshot) -> None:
         self.snapshot = snap
         self._update_status_lines()
         banner = self.query_one(Banner)

@@ -1,0 +1,165 @@
+"""Launch and watch, driven with keys only against the real local Ray head: every bundled
+workload through its form to SUCCEEDED with a charted metric; literal shell metacharacters; bad
+values that send nothing; stop with confirmation; resubmit."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from cockpit.app import make_app
+from cockpit.config import Settings
+from cockpit.local import free_port
+from screens.job import JobScreen
+from screens.launch_form import LaunchFormScreen
+from tests.ui.helpers import wait_for
+
+pytestmark = pytest.mark.cluster
+SIZE = (130, 40)
+LAUNCH_KEY = "7"
+
+
+async def focus_field(pilot, name: str) -> None:
+    """Tab through the form until the field has the focus (keys only)."""
+    for _ in range(80):
+        if pilot.app.focused is not None and pilot.app.focused.id == f"f-{name}":
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"could not reach field {name} with tab")
+
+
+async def type_into(pilot, name: str, text: str) -> None:
+    await focus_field(pilot, name)
+    await pilot.press("end", "ctrl+u", *text) if text else await pilot.press("end", "ctrl+u")
+
+
+async def open_form(pilot, spec_name: str) -> LaunchFormScreen:
+    app = pilot.app
+    await pilot.press(LAUNCH_KEY)
+    pane = app.query_one("#launch")
+    await wait_for(pilot, lambda: pane.specs, what="the workload specs")
+    names = [s.name for s in pane.specs] + ["custom"]
+    await pilot.press("home", *["down"] * names.index(spec_name), "enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, LaunchFormScreen), what="the form")
+    return app.screen
+
+
+def _app(url: str, **settings) -> object:
+    return make_app(Settings(refresh=0.5, **settings), address=url)
+
+
+CHANGES = {
+    "train": lambda tmp: [("storage_path", str(tmp / "train"))],
+    "tune": lambda tmp: [("storage_path", str(tmp / "tune"))],
+    "rl": lambda tmp: [("storage_path", str(tmp / "rl"))],
+    "data": lambda tmp: [("output_path", str(tmp / "data"))],
+    "core": lambda tmp: [("seed", "7")],
+    "serve": lambda tmp: [("port", str(free_port())), ("duration", "3")],
+}
+
+
+@pytest.mark.parametrize("workload", ["core", "data", "train", "tune", "rl", "serve"])
+async def test_each_workload_from_its_form(ray_head, tmp_path, workload):
+    app = _app(ray_head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="a snapshot")
+        form = await open_form(pilot, workload)
+        await pilot.press("f2")  # the smoke preset
+        for name, value in CHANGES[workload](tmp_path):
+            await type_into(pilot, name, value)
+        assert not form.errors, form.errors
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen")
+        screen = app.screen
+        assert screen.job.metadata["raycockpit.spec"] == workload
+        for name, value in CHANGES[workload](tmp_path)[:1]:
+            if name != "port":
+                assert value in screen.job.entrypoint
+        log = screen.query_one("#job-log")
+        await wait_for(pilot, lambda: log.line_count > 0, timeout=90, what="log lines")
+        await wait_for(pilot, lambda: screen.series.series, timeout=170, what="a metric event")
+        await wait_for(pilot, lambda: screen.job.terminal, timeout=170, what="the job to end")
+        await wait_for(pilot, lambda: screen.tail.state == "ended", timeout=30, what="the tail to end")
+        panel = screen.query_one("#job-metrics")
+        await wait_for(pilot, lambda: panel.metric is not None, what="a metric on the chart")
+        tail = "\n".join(log.lines[-30:])
+        assert screen.job.status == "SUCCEEDED", f"{screen.job.message}\n{tail}"
+        assert screen.series.end is not None and screen.series.end.data["status"] == "ok", tail
+
+
+@pytest.fixture
+def echo_spec(tmp_path):
+    """A user workload spec with its own working_dir: prints its argv as JSON."""
+    folder = tmp_path / "specs"
+    (folder / "echo").mkdir(parents=True)
+    (folder / "echo" / "echo_args.py").write_text("import json, sys\nprint('ARGV=' + json.dumps(sys.argv[1:]))\n")
+    (folder / "echo.yaml").write_text(
+        "name: echo\ntitle: Echo arguments\nentrypoint: python echo_args.py\nworking_dir: echo\n"
+        "params:\n- {name: word, type: str, default: hello}\n- {name: count, type: int, default: 1, min: 0, max: 9}\n"
+        "presets:\n  smoke: {count: 2}\n"
+    )
+    return folder
+
+
+async def test_shell_metacharacters_arrive_literally(ray_head, echo_spec, tmp_path):
+    marker = tmp_path / "pwned"
+    nasty = f"x; touch {marker}; $(touch {marker}) `touch {marker}` | cat && exit 3"
+    app = _app(ray_head.dashboard_url, workloads_dirs=(str(echo_spec),))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_form(pilot, "echo")
+        await type_into(pilot, "word", nasty)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.job.terminal and screen.tail.state == "ended", timeout=120, what="the end")
+        argv_lines = [line for line in screen.query_one("#job-log").lines if line.startswith("ARGV=")]
+        assert argv_lines and json.loads(argv_lines[0][5:]) == ["--word", nasty], argv_lines
+        assert screen.job.status == "SUCCEEDED"
+    assert not marker.exists()  # no shell ever ran the value
+
+
+@pytest.mark.parametrize(
+    "field,value,reason",
+    [("count", "", "is required"), ("count", "-1", "at least 0"), ("count", "two", "whole number"),
+     ("count", "99", "at most 9")],
+)  # fmt: skip
+async def test_bad_values_send_nothing(ray_head, client, echo_spec, field, value, reason):
+    before = len(await client.list_jobs())
+    app = _app(ray_head.dashboard_url, workloads_dirs=(str(echo_spec),))
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, "echo")
+        await type_into(pilot, field, value)
+        assert reason in form.errors[field]
+        assert form.query_one(f"#e-{field}").has_class("-visible")  # marked in place
+        await pilot.press("ctrl+r", "ctrl+o")
+        await pilot.pause(1.0)
+        assert isinstance(app.screen, LaunchFormScreen)  # no preview, no job screen
+        assert "Not sent" in str(form.query_one("#form-status").render())
+    assert len(await client.list_jobs()) == before
+
+
+async def test_stop_with_confirmation_then_resubmit(ray_head, client):
+    app = _app(ray_head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_form(pilot, "custom")
+        code = "import time; [print('tick', i, flush=True) or time.sleep(0.2) for i in range(300)]"
+        await type_into(pilot, "entrypoint", f'{sys.executable} -u -c "{code}"')
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen")
+        screen = app.screen
+        first = screen.job_id
+        log = screen.query_one("#job-log")
+        await wait_for(pilot, lambda: any("tick 3" in line for line in log.lines), timeout=60, what="ticks")
+        await wait_for(pilot, lambda: screen.job.status == "RUNNING", what="RUNNING in the snapshot")
+        await pilot.press("x")
+        assert "Stop job " + first in str(app.screen.query_one("Static").render())
+        await pilot.press("y")
+        await wait_for(pilot, lambda: screen.job.status == "STOPPED", timeout=60, what="STOPPED")
+        await pilot.press("R")  # resubmit the same launch
+        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen) and app.screen.job_id != first,
+                       timeout=60, what="the resubmitted job")  # fmt: skip
+        second = app.screen.job_id
+        assert (await client.get_job(second))["entrypoint"] == (await client.get_job(first))["entrypoint"]
+        await client.stop_job(second)
