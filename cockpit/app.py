@@ -246,6 +246,12 @@ class CockpitApp(ServeActions, App):
         if isinstance(self.screen, JobScreen):
             self.screen.show_snapshot(snap)
 
+    def push_screen(self, screen, *args, **kwargs):
+        """Every pushed screen's header shows the current address, connection and data age."""
+        result = super().push_screen(screen, *args, **kwargs)
+        self.call_after_refresh(self._update_status_lines)
+        return result
+
     def _update_status_lines(self) -> None:
         """Every screen shows the same header: address, version, connection, age, pause."""
         paused = bool(self.poller and self.poller.paused)
@@ -267,7 +273,6 @@ class CockpitApp(ServeActions, App):
 
     def on_nodes_pane_open_node(self, message: NodesPane.OpenNode) -> None:
         self.push_screen(NodeDetailScreen(message.node))
-        self.call_after_refresh(self._update_status_lines)
 
     def on_jobs_pane_open_job(self, message: JobsPane.OpenJob) -> None:
         self.open_job(message.job)
@@ -282,7 +287,6 @@ class CockpitApp(ServeActions, App):
 
     def on_launch_pane_open_form(self, message: LaunchPane.OpenForm) -> None:
         self.push_screen(LaunchFormScreen(message.spec))
-        self.call_after_refresh(self._update_status_lines)
 
     def on_launch_form_screen_submitted(self, message: LaunchFormScreen.Submitted) -> None:
         if self.settings.readonly:
@@ -331,7 +335,6 @@ class CockpitApp(ServeActions, App):
     def open_job(self, job: Job) -> None:
         screen = JobScreen(job, readonly=self.settings.readonly, max_lines=self.settings.log_max_lines)
         self.push_screen(screen)
-        self.call_after_refresh(self._update_status_lines)
         self._tail_workers.setdefault(job.key, []).append(self._follow(job.key))
 
     @work(group="tail", exit_on_error=False)
@@ -410,7 +413,6 @@ class CockpitApp(ServeActions, App):
         form = LaunchFormScreen(spec, values=values, options=options)
         if edit:
             self.push_screen(form)
-            self.call_after_refresh(self._update_status_lines)
             return
         request, errors = (build_custom_request(values.get("entrypoint", ""), values.get("working_dir", ""), options,
                                                 values.get("metadata", "")) if spec is None

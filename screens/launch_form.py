@@ -50,7 +50,8 @@ class LaunchFormScreen(Screen):
     LaunchFormScreen .field Label { width: 22; padding: 0 1 0 0; text-style: bold; }
     LaunchFormScreen .field Input { width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }
     LaunchFormScreen .field Input:focus { background: $primary 40%; }
-    LaunchFormScreen .field Input.-invalid { background: $error 40%; }
+    LaunchFormScreen .field Input.-invalid { background: $error 40%; border: none; }
+    LaunchFormScreen .field Input.-invalid:focus { border: none; }
     LaunchFormScreen .field Select { width: 1fr; }
     LaunchFormScreen .help { color: $text-muted; padding: 0 0 0 22; height: auto; }
     LaunchFormScreen .error { color: $error; padding: 0 0 0 22; height: auto; display: none; }

@@ -50,8 +50,8 @@ class MetricsPanel(Vertical):
     DEFAULT_CSS = """
     MetricsPanel { width: 1fr; }
     MetricsPanel PlotextPlot { height: 1fr; min-height: 10; }
-    MetricsPanel #metrics-last { height: auto; max-height: 12; }
-    MetricsPanel #metrics-trials { height: auto; max-height: 12; display: none; }
+    MetricsPanel #metrics-last { height: auto; }
+    MetricsPanel #metrics-trials { height: auto; max-height: 10; display: none; }
     MetricsPanel #metrics-artifacts { height: auto; max-height: 6; }
     """
 
@@ -62,9 +62,9 @@ class MetricsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield PlotextPlot(id="metrics-plot")
+        yield KeyedTable([Column("best", ""), Column("trial", "Trial"), Column("state", "State"),
+                          Column("metric", "Metric"), Column("config", "Config")], id="metrics-trials")  # fmt: skip
         yield Static(id="metrics-last")
-        yield KeyedTable([Column("trial", "Trial"), Column("state", "State"), Column("config", "Config"),
-                          Column("metric", "Metric"), Column("best", "")], id="metrics-trials")  # fmt: skip
         yield Static(id="metrics-artifacts")
 
     def on_mount(self) -> None:
@@ -114,7 +114,8 @@ class MetricsPanel(Vertical):
         table.add_column(style="bold")
         table.add_column(justify="right")
         table.add_column(style="cyan")
-        for name in names:
+        shown = names[: 3 if series.trials else 6]  # the plot's `m` reaches the rest
+        for name in shown:
             values = [v for _, v in series.series[name]]
             mark = "▶ " if name == self.metric else "  "
             table.add_row(mark + name, _fmt(values[-1]), sparkline(values, 16, top=None))
@@ -122,7 +123,7 @@ class MetricsPanel(Vertical):
         if end is not None:
             status = str(end.data.get("status", "?"))
             table.add_row(Text("end", style="bold"), Text(status, style="green" if status == "ok" else "bold red"), "")
-            for name, value in end.metrics.items():
+            for name, value in list(end.metrics.items())[:4]:
                 table.add_row(f"  {name}", _fmt(value), "")
         self.query_one("#metrics-last", Static).update(table)
 
@@ -136,10 +137,10 @@ class MetricsPanel(Vertical):
         for trial in series.trials.values():
             config = " ".join(f"{k}={_fmt(v) if isinstance(v, float) else v}" for k, v in trial.config.items())
             value = trial.metrics.get(metric) if metric else None
-            cells = [trial.trial_id, trial.state, config,
-                     "-" if value is None else f"{metric} {_fmt(value)}",
-                     Text("★ best", style="bold yellow") if trial.trial_id == best_id else ""]  # fmt: skip
-            rows.append((trial.trial_id, cells, {"metric": value if value is not None else float("-inf")}))
+            cells = [Text("★", style="bold yellow") if trial.trial_id == best_id else "",
+                     trial.trial_id, trial.state, "-" if value is None else f"{metric} {_fmt(value)}", config]  # fmt: skip
+            rows.append((trial.trial_id, cells, {"metric": value if value is not None else float("-inf"),
+                                                 "best": 0 if trial.trial_id == best_id else 1}))  # fmt: skip
         table.set_rows(rows)
 
     def _artifacts(self, series: MetricSeries) -> None:

@@ -63,3 +63,53 @@ def test_gpu_cluster(snap_compare, key, size):
 def test_fake_multinode(snap_compare, key, phase):
     """Recorded from the fake_multinode autoscaler: a worker launching, then active."""
     assert snap_compare(_app(FAKE[phase]), press=[key], terminal_size=(100, 30), run_before=_loaded)
+
+
+def test_launch_pane(snap_compare):
+    assert snap_compare(_app(), press=["7"], terminal_size=(100, 30), run_before=_loaded)
+
+
+async def _train_form(pilot) -> None:
+    await _loaded(pilot)
+    await pilot.press("7")
+    pane = pilot.app.query_one("#launch")
+    for _ in range(100):
+        if pane.specs:
+            break
+        await pilot.pause(0.05)
+    names = [s.name for s in pane.specs]
+    await pilot.press("home", *["down"] * names.index("train"), "enter", "f2")
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_launch_form(snap_compare, size):
+    """The train form with the smoke preset, and one value out of range marked in place."""
+    assert snap_compare(_app(), press=["end", "ctrl+u", "0"], terminal_size=size, run_before=_train_form)
+
+
+async def _job_screen(pilot) -> None:
+    from cockpit.parse import parse_job
+    from cockpit.tail import TailState
+    from screens.job import JobScreen
+    from tests.conftest import FIXTURES
+
+    await _loaded(pilot)
+    job = parse_job({
+        "type": "SUBMISSION", "job_id": "02000000", "submission_id": "raysubmit_tuneSmoke0001",
+        "status": "SUCCEEDED", "entrypoint": "python -m workloads.tune --num-samples 2 --max-epochs 3",
+        "message": "Job finished successfully.", "start_time": 1795665080000, "end_time": 1795665110000,
+        "metadata": {"raycockpit.spec": "tune", "raycockpit.values": '{"num_samples": "2"}',
+                     "raycockpit.options": '{"num_cpus": "", "num_gpus": "", "memory": "", "env_vars": "", "pip": ""}'},
+    })  # fmt: skip
+    screen = JobScreen(job)
+    await pilot.app.push_screen(screen)
+    screen.add_lines((FIXTURES / "job_log_tune_smoke.txt").read_text().splitlines())
+    screen.set_tail_state(TailState("ended", "job SUCCEEDED", job_status="SUCCEEDED"))
+    await pilot.pause(0.8)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_job_screen(snap_compare, size):
+    """A recorded Tune smoke run: log, accuracy curve, last values, trials with the best marked."""
+    assert snap_compare(_app(), terminal_size=size, run_before=_job_screen)
