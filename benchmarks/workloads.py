@@ -228,7 +228,10 @@ def pandas_csv(csv_path: str, out_dir: Path, test_size: float, seed: int) -> flo
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="train,tune,rl,data,core,serve")
-    only = set(ap.parse_args().only.split(","))
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the outputs and per-workload logs (default: delete them)")
+    opts = ap.parse_args()
+    only = set(opts.only.split(","))
     work = Path(tempfile.mkdtemp(prefix="raycockpit-bench-"))
     head = LocalHead(ports=HeadPorts.isolated(), temp_dir=str(work / "ray"), workdir=str(ROOT))
     print(f"starting a loopback Ray head (dashboard {head.dashboard_url}); outputs in {work}",
@@ -343,6 +346,10 @@ def main() -> int:
         t0 = time.perf_counter()
         head.stop()
         print(f"head stopped in {time.perf_counter() - t0:.1f} s", flush=True)
+        if not opts.keep:
+            import shutil
+
+            shutil.rmtree(work, ignore_errors=True)
     print("\nsummary:")
     print("\n".join(LINES))
     return 0 if all(line.endswith(" ok") for line in LINES) else 1
