@@ -1,5 +1,6 @@
 """A real autoscaler: the fake_multinode head (tests/cluster/fake_cluster.py) launches a worker
-node for a job's CPU demand and removes it when idle, as seen through the real Poller."""
+node for a job's CPU demand and removes it when idle, as seen through the real Poller and on the
+app's Autoscaler pane (the real app, running against the same head, keys only)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from cockpit.app import make_app
 from cockpit.client import DashboardClient
+from cockpit.config import Settings
 from cockpit.local import process_tree, still_running
 from cockpit.models import Snapshot
 from cockpit.poller import Poller
 from tests.cluster.fake_cluster import WORKER_TYPE, start_fake_cluster
+from tests.ui.helpers import rendered_text
 
 pytestmark = pytest.mark.cluster
 
@@ -68,6 +72,23 @@ async def wait_for(poller: Poller, what: str, ok: Callable[[Snapshot], bool], ti
         await asyncio.sleep(0.3)
 
 
+async def pane_shows(pilot, what: str, ok: Callable[[str], bool], timeout: float = 30) -> str:
+    """Wait until the Autoscaler pane's text satisfies `ok`."""
+    view = pilot.app.query_one("#autoscaler-view")
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = rendered_text(view)
+        if ok(text):
+            return text
+        await pilot.pause(0.3)
+    raise AssertionError(f"the Autoscaler pane does not show {what} after {timeout:.0f} s:\n{text}")
+
+
+def pane_rows(text: str, state: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip().startswith(state)]
+
+
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -81,7 +102,10 @@ async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
     head = start_fake_cluster(temp_dir=None)
     tree: dict[int, int] = {}
     try:
-        async with DashboardClient(head.dashboard_url, discover=False) as client:
+        app = make_app(Settings(refresh=0.5), address=head.dashboard_url)
+        async with DashboardClient(head.dashboard_url, discover=False) as client, app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("4")
+            assert app.current_pane == "autoscaler"
             poller = Poller(client, interval=1.0)
             snap = await wait_for(poller, "reporting", lambda s: s.autoscaler.available, 60)
             assert snap.autoscaler.active == (("ray.head.default", 1),), snap.autoscaler.raw_text
@@ -98,6 +122,9 @@ async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
             pending = [p for p in snap.autoscaler.pending if p.node_type == WORKER_TYPE]
             assert pending[0].status in {"launching", "uninitialized", "pending", "setting-up", "waiting-for-ssh"}, pending
             assert not worker_listed(snap)
+            text = await pane_shows(pilot, f"a pending {WORKER_TYPE}",
+                                    lambda t: any(WORKER_TYPE in r for r in pane_rows(t, "pending")))  # fmt: skip
+            assert "pending tasks/actors" in text  # the demand that caused it
 
             # 2. active: in `ray status` and ALIVE in the node table; the task runs there
             snap = await wait_for(
@@ -108,6 +135,9 @@ async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
             assert worker.node_type == WORKER_TYPE and worker.resources_total.get("CPU") == 1.0
             assert snap.autoscaler.pending == (), snap.autoscaler.raw_text
             assert snap.errors == {}, snap.errors
+            await pane_shows(pilot, f"an active {WORKER_TYPE}",
+                             lambda t: any(WORKER_TYPE in r for r in pane_rows(t, "active"))
+                             and not pane_rows(t, "pending"))  # fmt: skip
 
             # 3. the task ends; the idle worker is removed (idle_timeout_minutes: 0.1)
             release.touch()
@@ -121,6 +151,8 @@ async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
                 lambda s: not worker_listed(s) and not s.autoscaler.pending and not workers_alive(s), 90,
             )  # fmt: skip
             assert any(n.node_id == worker.node_id and n.state == "DEAD" for n in snap.nodes), snap.nodes
+            await pane_shows(pilot, f"the {WORKER_TYPE} removed",
+                             lambda t: WORKER_TYPE not in t and "ray.head.default" in t)  # fmt: skip
 
             # 4. scale up once more, and stop the head while the fake node runs
             await client.submit_job(f"{sys.executable} {driver} {tmp_path / 'release-2'}")

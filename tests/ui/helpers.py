@@ -28,3 +28,19 @@ def screen_text(widget) -> str:
     """The plain text a Static or Log currently shows."""
     rendered = widget.render()
     return getattr(rendered, "plain", None) or str(rendered)
+
+
+def rendered_text(widget, width: int = 120) -> str:
+    """What a widget shows, as plain text (Rich renderables included)."""
+    import io
+
+    from rich.console import Console
+
+    rendered = getattr(widget, "content", None)
+    if rendered is None or isinstance(rendered, str):
+        rendered = widget.render()
+    if hasattr(rendered, "plain"):
+        return rendered.plain
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(rendered)
+    return console.export_text()
