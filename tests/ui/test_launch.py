@@ -163,3 +163,28 @@ async def test_stop_with_confirmation_then_resubmit(ray_head, client):
         second = app.screen.job_id
         assert (await client.get_job(second))["entrypoint"] == (await client.get_job(first))["entrypoint"]
         await client.stop_job(second)
+
+
+async def test_readonly_hides_and_refuses_changes(ray_head, client):
+    job_id = await client.submit_job(f"{sys.executable} -c \"import time; time.sleep(30)\"")
+    app = _app(ray_head.dashboard_url, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(LAUNCH_KEY)
+        pane = app.query_one("#launch")
+        await wait_for(pilot, lambda: pane.specs, what="the specs")
+        assert pane.query_one("OptionList").option_count == 0
+        await pilot.press("enter")
+        assert not isinstance(app.screen, LaunchFormScreen)
+        await pilot.press("5")
+        table = app.query_one("#jobs-table")
+        await wait_for(pilot, lambda: job_id in table.visible_keys, what="the job in the table")
+        await pilot.press("slash", *job_id, "enter", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), what="the job screen")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.job.status == "RUNNING", what="RUNNING")
+        shown = {b.binding.action for b in screen.active_bindings.values()}
+        assert not {"stop", "delete", "resubmit", "duplicate"} & shown
+        await pilot.press("x", "d")
+        assert app.screen is screen  # no confirmation: nothing to confirm
+    assert (await client.get_job(job_id))["status"] in {"RUNNING", "PENDING"}
+    await client.stop_job(job_id)
