@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from pathlib import Path
 
 from rich.text import Text
 from textual import work
@@ -16,23 +13,13 @@ from textual.worker import Worker, WorkerState
 
 from cockpit.client import DashboardClient
 from cockpit.commands import CockpitCommands
-from cockpit.config import Settings, default_config_path
+from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.local import LocalHead
-from cockpit.launch import (
-    CUSTOM,
-    JobRequest,
-    build_custom_request,
-    build_request,
-    launched_by_cockpit,
-    load_specs,
-    submit,
-)
-from cockpit.packaging import build_package
-from cockpit.tail import JobLogFollower
-from cockpit.messages import HeadFailed, HeadProgress, HeadReady, JobLogLines, JobTailState, SnapshotUpdated
-from cockpit.models import Job, Snapshot
+from cockpit.messages import HeadFailed, HeadProgress, HeadReady, SnapshotUpdated
+from cockpit.models import Snapshot
 from cockpit.poller import Poller
+from cockpit.job_actions import JobActions
 from cockpit.serve_actions import ServeActions
 from cockpit.widgets.status_line import Banner, StatusLine
 from screens.autoscaler import AutoscalerPane
@@ -41,8 +28,6 @@ from screens.gpus import GpusPane
 from screens.job import JobScreen
 from screens.jobs import JobsPane
 from screens.launch import LaunchPane
-from screens.launch_form import LaunchFormScreen
-from screens.dialogs import ConfirmScreen, PreviewScreen
 from screens.keys import KeysScreen
 from screens.node_detail import NodeDetailScreen
 from screens.nodes import NodesPane
@@ -59,23 +44,6 @@ PANES: list[tuple[str, type[Pane]]] = [
     ("serve", ServePane),
     ("launch", LaunchPane),
 ]
-
-
-def default_user_workloads() -> Path:
-    return default_config_path().parent / "workloads"
-
-
-def write_log_file(job_id: str, text: str) -> Path:
-    """./raycockpit-<job>.log, or in the home folder when the current one is not writable."""
-    name = f"raycockpit-{job_id}.log"
-    for folder in (Path.cwd(), Path.home()):
-        path = folder / name
-        try:
-            path.write_text(text)
-            return path
-        except OSError:
-            continue
-    raise OSError(f"cannot write {name} in {Path.cwd()} or {Path.home()}")
 
 
 class CommandBar(Input):
@@ -102,7 +70,7 @@ class CommandBar(Input):
         self.app.focus_pane()
 
 
-class CockpitApp(ServeActions, App):
+class CockpitApp(JobActions, ServeActions, App):
     TITLE = "raycockpit"
     AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input
     COMMANDS = App.COMMANDS | {CockpitCommands}
@@ -276,168 +244,6 @@ class CockpitApp(ServeActions, App):
 
     def on_jobs_pane_open_job(self, message: JobsPane.OpenJob) -> None:
         self.open_job(message.job)
-
-    # -- launching and following jobs (cockpit/launch.py, cockpit/tail.py) ---------------------------
-
-    @work(thread=True, group="specs", exit_on_error=False)
-    def _load_specs(self) -> None:
-        dirs = [default_user_workloads(), *map(Path, self.settings.workloads_dirs)]
-        specs, problems = load_specs(dirs)
-        self.call_from_thread(self.query_one(LaunchPane).set_specs, specs, problems, self.settings.readonly)
-
-    def on_launch_pane_open_form(self, message: LaunchPane.OpenForm) -> None:
-        self.push_screen(LaunchFormScreen(message.spec))
-
-    def on_launch_form_screen_submitted(self, message: LaunchFormScreen.Submitted) -> None:
-        if self.settings.readonly:
-            self.notify("read-only mode: nothing is submitted", severity="warning")
-            return
-        self._submit(message.request)
-
-    def on_launch_form_screen_preview_wanted(self, message: LaunchFormScreen.PreviewWanted) -> None:
-        self._preview(message.request)
-
-    @work(group="launch", exit_on_error=False)
-    async def _submit(self, request: JobRequest) -> None:
-        form = self.screen if isinstance(self.screen, LaunchFormScreen) else None
-        if self.client is None:
-            self.notify("not connected yet", severity="warning")
-            return
-        try:
-            job_id = await submit(self.client, request)
-        except CockpitError as exc:
-            if form is not None:
-                form.show_failure(exc.one_line())
-            self.notify(f"not submitted: {exc.one_line()}", severity="error", timeout=8)
-            return
-        self.notify(f"submitted {job_id}", timeout=4)
-        if form is not None and form is self.screen:
-            self.pop_screen()
-        self.poller and self.poller.refresh_now()
-        job = Job(submission_id=job_id, job_id="", type="SUBMISSION", status="PENDING",
-                  entrypoint=request.entrypoint, metadata=dict(request.metadata))  # fmt: skip
-        self.open_job(job)
-
-    @work(group="launch", exit_on_error=False)
-    async def _preview(self, request: JobRequest) -> None:
-        uri, note = None, ""
-        if request.package_root is not None:
-            try:
-                package = await asyncio.to_thread(build_package, request.package_root, request.package_include)
-            except CockpitError as exc:
-                self.notify(exc.one_line(), severity="error")
-                return
-            uri = package.uri
-            note = f"working_dir: {request.package_root} → {package.name} ({package.files} files, {package.size:,} bytes), uploaded once per content hash"
-        body = json.dumps(request.body(uri), indent=2)
-        self.push_screen(PreviewScreen(body, request.ray_job_submit(self.address), note))
-
-    def open_job(self, job: Job) -> None:
-        screen = JobScreen(job, readonly=self.settings.readonly, max_lines=self.settings.log_max_lines)
-        self.push_screen(screen)
-        self._tail_workers.setdefault(job.key, []).append(self._follow(job.key))
-
-    @work(group="tail", exit_on_error=False)
-    async def _follow(self, job_id: str) -> None:
-        if self.client is None:
-            return
-        follower = JobLogFollower(self.client, job_id,
-                                  on_state=lambda state: self.post_message(JobTailState(job_id, state)))  # fmt: skip
-        await follower.run(lambda lines: self.post_message(JobLogLines(job_id, lines)))
-
-    def _job_screens(self, job_id: str) -> list[JobScreen]:
-        return [s for s in self.screen_stack if isinstance(s, JobScreen) and s.job_id == job_id]
-
-    def on_job_log_lines(self, message: JobLogLines) -> None:
-        for screen in self._job_screens(message.job_id):
-            screen.add_lines(message.lines)
-
-    def on_job_tail_state(self, message: JobTailState) -> None:
-        for screen in self._job_screens(message.job_id):
-            screen.set_tail_state(message.state)
-
-    def on_job_screen_closed(self, message: JobScreen.Closed) -> None:
-        still_open = [s for s in self._job_screens(message.job_id) if s is not message.control]
-        if not still_open:  # keep few log websockets open: stop following what nobody watches
-            for worker in self._tail_workers.pop(message.job_id, []):
-                worker.cancel()
-
-    def on_job_screen_action(self, message: JobScreen.Action) -> None:
-        job = message.job
-        if self.settings.readonly:
-            self.notify("read-only mode: the cluster is not changed", severity="warning")
-            return
-        if message.action == "stop":
-            self.push_screen(ConfirmScreen(f"Stop job {job.key}?\n{job.entrypoint[:200]}"),
-                             lambda yes: yes and self._job_call("stop", job))  # fmt: skip
-        elif message.action == "delete":
-            self.push_screen(ConfirmScreen(f"Delete job {job.key} and its record?\n{job.entrypoint[:200]}"),
-                             lambda yes: yes and self._job_call("delete", job))  # fmt: skip
-        elif message.action in ("resubmit", "duplicate"):
-            self._relaunch(job, edit=message.action == "duplicate")
-
-    @work(group="job-actions", exit_on_error=False)
-    async def _job_call(self, action: str, job: Job) -> None:
-        if self.client is None:
-            return
-        try:
-            if action == "stop":
-                ok = await self.client.stop_job(job.key)
-                self.notify(f"stop requested for {job.key}" if ok else f"{job.key} was not running", timeout=4)
-            else:
-                ok = await self.client.delete_job(job.key)
-                self.notify(f"deleted {job.key}" if ok else f"{job.key} was not deleted", timeout=4)
-                if ok:
-                    for screen in self._job_screens(job.key):
-                        if screen is self.screen:
-                            self.pop_screen()
-        except CockpitError as exc:
-            self.notify(f"{action} {job.key}: {exc.one_line()}", severity="error", timeout=8)
-        if self.poller:
-            self.poller.refresh_now()
-
-    def _relaunch(self, job: Job, edit: bool) -> None:
-        launched = launched_by_cockpit(job.metadata)
-        if launched is None:
-            self.notify("only jobs launched from raycockpit can be resubmitted", severity="warning")
-            return
-        name, values, options = launched
-        if name == CUSTOM:
-            spec = None
-        else:
-            specs = self.query_one(LaunchPane).specs
-            spec = next((s for s in specs if s.name == name), None)
-            if spec is None:
-                self.notify(f"the workload spec {name!r} is not loaded here", severity="error")
-                return
-        form = LaunchFormScreen(spec, values=values, options=options)
-        if edit:
-            self.push_screen(form)
-            return
-        request, errors = (build_custom_request(values.get("entrypoint", ""), values.get("working_dir", ""), options,
-                                                values.get("metadata", "")) if spec is None
-                           else build_request(spec, values, options))  # fmt: skip
-        if request is None:
-            self.notify("cannot resubmit as it was: " + "; ".join(errors.values()) + " (use e to edit)", severity="error")
-            return
-        self._submit(request)
-
-    def on_log_view_save_requested(self, message) -> None:
-        screen = self.screen
-        if isinstance(screen, JobScreen):
-            self._save_log(screen.job_id)
-
-    @work(group="save", exit_on_error=False)
-    async def _save_log(self, job_id: str) -> None:
-        if self.client is None:
-            return
-        try:
-            text = await self.client.job_logs(job_id)
-            path = await asyncio.to_thread(write_log_file, job_id, text)
-        except (CockpitError, OSError) as exc:
-            self.notify(f"log not saved: {exc}", severity="error", timeout=8)
-            return
-        self.notify(f"saved the whole log ({len(text.splitlines())} lines) to {path}", timeout=8)
 
     # -- actions ------------------------------------------------------------------------------
 

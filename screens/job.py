@@ -106,7 +106,7 @@ class JobScreen(Screen):
         self.query_one("#job-log").border_title = "log"
         self.query_one("#job-metrics").border_title = "metrics"
         self._render_head()
-        self.set_interval(0.5, self._redraw)
+        self.set_interval(0.5, self.redraw)
         self.query_one("#log-lines").focus()
 
     # -- fed by the app ---------------------------------------------------------------------------
@@ -132,7 +132,8 @@ class JobScreen(Screen):
         self._render_head()
         self.refresh_bindings()
 
-    def _redraw(self) -> None:
+    def redraw(self) -> None:
+        """Header and charts; runs twice a second, and on demand."""
         self._render_head()  # the duration ticks
         if self._dirty:
             self._dirty = False

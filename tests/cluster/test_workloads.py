@@ -6,7 +6,6 @@ seen gone."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shlex
 import time
 from pathlib import Path

@@ -106,7 +106,9 @@ async def _job_screen(pilot) -> None:
     await pilot.app.push_screen(screen)
     screen.add_lines((FIXTURES / "job_log_tune_smoke.txt").read_text().splitlines())
     screen.set_tail_state(TailState("ended", "job SUCCEEDED", job_status="SUCCEEDED"))
-    await pilot.pause(0.8)
+    screen.query_one("#job-log").flush()  # no waiting on the timers: the picture must not depend on load
+    screen.redraw()
+    await pilot.pause(0.3)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
