@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from cockpit.config import discover_token
 from cockpit.errors import LocalHeadError
 
 LOOPBACK = "127.0.0.1"
@@ -203,6 +204,9 @@ class LocalHead:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: we stop exactly what we started
             )
+        # Ray turns token auth on when RAY_AUTH_MODE=token, or when unset and a token exists
+        # (~/.ray/auth_token): the readiness probe sends the token the head will expect.
+        token = discover_token(ray_environment(self.extra_env))
         deadline = time.monotonic() + timeout
         started = time.monotonic()
         while time.monotonic() < deadline:
@@ -210,7 +214,7 @@ class LocalHead:
                 tail = self.log_tail()
                 self.process = None
                 raise LocalHeadError(f"ray start exited early:\n{tail}")
-            if dashboard_healthy(self.dashboard_url):
+            if dashboard_healthy(self.dashboard_url, token=token):
                 say(f"local Ray head ready in {time.monotonic() - started:.1f} s")
                 return
             say(f"waiting for the Ray dashboard... {time.monotonic() - started:.0f} s")
@@ -251,15 +255,17 @@ class LocalHead:
         _stop_pids({p: t for p, t in tree.items() if p != pgid})
 
 
-def dashboard_healthy(url: str, timeout: float = 2.0) -> bool:
+def dashboard_healthy(url: str, timeout: float = 2.0, token: str | None = None) -> bool:
+    """The GCS answers, the job agent answers, and the node table has the head in it."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.get(f"{url}/api/gcs_healthz", timeout=timeout)
         if response.status_code != 200 or response.text.strip() != "success":
             return False
         # the job agent and the node table fill in a little after the GCS answers
-        if httpx.get(f"{url}/api/jobs/", timeout=timeout).status_code != 200:
+        if httpx.get(f"{url}/api/jobs/", timeout=timeout, headers=headers).status_code != 200:
             return False
-        nodes = httpx.get(f"{url}/nodes", params={"view": "summary"}, timeout=timeout).json()
+        nodes = httpx.get(f"{url}/nodes", params={"view": "summary"}, timeout=timeout, headers=headers).json()
         return bool(nodes.get("data", {}).get("summary"))
     except (httpx.HTTPError, ValueError, AttributeError):
         return False

@@ -15,7 +15,14 @@ from dataclasses import replace
 from typing import Any
 
 from cockpit import clock
-from cockpit.errors import BadResponse, CockpitError, DashboardTimeout, DashboardUnreachable
+from cockpit.errors import (
+    AuthForbidden,
+    AuthRequired,
+    BadResponse,
+    CockpitError,
+    DashboardTimeout,
+    DashboardUnreachable,
+)
 from cockpit.models import ClusterInfo, Snapshot
 from cockpit.parse import (
     merge_structured_autoscaler,
@@ -204,4 +211,5 @@ class Poller:
 
 
 def _is_connection(exc: BaseException) -> bool:
-    return isinstance(exc, (DashboardUnreachable, DashboardTimeout))
+    """Failures that leave the cockpit blind (unreachable, too slow, or not let in)."""
+    return isinstance(exc, (DashboardUnreachable, DashboardTimeout, AuthRequired, AuthForbidden))
