@@ -188,3 +188,19 @@ async def test_readonly_hides_and_refuses_changes(ray_head, client):
         assert app.screen is screen  # no confirmation: nothing to confirm
     assert (await client.get_job(job_id))["status"] in {"RUNNING", "PENDING"}
     await client.stop_job(job_id)
+
+
+async def test_a_failing_job_says_why(ray_head):
+    app = _app(ray_head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_form(pilot, "custom")
+        await type_into(pilot, "entrypoint", f"{sys.executable} -c \"import sys; print('about to fail'); sys.exit(3)\"")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.job.terminal and screen.tail.state == "ended", timeout=90, what="the end")
+        assert screen.job.status == "FAILED"
+        head = str(screen.query_one("#job-head").render())
+        assert "FAILED" in head, head
+        assert "exit code 3" in screen.job.message, screen.job.message
+        assert any("about to fail" in line for line in screen.query_one("#job-log").lines)
