@@ -149,7 +149,7 @@ class JobScreen(Screen):
         tail = self.tail.state + (f": {self.tail.reason}" if self.tail.reason else "")
         self.query_one(LogView).source_status = f"tail {tail}"
         if job.message:
-            text.append(f"\n{job.message.strip().splitlines()[-1][:200]}", style="red" if job.status == "FAILED" else "")
+            text.append(f"\n{job.message.strip().splitlines()[0][:200]}", style="red" if job.status == "FAILED" else "")
         self.query_one("#job-head", Static).update(text)
 
     # -- actions ----------------------------------------------------------------------------------
