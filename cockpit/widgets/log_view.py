@@ -294,7 +294,8 @@ class LogView(Vertical):
         self._current_match = None
         self._strip_cache.clear()
         self._rebuild_view()
-        self._after_change(0)
+        if self.is_mounted:
+            self._after_change(0)
 
     def flush(self) -> None:
         """Show the pending lines now (tests and benchmarks; the timer does it otherwise)."""

@@ -289,3 +289,14 @@ async def test_paused_position_survives_wrap_and_filter():
         first_shown = int(screen_rows(view)[0].split()[1])
         assert first_shown < int(top.split()[1])
         assert screen_rows(view)[0].startswith("step 1")
+
+
+async def test_clear_starts_a_new_log():
+    app = LogApp(max_lines=10)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, [f"old {i}" for i in range(25)])
+        view.clear()
+        await feed(pilot, view, ["new 0", "new 1"])
+        assert view.lines == ["new 0", "new 1"] and view.dropped == 0
+        assert [row for row in screen_rows(view) if row] == ["new 0", "new 1"]
