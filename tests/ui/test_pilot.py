@@ -93,7 +93,8 @@ async def test_tiny_job_appears_with_final_status_and_log(ray_head, client):
         assert isinstance(app.screen, JobScreen)
         log = app.screen.query_one("#job-log")
         await wait_for(pilot, lambda: any("squares 285" in line for line in log.lines), what="the driver log")
-        assert app.screen.tail.state == "ended"
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.tail.state == "ended", what="the tail to end with the job")
         await pilot.press("escape")
 
 
