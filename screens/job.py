@@ -146,8 +146,7 @@ class JobScreen(Screen):
         text.append_text(status_text(job.status))
         text.append(f"  started {timestamp(job.start_time_ms)}  duration {human_duration(job.duration_s(clock.now() * 1000))}")
         text.append(f"\nresources: {resources_text(job)}", style="dim")
-        tail = self.tail.state + (f": {self.tail.reason}" if self.tail.reason else "")
-        self.query_one(LogView).source_status = f"tail {tail}"
+        self.query_one(LogView).source_status = f"tail {self.tail.one_line()}"
         if job.message:
             text.append(f"\n{job.message.strip().splitlines()[0][:200]}", style="red" if job.status == "FAILED" else "")
         self.query_one("#job-head", Static).update(text)
