@@ -78,3 +78,18 @@ async def test_unreachable_dashboard_is_a_typed_error():
         with pytest.raises(DashboardUnreachable) as info:
             await c.version()
     assert "cannot reach" in str(info.value) and "Traceback" not in str(info.value)
+
+
+async def test_actor_and_task_summaries(client):
+    code = ("import ray; ray.init()\n"
+            "@ray.remote\nclass Counter:\n    def inc(self): return 1\n"
+            "c = Counter.remote(); print(sum(ray.get([c.inc.remote() for _ in range(5)])))")  # fmt: skip
+    job_id = await client.submit_job(f'{sys.executable} -c "{code}"')
+    job = await wait_status(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
+    assert job["status"] == "SUCCEEDED", job.get("message")
+    tasks = (await client.task_summary())["result"]["result"]["node_id_to_summary"]["cluster"]["summary"]
+    assert any("Counter" in name for name in tasks), list(tasks)
+    actors = await client.actor_summary()
+    assert "Counter" in str(actors)
+    listed = (await client.list_actors())["result"]
+    assert any(row["class_name"] == "Counter" for row in listed["result"])
