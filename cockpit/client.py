@@ -183,30 +183,9 @@ class DashboardClient:
             raise BadResponse(f"GET /api/jobs/{job_id}: expected an object", body=str(data)[:300])
         return data
 
-    async def submit_job(
-        self,
-        entrypoint: str,
-        *,
-        runtime_env: dict[str, Any] | None = None,
-        metadata: dict[str, str] | None = None,
-        submission_id: str | None = None,
-        entrypoint_num_cpus: float | None = None,
-        entrypoint_num_gpus: float | None = None,
-        entrypoint_memory: int | None = None,
-        entrypoint_resources: dict[str, float] | None = None,
-    ) -> str:
-        """POST /api/jobs/; returns the submission id."""
-        body = job_request_body(
-            entrypoint,
-            runtime_env=runtime_env,
-            metadata=metadata,
-            submission_id=submission_id,
-            entrypoint_num_cpus=entrypoint_num_cpus,
-            entrypoint_num_gpus=entrypoint_num_gpus,
-            entrypoint_memory=entrypoint_memory,
-            entrypoint_resources=entrypoint_resources,
-        )
-        return await self.submit_job_body(body)
+    async def submit_job(self, entrypoint: str, **options: Any) -> str:
+        """POST /api/jobs/; returns the submission id. `options` are job_request_body's."""
+        return await self.submit_job_body(job_request_body(entrypoint, **options))
 
     async def submit_job_body(self, body: dict[str, Any]) -> str:
         data = await self._json("POST", "/api/jobs/", json=body)

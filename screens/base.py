@@ -4,11 +4,15 @@ from __future__ import annotations
 
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
 from cockpit import clock
 from cockpit.models import Snapshot
+from cockpit.widgets.filter_bar import FilterBar
+from cockpit.widgets.keyed_table import Column, KeyedTable
 from cockpit.widgets.render import human_duration
 
 
@@ -50,3 +54,47 @@ class Pane(Vertical):
                 lines.append(f"stale {section} ({when}): {snap.errors[section]}")
         self._stale.update(Text("\n".join(lines)))
         self._stale.set_class(bool(lines), "-visible")
+
+
+class TablePane(Pane):
+    """A pane that is one keyed table: `/` filters it, `s`/`S` sort it, Enter opens a row."""
+
+    COLUMNS: list[Column] = []
+    SORT_COLUMN = 0
+    SORT_REVERSE = False
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="table.filter"),
+        Binding("enter", "open", "Detail", id="table.open"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield self.compose_stale()
+        yield FilterBar()
+        yield KeyedTable(self.COLUMNS, sort_column=self.SORT_COLUMN, sort_reverse=self.SORT_REVERSE,
+                         id=f"{self.id}-table")  # fmt: skip
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one(KeyedTable)
+
+    def open_row(self, key: str) -> None:
+        """Post the message that opens the row with this key."""
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
+        self.table.set_filter(event.value)
+
+    def on_filter_bar_filter_done(self, event: FilterBar.FilterDone) -> None:
+        self.table.focus()
+
+    def on_data_table_row_selected(self, event) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        key = self.table.selected_key
+        if self.snapshot is not None and key is not None:
+            self.open_row(key)

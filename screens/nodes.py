@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.message import Message
 
 from cockpit.models import Node, Snapshot
-from cockpit.widgets.filter_bar import FilterBar
-from cockpit.widgets.keyed_table import Column, KeyedTable
+from cockpit.widgets.keyed_table import Column
 from cockpit.widgets.render import amount, bar, human_bytes, status_text
-from screens.base import Pane
+from screens.base import TablePane
 
 COLUMNS = [
     Column("host", "Host"),
@@ -65,50 +62,20 @@ def node_row(node: Node) -> tuple[str, list, dict]:
     return node.node_id, cells, sort
 
 
-class NodesPane(Pane):
+class NodesPane(TablePane):
     TITLE = "Nodes"
     SECTIONS = ("nodes",)
-
-    BINDINGS = [
-        Binding("slash", "filter", "Filter", id="nodes.filter"),
-        Binding("enter", "open", "Detail", id="nodes.open"),
-    ]
+    COLUMNS = COLUMNS
 
     class OpenNode(Message):
         def __init__(self, node: Node) -> None:
             super().__init__()
             self.node = node
 
-    def compose(self) -> ComposeResult:
-        yield self.compose_stale()
-        yield FilterBar(id="nodes-filter")
-        yield KeyedTable(COLUMNS, id="nodes-table")
-
-    @property
-    def table(self) -> KeyedTable:
-        return self.query_one("#nodes-table", KeyedTable)
-
     def render_snapshot(self, snap: Snapshot) -> None:
         self.table.set_rows([node_row(n) for n in snap.nodes])
 
-    def action_filter(self) -> None:
-        self.query_one(FilterBar).open()
-
-    def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
-        self.table.set_filter(event.value)
-
-    def on_filter_bar_filter_done(self, event: FilterBar.FilterDone) -> None:
-        self.table.focus()
-
-    def on_data_table_row_selected(self, event) -> None:
-        event.stop()
-        self.action_open()
-
-    def action_open(self) -> None:
-        key = self.table.selected_key
-        if self.snapshot is None or key is None:
-            return
+    def open_row(self, key: str) -> None:
         for node in self.snapshot.nodes:
             if node.node_id == key:
                 self.post_message(self.OpenNode(node))
-                return
