@@ -20,28 +20,11 @@ from cockpit.local import process_tree, still_running
 from cockpit.models import Snapshot
 from cockpit.poller import Poller
 from tests.cluster.fake_cluster import WORKER_TYPE, start_fake_cluster
+from tests.fixtures.record import DEMAND_DRIVER
 from tests.ui.helpers import rendered_text
 
 pytestmark = pytest.mark.cluster
 
-# One task that needs a CPU (the fake head has none) and holds it until a file exists.
-DRIVER = """\
-import os, sys, time
-import ray
-
-ray.init()
-
-
-@ray.remote(num_cpus=1)
-def hold(path):
-    end = time.time() + 120
-    while not os.path.exists(path) and time.time() < end:
-        time.sleep(0.2)
-    return os.getpid()
-
-
-print("task ran in pid", ray.get(hold.remote(sys.argv[1])), flush=True)
-"""
 
 
 def workers_alive(snap: Snapshot) -> list:
@@ -98,7 +81,7 @@ def cmdline(pid: int) -> str:
 
 async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
     driver = tmp_path / "demand.py"
-    driver.write_text(DRIVER)
+    driver.write_text(DEMAND_DRIVER)
     head = start_fake_cluster(temp_dir=None)
     tree: dict[int, int] = {}
     try:
