@@ -145,10 +145,10 @@ class JobActions:
             self.notify("read-only mode: the cluster is not changed", severity="warning")
             return
         if message.action == "stop":
-            self.push_screen(ConfirmScreen(f"Stop job {job.key}?\n{job.entrypoint[:200]}"),
+            self.push_screen(ConfirmScreen(f"Stop job {job.key}?", job.entrypoint[:300], "Stop"),
                              lambda yes: yes and self._job_call("stop", job))  # fmt: skip
         elif message.action == "delete":
-            self.push_screen(ConfirmScreen(f"Delete job {job.key} and its record?\n{job.entrypoint[:200]}"),
+            self.push_screen(ConfirmScreen(f"Delete job {job.key} and its record?", job.entrypoint[:300], "Delete"),
                              lambda yes: yes and self._job_call("delete", job))  # fmt: skip
         elif message.action in ("resubmit", "duplicate"):
             self._relaunch(job, edit=message.action == "duplicate")

@@ -1,4 +1,5 @@
-"""Small modal dialogs: confirm an action that names its target, and show a launch preview."""
+"""Small modal dialogs: confirm an action that names its target, ask for a replica count, and
+show a launch preview."""
 
 from __future__ import annotations
 
@@ -6,34 +7,89 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Button, Input, Static
+
+
+MAX_SCALE = 1024
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """`y` confirms, `n`/Escape cancels. Dismisses with True or False."""
+    """Yes or no about one named thing; Cancel has the focus, so Enter alone never deletes."""
 
     BINDINGS = [
+        Binding("escape,n", "answer(False)", "Cancel", id="confirm.no"),
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 70; height: auto; border: thick $warning; background: $panel; padding: 1 2; }
+    ConfirmScreen > Vertical { width: 70; height: auto; max-height: 90%; border: round $error;
+                               background: $panel; padding: 0 1; }
+    ConfirmScreen #confirm-question { text-style: bold; margin-bottom: 1; }
+    ConfirmScreen Horizontal { height: auto; margin-top: 1; }
+    ConfirmScreen Button { margin-right: 2; }
     """
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, detail: str, yes: str) -> None:
         super().__init__()
-        self.question = question
+        self.question, self.detail, self.yes = question, detail, yes
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(self.question, style="bold"))
-            yield Static(Text("\ny = yes    n / Esc = no", style="dim"))
+            yield Static(self.question, id="confirm-question")
+            yield Static(self.detail, id="confirm-detail")
+            with Horizontal():
+                yield Button("Cancel (n)", id="confirm-cancel", compact=True)
+                yield Button(f"{self.yes} (y)", id="confirm-yes", variant="error", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "confirm-yes")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class ScaleScreen(ModalScreen[int | None]):
+    """How many replicas: a whole number 0..MAX_SCALE; Enter sends, Esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="scale.cancel")]
+    DEFAULT_CSS = """
+    ScaleScreen { align: center middle; }
+    ScaleScreen > Vertical { width: 60; height: auto; border: round $primary; background: $panel;
+                             padding: 0 1; }
+    ScaleScreen #scale-error { color: $error; height: auto; }
+    """
+
+    def __init__(self, app_name: str, deployment: str, current: int | None) -> None:
+        super().__init__()
+        self.app_name, self.deployment, self.current = app_name, deployment, current
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text.assemble(("Scale ", "bold"), (f"{self.app_name} / {self.deployment}", "bold cyan"),
+                                       f"  (now {self.current if self.current is not None else '?'} replicas)"))  # fmt: skip
+            yield Static(f"Replicas (0..{MAX_SCALE}), Enter to send, Esc to cancel:")
+            yield Input(str(self.current or 1), id="scale-input", compact=True)
+            yield Static("", id="scale-error")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        value = event.value.strip()
+        if not value.isdigit() or not 0 <= int(value) <= MAX_SCALE:
+            self.query_one("#scale-error", Static).update(f"type a whole number from 0 to {MAX_SCALE}, not {value!r}")
+            return
+        self.dismiss(int(value))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class PreviewScreen(ModalScreen[None]):

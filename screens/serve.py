@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea, Tree
 
 from cockpit.models import ServeApp, ServeDeployment, ServeReplica, ServeStatus, Snapshot
@@ -38,8 +37,8 @@ from cockpit.serve_tester import (
 )
 from cockpit.widgets.render import status_text
 from screens.base import Pane
+from screens.dialogs import ConfirmScreen, ScaleScreen
 
-MAX_SCALE = 1024
 NOT_RUNNING = (
     "Serve is not running on this cluster. Start it by launching the serve workload "
     "(python -m workloads.serve --preset full, as a job): it deploys the digits app with "
@@ -108,83 +107,6 @@ def load_result_text(result: LoadResult) -> Text:
     if result.first_error:
         text.append(f"\nfirst error: {result.first_error}", style="red")
     return text
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """Yes or no about one named thing; Cancel has the focus, so Enter alone never deletes."""
-
-    BINDINGS = [
-        Binding("escape,n", "answer(False)", "Cancel", id="confirm.no"),
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-    ]
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 70; height: auto; max-height: 90%; border: round $error;
-                               background: $panel; padding: 0 1; }
-    ConfirmScreen #confirm-question { text-style: bold; margin-bottom: 1; }
-    ConfirmScreen Horizontal { height: auto; margin-top: 1; }
-    ConfirmScreen Button { margin-right: 2; }
-    """
-
-    def __init__(self, question: str, detail: str, yes: str) -> None:
-        super().__init__()
-        self.question, self.detail, self.yes = question, detail, yes
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.question, id="confirm-question")
-            yield Static(self.detail, id="confirm-detail")
-            with Horizontal():
-                yield Button("Cancel (n)", id="confirm-cancel", compact=True)
-                yield Button(f"{self.yes} (y)", id="confirm-yes", variant="error", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-cancel", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "confirm-yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-
-class ScaleScreen(ModalScreen[int | None]):
-    """How many replicas: a whole number 0..MAX_SCALE; Enter sends, Esc cancels."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="scale.cancel")]
-    DEFAULT_CSS = """
-    ScaleScreen { align: center middle; }
-    ScaleScreen > Vertical { width: 60; height: auto; border: round $primary; background: $panel;
-                             padding: 0 1; }
-    ScaleScreen #scale-error { color: $error; height: auto; }
-    """
-
-    def __init__(self, app_name: str, deployment: str, current: int | None) -> None:
-        super().__init__()
-        self.app_name, self.deployment, self.current = app_name, deployment, current
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text.assemble(("Scale ", "bold"), (f"{self.app_name} / {self.deployment}", "bold cyan"),
-                                       f"  (now {self.current if self.current is not None else '?'} replicas)"))  # fmt: skip
-            yield Static(f"Replicas (0..{MAX_SCALE}), Enter to send, Esc to cancel:")
-            yield Input(str(self.current or 1), id="scale-input", compact=True)
-            yield Static("", id="scale-error")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        value = event.value.strip()
-        if not value.isdigit() or not 0 <= int(value) <= MAX_SCALE:
-            self.query_one("#scale-error", Static).update(f"type a whole number from 0 to {MAX_SCALE}, not {value!r}")
-            return
-        self.dismiss(int(value))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ServePane(Pane):

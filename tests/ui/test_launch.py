@@ -154,7 +154,7 @@ async def test_stop_with_confirmation_then_resubmit(ray_head, client):
         await wait_for(pilot, lambda: any("tick 3" in line for line in log.lines), timeout=60, what="ticks")
         await wait_for(pilot, lambda: screen.job.status == "RUNNING", what="RUNNING in the snapshot")
         await pilot.press("x")
-        assert "Stop job " + first in str(app.screen.query_one("Static").render())
+        assert "Stop job " + first in app.screen.question
         await pilot.press("y")
         await wait_for(pilot, lambda: screen.job.status == "STOPPED", timeout=60, what="STOPPED")
         await pilot.press("R")  # resubmit the same launch

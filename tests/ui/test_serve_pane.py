@@ -19,7 +19,8 @@ from cockpit.app import make_app
 from cockpit.config import Settings
 from cockpit.local import free_port
 from cockpit.packaging import build_package, ensure_uploaded
-from screens.serve import ConfirmScreen, ScaleScreen, ServePane
+from screens.dialogs import ConfirmScreen, ScaleScreen
+from screens.serve import ServePane
 from tests.ui.helpers import screen_text, wait_for
 from tests.ui.replay import replay_client
 
