@@ -93,3 +93,27 @@ async def test_actor_and_task_summaries(client):
     assert "Counter" in str(actors)
     listed = (await client.list_actors())["result"]
     assert any(row["class_name"] == "Counter" for row in listed["result"])
+
+
+async def test_working_dir_uploaded_once_per_content_hash(client, tmp_path):
+    from cockpit.packaging import build_package, ensure_uploaded
+
+    (tmp_path / "job").mkdir()
+    (tmp_path / "job" / "hello.py").write_text(f"print('hello from {tmp_path.name}')\n")
+    package = build_package(tmp_path, include=("job",))
+    assert await client.package_exists(package.name) is False
+    uploads = []
+    real_upload = client.upload_package
+
+    async def counting_upload(name, data):
+        uploads.append(name)
+        await real_upload(name, data)
+
+    client.upload_package = counting_upload
+    uri = await ensure_uploaded(client, package)
+    assert await ensure_uploaded(client, build_package(tmp_path, include=("job",))) == uri
+    assert uploads == [package.name]  # the second launch found it on the cluster
+    job_id = await client.submit_job(f"{sys.executable} job/hello.py", runtime_env={"working_dir": uri})
+    job = await wait_status(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
+    assert job["status"] == "SUCCEEDED", job.get("message")
+    assert f"hello from {tmp_path.name}" in await client.job_logs(job_id)
