@@ -103,7 +103,7 @@ class MetricsPanel(Vertical):
         if self.metric and series.series.get(self.metric):
             points = list(series.series[self.metric])
             plt.plot([p[0] for p in points], [p[1] for p in points], marker="braille")
-            plt.title(f"{self.metric}  (last {_fmt(points[-1][1])}; m: next metric)")
+            plt.title(self.metric)  # its last value is in the list below; `m` plots the next one
             plt.xlabel("step")
         else:
             plt.title("waiting for the first metric…")
@@ -111,9 +111,9 @@ class MetricsPanel(Vertical):
 
     def _last(self, series: MetricSeries, names: list[str]) -> None:
         table = Table(box=None, padding=(0, 1), show_header=False, expand=True)
-        table.add_column(style="bold")
-        table.add_column(justify="right")
-        table.add_column(style="cyan")
+        table.add_column(style="bold", no_wrap=True, overflow="ellipsis", ratio=3)
+        table.add_column(justify="right", no_wrap=True)
+        table.add_column(style="cyan", no_wrap=True, overflow="crop", ratio=1)
         shown = names[: 3 if series.trials else 6]  # the plot's `m` reaches the rest
         for name in shown:
             values = [v for _, v in series.series[name]]
