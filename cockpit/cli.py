@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app.run()
     finally:
-        if head is not None and app.head_started:
-            if settings.keep_cluster:
+        if head is not None and head.pid is not None:  # started, or still starting when the user quit
+            if settings.keep_cluster and app.head_started:
                 print(f"raycockpit: the local Ray head keeps running at {head.dashboard_url} "
                       f"(pid {head.pid}); stop it with: kill {head.pid}", file=sys.stderr)  # fmt: skip
             else:

@@ -210,6 +210,8 @@ class LocalHead:
         deadline = time.monotonic() + timeout
         started = time.monotonic()
         while time.monotonic() < deadline:
+            if self.process is None:
+                raise LocalHeadError("the local Ray head was stopped while it started")
             if self.process.poll() is not None:
                 tail = self.log_tail()
                 self.process = None

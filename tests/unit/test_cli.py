@@ -89,3 +89,35 @@ def test_once_never_starts_a_cluster(monkeypatch, capsys):
     monkeypatch.setenv("RAYCOCKPIT_CONFIG", "/nonexistent/cockpit.yaml")
     assert main(["--once"]) == 2
     assert "no Ray dashboard answers" in capsys.readouterr().err
+
+
+def test_quitting_while_the_head_starts_stops_it(monkeypatch, tmp_path):
+    """q during the startup screen: the head that is still starting is stopped, not orphaned."""
+    import cockpit.app
+    import cockpit.local
+
+    events = []
+
+    class FakeHead:
+        pid = 4242
+        dashboard_url = "http://127.0.0.1:8265"
+        log_path = None
+
+        def stop(self):
+            events.append("stopped")
+
+    class QuitAtOnce:
+        head_started = False
+        return_code = 0
+
+        def run(self):
+            events.append("ran")
+
+    monkeypatch.setattr("cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
+    monkeypatch.setattr(cockpit.local, "LocalHead", FakeHead)
+    monkeypatch.setattr(cockpit.app, "make_app", lambda *a, **k: QuitAtOnce())
+    monkeypatch.setenv("RAYCOCKPIT_CONFIG", str(tmp_path / "none.yaml"))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_API_SERVER_ADDRESS", raising=False)
+    assert main(["--keep-cluster"]) == 0
+    assert events == ["ran", "stopped"]  # --keep-cluster keeps only a head that came up
