@@ -151,6 +151,13 @@ def fail(workload: str, message: str) -> None:
     raise SystemExit(2)
 
 
+def not_above(workload: str, params: Mapping[str, Any], low: str, high: str) -> None:
+    """Exit 2 in one line unless params[low] <= params[high] (e.g. --waves vs --num-tasks)."""
+    if params[low] > params[high]:
+        flag = lambda name: "--" + name.replace("_", "-")  # noqa: E731
+        fail(workload, f"{flag(low)} ({params[low]}) must not exceed {flag(high)} ({params[high]})")
+
+
 def require_mlflow(workload: str, uri: str) -> None:
     """`--mlflow-uri` needs mlflow; say so in one line before touching the cluster."""
     if not uri:

@@ -96,9 +96,7 @@ def object_store_bytes_used() -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     params = _args.parse(WORKLOAD, PARAMS, PRESETS, argv)
-    if params["waves"] > params["num_tasks"]:
-        _args.fail(WORKLOAD, f"--waves ({params['waves']}) must not exceed --num-tasks "
-                             f"({params['num_tasks']})")
+    _args.not_above(WORKLOAD, params, "waves", "num_tasks")
     from workloads import _cluster
 
     def body(em):

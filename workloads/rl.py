@@ -59,9 +59,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def main(argv: list[str] | None = None) -> int:
     params = _args.parse(WORKLOAD, PARAMS, PRESETS, argv)
-    if params["minibatch_size"] > params["train_batch_size"]:
-        _args.fail(WORKLOAD, f"--minibatch-size ({params['minibatch_size']}) must not exceed "
-                             f"--train-batch-size ({params['train_batch_size']})")
+    _args.not_above(WORKLOAD, params, "minibatch_size", "train_batch_size")
     from workloads import _cluster
 
     def body(em):

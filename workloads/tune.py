@@ -138,12 +138,8 @@ def _mlflow_log(uri: str, params: dict[str, Any], results, best: dict[str, Any])
 def main(argv: list[str] | None = None) -> int:
     params = _args.parse(WORKLOAD, PARAMS, PRESETS, argv)
     _args.require_mlflow(WORKLOAD, params["mlflow_uri"])
-    if params["lr_min"] > params["lr_max"]:
-        _args.fail(WORKLOAD, f"--lr-min ({params['lr_min']}) must not exceed --lr-max "
-                             f"({params['lr_max']})")
-    if params["grace_period"] > params["max_epochs"]:
-        _args.fail(WORKLOAD, f"--grace-period ({params['grace_period']}) must not exceed "
-                             f"--max-epochs ({params['max_epochs']})")
+    _args.not_above(WORKLOAD, params, "lr_min", "lr_max")
+    _args.not_above(WORKLOAD, params, "grace_period", "max_epochs")
     from workloads import _cluster
 
     def body(em):
