@@ -124,9 +124,20 @@ class HeadPorts:
         return [f"{flag}={value}" for flag, value in pairs.items() if value is not None]
 
 
+# Variables that make a non-interactive `bash -c` read the user's rc files. Ray 2.60 starts job
+# supervisors through `bash -c`, and Debian's bash sources ~/.bashrc for it whenever SSH_CLIENT
+# (or SSH2_CLIENT) is set; BASH_ENV and ENV name a file such a shell sources. An rc file that puts
+# pyenv or conda shims first on PATH would then pick every job's `python`. The head is a service
+# of its own, not part of the login session, so it never inherits them (nor does the cockpit need
+# them: only the head's children ever run a shell).
+LOGIN_SHELL_VARIABLES = ("SSH_CLIENT", "SSH2_CLIENT", "SSH_CONNECTION", "SSH_TTY", "BASH_ENV", "ENV")
+
+
 def ray_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment a loopback head (and anything joining it) needs (DESIGN.md)."""
-    env = dict(os.environ)
+    """The environment a loopback head (and anything joining it) needs (DESIGN.md): jobs find
+    this interpreter first on PATH, and no login-session variable lets a shell's rc files move
+    another one in front of it."""
+    env = {k: v for k, v in os.environ.items() if k not in LOGIN_SHELL_VARIABLES}
     env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # else Ray swaps 127.0.0.1 for the outward IP
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")  # job entrypoints find this python
