@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 
 from rich.text import Text
 from textual import work
@@ -15,15 +17,18 @@ from cockpit.client import DashboardClient
 from cockpit.commands import CockpitCommands
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
+from cockpit.kept_heads import KeptHead
 from cockpit.local import LocalHead
 from cockpit.messages import HeadFailed, HeadProgress, HeadReady, SnapshotUpdated
 from cockpit.models import Snapshot
 from cockpit.poller import Poller
 from cockpit.job_actions import JobActions
 from cockpit.serve_actions import ServeActions
+from cockpit.tunnel import SshTunnel
 from cockpit.widgets.status_line import Banner, StatusLine
 from screens.autoscaler import AutoscalerPane
 from screens.base import Pane
+from screens.dialogs import ConfirmScreen
 from screens.gpus import GpusPane
 from screens.job import JobScreen
 from screens.jobs import JobsPane
@@ -96,11 +101,16 @@ class CockpitApp(JobActions, ServeActions, App):
         address: str | None = None,
         client: DashboardClient | None = None,
         head: LocalHead | None = None,
+        kept_head: KeptHead | None = None,
+        tunnel: SshTunnel | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.head = head  # not yet started: the app starts it and shows progress
         self.head_started = False
+        self.kept_head = kept_head  # a head an earlier cockpit left running (--keep-cluster)
+        self.exit_signal: int | None = None  # the signal that ended the app, if one did
+        self.tunnel = tunnel  # an open ssh tunnel the app keeps up (re-opened when it drops)
         self.client = client
         self.address = client.address if client else (head.dashboard_url if head else address or "")
         self.poller: Poller | None = None
@@ -117,13 +127,14 @@ class CockpitApp(JobActions, ServeActions, App):
         with ContentSwitcher(initial="overview"):
             for name, cls in PANES:
                 yield cls(id=name)
-        yield CommandBar(placeholder=":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :overview  :pause  :refresh  :keys  :quit", id="command-bar")
+        yield CommandBar(placeholder=":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :overview  :pause  :refresh  :keys  :stop-head  :quit", id="command-bar")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._catch_signals()
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
-        self.query_one(StatusLine).address = self.address
+        self.query_one(StatusLine).address = self.shown_address
         self._render_nav()
         self._load_specs()
         if self.head is not None and not self.head_started:
@@ -132,6 +143,29 @@ class CockpitApp(JobActions, ServeActions, App):
             self._start_head()
         else:
             self._connect()
+        if self.kept_head is not None:
+            self.notify(f"attached to a head left running by raycockpit (pid {self.kept_head.pid}); "
+                        ":stop-head stops it", timeout=15)  # fmt: skip
+
+    # -- signals: a hangup (SSH drop, closed terminal), SIGTERM and SIGINT do what q does ----------
+
+    HANDLED_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
+
+    def _catch_signals(self) -> None:
+        if self.is_headless:
+            return  # tests drive the app; the test runner keeps its own signals
+        loop = asyncio.get_running_loop()
+        for sig in self.HANDLED_SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self._exit_on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+
+    def _exit_on_signal(self, sig: int) -> None:
+        """Leave the way q does; the CLI then stops the embedded head (unless --keep-cluster)."""
+        if self.exit_signal is None:
+            self.exit_signal = sig
+            self.exit(return_code=128 + sig)
 
     def pane_titles(self) -> list[tuple[str, str]]:
         return [(name, cls.TITLE) for name, cls in PANES]
@@ -183,11 +217,56 @@ class CockpitApp(JobActions, ServeActions, App):
 
     # -- polling ------------------------------------------------------------------------------
 
+    # -- the ssh tunnel -----------------------------------------------------------------------
+
+    @property
+    def shown_address(self) -> str:
+        return f"ssh {self.tunnel.target} → :{self.tunnel.remote_port}" if self.tunnel else self.address
+
+    @property
+    def link_state(self) -> str:
+        """'' without a tunnel; 'up', or why it is down and when it is tried again."""
+        return self._link_state if self.tunnel else ""
+
+    _link_state = "up"
+
+    def _set_link(self, state: str) -> None:
+        self._link_state = state
+        self._update_status_lines()
+
+    @work(exclusive=True, group="tunnel", exit_on_error=False)
+    async def _keep_tunnel(self) -> None:
+        """Watch the ssh process; when the link drops, re-open it with backoff (1 s .. 30 s).
+        The local port stays, so the poller and any log tail recover on their own."""
+        tunnel = self.tunnel
+        assert tunnel is not None
+        delay, tries = 1.0, 0
+        while True:
+            await asyncio.sleep(0.5)
+            if tunnel.alive():
+                continue
+            tries += 1
+            self._set_link(f"down · reopening (try {tries})")
+            try:
+                await asyncio.to_thread(tunnel.open)
+            except CockpitError as exc:
+                self._set_link(f"down: {exc.message} · try {tries + 1} in {delay:.0f} s")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            delay, tries = 1.0, 0
+            self._set_link("up")
+            self.notify(f"ssh link to {tunnel.target} re-opened", timeout=4)
+            if self.poller is not None:
+                self.poller.refresh_now()
+
     def _connect(self) -> None:
         if self.client is None:
             self.client = DashboardClient(self.address, timeout=self.settings.request_timeout)
         self.poller = Poller(self.client, interval=self.settings.refresh)
         self._poll()
+        if self.tunnel is not None:
+            self._keep_tunnel()
         self.focus_pane()
 
     @work(exclusive=True, group="poller", exit_on_error=False)
@@ -205,7 +284,9 @@ class CockpitApp(JobActions, ServeActions, App):
         self.snapshot = snap
         self._update_status_lines()
         banner = self.query_one(Banner)
-        if not snap.connected and snap.connection_error:
+        if not snap.connected and self.tunnel is not None and self.link_state != "up":
+            banner.show_message(f"the ssh link to {self.tunnel.target} is {self.link_state}; the last data is kept")
+        elif not snap.connected and snap.connection_error:
             wait = self.poller.current_interval if self.poller else self.settings.refresh
             banner.show_message(f"{snap.connection_error} · retrying every {wait:.0f} s; the last data is kept")
         else:
@@ -225,7 +306,8 @@ class CockpitApp(JobActions, ServeActions, App):
         paused = bool(self.poller and self.poller.paused)
         for screen in self.screen_stack:
             for line in screen.query(StatusLine):
-                line.address = self.address
+                line.address = self.shown_address
+                line.link = self.link_state
                 line.paused = paused
                 if self.snapshot is not None:
                     line.snapshot = self.snapshot
@@ -277,13 +359,42 @@ class CockpitApp(JobActions, ServeActions, App):
         command = aliases.get(command, command)
         actions = {"pause": self.action_toggle_pause, "resume": self.action_toggle_pause,
                    "refresh": self.action_refresh_now, "keys": self.action_keys, "help": self.action_keys,
-                   "quit": self.exit, "q": self.exit}  # fmt: skip
+                   "stop-head": self.action_stop_head, "quit": self.exit, "q": self.exit}  # fmt: skip
         if command in names:
             self.action_show_pane(command)
         elif command in actions:
             actions[command]()
         elif command:
             self.notify(f"unknown command ':{command}'; try :" + " :".join([*names, *actions][:9]), severity="warning")
+
+    def action_stop_head(self) -> None:
+        """Stop the local head this cockpit started, or one an earlier cockpit kept (confirmed)."""
+        if self.settings.readonly:
+            self.notify("read-only mode: the head is not stopped", severity="warning")
+            return
+        if self.head is not None and self.head.pid is not None:
+            pid, url = self.head.pid, self.head.dashboard_url
+        elif self.kept_head is not None and self.kept_head.running():
+            pid, url = self.kept_head.pid, self.kept_head.dashboard_url
+        else:
+            self.notify("no head started by raycockpit here: stop a cluster where it was started",
+                        severity="warning")  # fmt: skip
+            return
+        self.push_screen(
+            ConfirmScreen(f"Stop the local Ray head at {url} (pid {pid})?",
+                          "Its jobs, actors and Serve apps end, and every process it started "
+                          "is stopped.", "Stop head"),
+            lambda yes: yes and self._stop_head())  # fmt: skip
+
+    @work(thread=True, exclusive=True, group="head", exit_on_error=False)
+    def _stop_head(self) -> None:
+        self.call_from_thread(self.notify, "stopping the local Ray head…", timeout=4)
+        if self.head is not None and self.head.pid is not None:
+            self.head.stop()
+        elif self.kept_head is not None:
+            self.kept_head.stop()
+            self.kept_head = None
+        self.call_from_thread(self.notify, "local Ray head stopped; q quits", timeout=10)
 
     def action_toggle_pause(self) -> None:
         if self.poller is None:
@@ -328,6 +439,9 @@ def make_app(
     address: str | None = None,
     client: DashboardClient | None = None,
     head: LocalHead | None = None,
+    kept_head: KeptHead | None = None,
+    tunnel: SshTunnel | None = None,
 ) -> CockpitApp:
     """The one composition root, used by the CLI, the tests and the benchmarks."""
-    return CockpitApp(settings or Settings(), address=address, client=client, head=head)
+    return CockpitApp(settings or Settings(), address=address, client=client, head=head,
+                      kept_head=kept_head, tunnel=tunnel)  # fmt: skip

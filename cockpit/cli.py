@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from cockpit.config import DEFAULT_ADDRESS, Settings, address_from_env, normalise_address
 
@@ -18,6 +20,7 @@ class Target:
     address: str
     embedded: bool  # True: no cluster found, start and own a local head
     source: str  # what decided it: flag, env, running, embedded
+    ssh: str | None = None  # [user@]host[:port]: reach the dashboard through an ssh tunnel
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
         "attaches to a dashboard on http://127.0.0.1:8265, or else starts and owns a local Ray head.",
     )
     p.add_argument("--address", help="dashboard URL of a running cluster, e.g. http://HOST:8265")
+    p.add_argument("--ssh", metavar="[USER@]HOST[:PORT]",
+                   help="reach a head whose dashboard listens on that machine's loopback, through a "
+                   "managed ssh tunnel (your ~/.ssh/config, agent and known_hosts apply)")  # fmt: skip
+    p.add_argument("--ssh-key", metavar="FILE", help="with --ssh: the private key to log in with")
+    p.add_argument("--remote-dashboard", type=int, metavar="PORT",
+                   help="with --ssh: the dashboard port on the remote machine (default 8265)")  # fmt: skip
     p.add_argument("--refresh", type=float, help="seconds between polls (default 2)")
     p.add_argument("--once", action="store_true", help="print one snapshot as text and exit")
     p.add_argument("--json", action="store_true", help="with --once: print JSON instead of text")
@@ -52,22 +61,56 @@ def dashboard_answers(address: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def resolve_target(flag: str | None, settings: Settings, env: dict[str, str] | None = None) -> Target:
-    """--address; RAY_API_SERVER_ADDRESS or an http(s) RAY_ADDRESS; the settings file; a dashboard
-    already answering on 127.0.0.1:8265; else an embedded local head."""
+def resolve_target(flag: str | None, settings: Settings, env: dict[str, str] | None = None,
+                   ssh_flag: str | None = None) -> Target:  # fmt: skip
+    """--address or --ssh; RAY_API_SERVER_ADDRESS or an http(s) RAY_ADDRESS; the settings file
+    (address or ssh); a dashboard already answering on 127.0.0.1:8265; else an embedded head."""
+    if flag and ssh_flag:
+        raise ValueError("give either --address or --ssh, not both")
     if flag:
         return Target(normalise_address(flag), False, "--address")
+    if ssh_flag:
+        return Target("", False, "--ssh", ssh=ssh_flag)
     from_env = address_from_env(env)
     if from_env:
         return Target(from_env, False, "environment")
+    if settings.address and settings.ssh:
+        raise ValueError("the settings name both address: and ssh:; keep one")
     if settings.address:
         return Target(normalise_address(settings.address), False, "settings")
+    if settings.ssh:
+        return Target("", False, "settings", ssh=settings.ssh)
     if dashboard_answers(DEFAULT_ADDRESS):
         return Target(DEFAULT_ADDRESS, False, "running")
     return Target(DEFAULT_ADDRESS, True, "embedded")
 
 
-async def _once(address: str, settings: Settings, as_json: bool) -> int:
+def open_tunnel(target: Target, settings: Settings, args: argparse.Namespace):
+    """The ssh tunnel for an --ssh target, opened (or a TunnelError / ValueError to print)."""
+    from cockpit.tunnel import SshTarget, SshTunnel
+
+    key = args.ssh_key or settings.ssh_key
+    tunnel = SshTunnel(
+        SshTarget.parse(target.ssh or ""),
+        remote_port=args.remote_dashboard or settings.remote_dashboard,
+        key=str(Path(key).expanduser()) if key else None,
+        options=[str(Path(o).expanduser()) if o.startswith("~") else o for o in settings.ssh_options],
+        connect_timeout=min(settings.request_timeout, 15.0),
+    )
+    say(f"raycockpit: opening an ssh tunnel to {tunnel.target} (dashboard :{tunnel.remote_port})...")
+    tunnel.open()
+    return tunnel
+
+
+def say(text: str) -> None:
+    """One line on stderr; silent when the terminal is gone (after a hangup)."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+async def _once(address: str, settings: Settings, as_json: bool, via: str = "") -> int:
     from cockpit.client import DashboardClient
     from cockpit.poller import Poller
     from cockpit.report import snapshot_json, snapshot_text
@@ -75,7 +118,11 @@ async def _once(address: str, settings: Settings, as_json: bool) -> int:
     async with DashboardClient(address, timeout=settings.request_timeout) as client:
         snap = await Poller(client).poll_once()
     if not snap.connected:
-        print(f"raycockpit: {snap.connection_error}", file=sys.stderr)
+        if via:  # the link is up, so the far end's dashboard is what does not answer
+            say(f"raycockpit: the ssh link to {via} is up, but its dashboard does not answer "
+                f"({snap.connection_error}) — is Ray running there? (--remote-dashboard PORT)")  # fmt: skip
+        else:
+            say(f"raycockpit: {snap.connection_error}")
         return EXIT_UNREACHABLE
     sys.stdout.write(snapshot_json(snap) + "\n" if as_json else snapshot_text(snap))
     return 0
@@ -84,44 +131,65 @@ async def _once(address: str, settings: Settings, as_json: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = Settings.load(path=None if not args.config else __import__("pathlib").Path(args.config))
+        settings = Settings.load(path=Path(args.config) if args.config else None)
     except ValueError as exc:
-        print(f"raycockpit: {exc}", file=sys.stderr)
+        say(f"raycockpit: {exc}")
         return EXIT_UNREACHABLE
     overrides = {"refresh": args.refresh, "keep_cluster": args.keep_cluster or None, "readonly": args.readonly or None}
     settings = settings.__class__(**{**settings.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
     if settings.refresh <= 0:
-        print("raycockpit: --refresh must be a positive number of seconds", file=sys.stderr)
+        say("raycockpit: --refresh must be a positive number of seconds")
         return EXIT_UNREACHABLE
 
-    target = resolve_target(args.address, settings)
-    if args.once:
-        if target.embedded:
-            print(
-                f"raycockpit: no Ray dashboard answers on {target.address} — start one (raycockpit "
-                "without --once starts a local head) or pass --address URL",
-                file=sys.stderr,
-            )
-            return EXIT_UNREACHABLE
-        return asyncio.run(_once(target.address, settings, args.json))
+    from cockpit.errors import TunnelError
 
+    tunnel = None
+    try:
+        target = resolve_target(args.address, settings, ssh_flag=args.ssh)
+        if target.ssh:
+            tunnel = open_tunnel(target, settings, args)
+            target = Target(tunnel.address, False, target.source, ssh=target.ssh)
+    except (ValueError, TunnelError) as exc:
+        say(f"raycockpit: {exc}")
+        return EXIT_UNREACHABLE
+    try:
+        if args.once:
+            if target.embedded:
+                say(f"raycockpit: no Ray dashboard answers on {target.address} — start one (raycockpit "
+                    "without --once starts a local head) or pass --address URL or --ssh HOST")  # fmt: skip
+                return EXIT_UNREACHABLE
+            return asyncio.run(_once(target.address, settings, args.json, via=str(tunnel.target) if tunnel else ""))
+        return _run_app(target, settings, tunnel)
+    finally:
+        if tunnel is not None:
+            tunnel.close()
+
+
+def _run_app(target: Target, settings: Settings, tunnel) -> int:
     from cockpit.app import make_app
+    from cockpit.kept_heads import KeptHead
     from cockpit.local import LocalHead
 
     head = LocalHead() if target.embedded else None
-    app = make_app(settings, address=target.address, head=head)
+    kept = None if (target.embedded or tunnel) else KeptHead.find(target.address)
+    app = make_app(settings, address=target.address, head=head, kept_head=kept, tunnel=tunnel)
     try:
         app.run()
     finally:
+        # The app has left (q, :quit, or a hangup / SIGTERM / SIGINT it turned into the same exit).
+        # A second hangup or ^C must not cut the head's stop short: it is bounded by itself.
+        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
         if head is not None and head.pid is not None:  # started, or still starting when the user quit
             if settings.keep_cluster and app.head_started:
-                print(f"raycockpit: the local Ray head keeps running at {head.dashboard_url} "
-                      f"(pid {head.pid}); stop it with: kill {head.pid}", file=sys.stderr)  # fmt: skip
+                KeptHead.record(head)
+                say(f"raycockpit: the local Ray head keeps running at {head.dashboard_url} "
+                    f"(pid {head.pid}); the next raycockpit attaches to it and :stop-head stops it")  # fmt: skip
             else:
-                print("raycockpit: stopping the local Ray head...", file=sys.stderr)
+                say("raycockpit: stopping the local Ray head...")
                 head.stop()
     if head is not None and not app.head_started and head.log_path is not None and app.return_code:
-        print(f"raycockpit: the local head did not start; see {head.log_path}", file=sys.stderr)
+        say(f"raycockpit: the local head did not start; see {head.log_path}")
     return app.return_code or 0
 
 

@@ -16,6 +16,8 @@ class CockpitCommands(Provider):
             ("Pause / resume refresh", "stop or restart polling the dashboard", app.action_toggle_pause),
             ("Refresh now", "poll the dashboard at once", app.action_refresh_now),
             ("Show keys", "list every key binding", app.action_keys),
+            ("Stop the local head", "stop the Ray head raycockpit started or kept (:stop-head)",
+             app.action_stop_head),
             ("Quit", "leave raycockpit", app.action_quit),
         ]
         return items

@@ -23,6 +23,10 @@ class Settings:
     """What the user can set in cockpit.yaml (see configs/cockpit.yaml) or on the command line."""
 
     address: str | None = None
+    ssh: str | None = None  # [user@]host[:port]: reach a head whose dashboard is on its loopback
+    ssh_key: str | None = None
+    ssh_options: tuple[str, ...] = ()  # extra ssh arguments, e.g. ["-F", "~/.ssh/other_config"]
+    remote_dashboard: int = 8265  # the dashboard port on the far side of the tunnel
     refresh: float = 2.0
     request_timeout: float = 10.0
     log_max_lines: int = 20_000
@@ -47,8 +51,9 @@ class Settings:
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ValueError(f"settings {path}: unknown keys {', '.join(unknown)}")
-        if "workloads_dirs" in raw:
-            raw["workloads_dirs"] = tuple(raw["workloads_dirs"] or ())
+        for key in ("workloads_dirs", "ssh_options"):
+            if key in raw:
+                raw[key] = tuple(str(v) for v in raw[key] or ())
         return cls(**raw)
 
 

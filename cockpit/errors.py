@@ -75,3 +75,9 @@ class RequestRejected(BadResponse):
 
 class LocalHeadError(CockpitError):
     hint = "see the Ray log printed above, or start Ray yourself and pass --address"
+
+
+class TunnelError(CockpitError):
+    """The SSH link to a remote head could not be opened (host key, login, network, timeout)."""
+
+    hint = "check that `ssh HOST` works from this terminal"

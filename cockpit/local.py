@@ -245,27 +245,45 @@ class LocalHead:
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM the head (Ray stops its own processes), then clear its process group."""
         proc, self.process = self.process, None
-        if proc is None:
-            return
-        pgid = proc.pid  # start_new_session: the head leads its own group
-        tree = process_tree(pgid)  # before anything exits and is re-parented
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+        if proc is not None:
+            stop_head_process(proc.pid, timeout=timeout, child=proc)
+
+
+def stop_head_process(pid: int, *, timeout: float = 30.0, child: subprocess.Popen | None = None,
+                      started: int | None = None) -> None:  # fmt: skip
+    """Stop a `ray start --head --block` process that leads its own process group, and every
+    process it started: SIGTERM (Ray stops what it started), wait, then the group, then the
+    stragglers by pid. `child` when it is ours to wait for; else `started` (its start time)
+    guards against a reused pid."""
+    tree = process_tree(pid)  # before anything exits and is re-parented
+    if started is not None and tree.get(pid) != started:
+        tree.pop(pid, None)  # that pid is another process now: only its old tree is ours
+        _stop_pids(tree)
+        return
+    if child is not None:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
             try:
-                proc.wait(timeout=timeout)
+                child.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        _signal_group(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and _group_alive(pgid):
+                child.kill()
+                child.wait(timeout=10)
+    elif pid in tree:
+        _signal_pid(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while still_running({pid: tree[pid]}) and time.monotonic() < deadline:
             time.sleep(0.2)
-        _signal_group(pgid, signal.SIGKILL)
-        # Ray's workers (and a job's supervisor and driver) put themselves in process groups of
-        # their own, so the group signal misses them; they exit once their raylet is gone, but
-        # not at once. Stop the ones this head started, by pid (checked against their start time
-        # so that a reused pid is never hit).
-        _stop_pids({p: t for p, t in tree.items() if p != pgid})
+        _signal_pid(pid, signal.SIGKILL)
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _group_alive(pid):
+        time.sleep(0.2)
+    _signal_group(pid, signal.SIGKILL)
+    # Ray's workers (and a job's supervisor and driver) put themselves in process groups of
+    # their own, so the group signal misses them; they exit once their raylet is gone, but
+    # not at once. Stop the ones this head started, by pid (checked against their start time
+    # so that a reused pid is never hit).
+    _stop_pids({p: t for p, t in tree.items() if p != pid})
 
 
 def dashboard_healthy(url: str, timeout: float = 2.0, token: str | None = None) -> bool:
@@ -313,6 +331,12 @@ def _stat(pid: int) -> tuple[int, int, int] | None:
     if fields[0] in ("Z", "X"):  # a zombie or dead process holds nothing but its pid
         return None
     return int(fields[1]), int(fields[2]), int(fields[19])
+
+
+def start_time(pid: int) -> int | None:
+    """When a live process started (clock ticks since boot): with the pid, it names one process."""
+    stat = _stat(pid)
+    return stat[2] if stat else None
 
 
 def process_tree(leader: int) -> dict[int, int]:

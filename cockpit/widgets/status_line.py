@@ -22,6 +22,7 @@ class StatusLine(Static):
     paused: reactive[bool] = reactive(False)
     address: reactive[str] = reactive("")
     state_note: reactive[str] = reactive("")  # e.g. "starting local head"
+    link: reactive[str] = reactive("")  # the ssh tunnel: '' none, 'up', or why it is down
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.refresh)  # the age ticks even between polls
@@ -31,6 +32,9 @@ class StatusLine(Static):
         text = Text()
         text.append("raycockpit ", style="bold")
         text.append(self.address or (snap.info.address if snap else ""), style="bold cyan")
+        if self.link:
+            up = self.link == "up"
+            text.append(f"  ⇄ {'link up' if up else 'link ' + self.link}", style="green" if up else "bold red")
         if snap and snap.info.ray_version:
             text.append(f"  Ray {snap.info.ray_version}")
         if self.state_note:
