@@ -110,7 +110,7 @@ def say(text: str) -> None:
         pass
 
 
-async def _once(address: str, settings: Settings, as_json: bool, via: str = "") -> int:
+async def _once(address: str, settings: Settings, as_json: bool, via: str = "", remote_port: int = 0) -> int:
     from cockpit.client import DashboardClient
     from cockpit.poller import Poller
     from cockpit.report import snapshot_json, snapshot_text
@@ -119,8 +119,8 @@ async def _once(address: str, settings: Settings, as_json: bool, via: str = "") 
         snap = await Poller(client).poll_once()
     if not snap.connected:
         if via:  # the link is up, so the far end's dashboard is what does not answer
-            say(f"raycockpit: the ssh link to {via} is up, but its dashboard does not answer "
-                f"({snap.connection_error}) — is Ray running there? (--remote-dashboard PORT)")  # fmt: skip
+            say(f"raycockpit: the ssh link to {via} is up, but no Ray dashboard answers on its port "
+                f"{remote_port} — start Ray there, or name the port with --remote-dashboard PORT")  # fmt: skip
         else:
             say(f"raycockpit: {snap.connection_error}")
         return EXIT_UNREACHABLE
@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"raycockpit: no Ray dashboard answers on {target.address} — start one (raycockpit "
                     "without --once starts a local head) or pass --address URL or --ssh HOST")  # fmt: skip
                 return EXIT_UNREACHABLE
-            return asyncio.run(_once(target.address, settings, args.json, via=str(tunnel.target) if tunnel else ""))
+            via, port = (str(tunnel.target), tunnel.remote_port) if tunnel else ("", 0)
+            return asyncio.run(_once(target.address, settings, args.json, via=via, remote_port=port))
         return _run_app(target, settings, tunnel)
     finally:
         if tunnel is not None:
