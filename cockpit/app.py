@@ -85,7 +85,8 @@ class CockpitApp(JobActions, ServeActions, App):
     """
 
     BINDINGS = [
-        *[Binding(str(i + 1), f"show_pane('{name}')", cls.TITLE, id=f"pane.{name}")
+        # the nav line shows the pane keys; the Footer keeps its width for the rest (80 columns)
+        *[Binding(str(i + 1), f"show_pane('{name}')", cls.TITLE, id=f"pane.{name}", show=False)
           for i, (name, cls) in enumerate(PANES)],  # fmt: skip
         Binding("colon", "command_bar", "Command", id="app.command"),
         Binding("p", "toggle_pause", "Pause", id="app.pause"),
