@@ -28,3 +28,39 @@ async def test_keys_list_names_every_pane_and_the_current_panes_keys():
         text = rendered_text(app.screen.query_one("Static"))
         for words in ("Overview", "Nodes", "GPUs", "Autoscaler", "Jobs", "Serve", "Launch", "Nodes pane", "Filter", "Sort"):
             assert words in text, words
+
+
+async def test_stop_head_is_confirmed_and_refused_when_readonly(tmp_path, monkeypatch):
+    """:stop-head names the kept head and asks first; with --readonly it is refused outright.
+    The 'kept head' here is a sleeping stand-in process, answered 'n' (the real stop of a kept
+    head is tests/e2e/test_hangup.py)."""
+    import subprocess
+    import time
+
+    from cockpit.kept_heads import KeptHead
+    from cockpit.local import start_time
+    from screens.dialogs import ConfirmScreen
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    stand_in = subprocess.Popen(["sleep", "60"])
+    try:
+        kept = KeptHead(stand_in.pid, start_time(stand_in.pid), "http://127.0.0.1:8265", "127.0.0.1:6379",
+                        None, time.time())  # fmt: skip
+        for readonly in (True, False):
+            app = make_app(Settings(refresh=3600, readonly=readonly), client=replay_client(), kept_head=kept)
+            async with app.run_test(size=(100, 30)) as pilot:
+                app.run_command("stop-head")
+                await pilot.pause()
+                if readonly:
+                    assert not isinstance(app.screen, ConfirmScreen)
+                    assert any("read-only" in n.message for n in app._notifications)
+                else:
+                    assert isinstance(app.screen, ConfirmScreen)
+                    assert f"pid {stand_in.pid}" in app.screen.question
+                    await pilot.press("n")
+                    await pilot.pause()
+                    assert not isinstance(app.screen, ConfirmScreen)
+        assert stand_in.poll() is None  # nothing was stopped
+    finally:
+        stand_in.kill()
+        stand_in.wait()
