@@ -309,6 +309,7 @@ class CockpitApp(JobActions, ServeActions, App):
             for line in screen.query(StatusLine):
                 line.address = self.shown_address
                 line.link = self.link_state
+                line.stale_after = max(5.0, 2 * self.settings.refresh)
                 line.paused = paused
                 if self.snapshot is not None:
                     line.snapshot = self.snapshot

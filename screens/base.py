@@ -52,8 +52,11 @@ class Pane(Vertical):
                 age = snap.age(section, now)
                 when = f"last good {human_duration(age)} ago" if age is not None else "no data yet"
                 lines.append(f"stale {section} ({when}): {snap.errors[section]}")
-        self._stale.update(Text("\n".join(lines)))
-        self._stale.set_class(bool(lines), "-visible")
+        text = "\n".join(lines)
+        if text != getattr(self, "_stale_text", None):  # an unchanged update still re-lays the screen
+            self._stale_text = text
+            self._stale.update(Text(text))
+            self._stale.set_class(bool(lines), "-visible")
 
 
 class TablePane(Pane):

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual._two_way_dict import TwoWayDict
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 
 @dataclass(frozen=True)
@@ -93,19 +93,40 @@ class KeyedTable(DataTable):
         for key in set(present) - set(wanted):
             self.remove_row(key)
         present_set = set(present)
+        changed: list[str] = []
         for key in wanted:
             cells, _ = self._rows[key]
             if key in present_set:
-                current = self.get_row(key)
-                for col, old, new in zip(self.columns_spec, current, cells):
-                    if _plain(old) != _plain(new) or (isinstance(new, Text) and old != new):
-                        self.update_cell(key, col.key, new)
+                if self._update_row(key, cells):
+                    changed.append(key)
             else:
                 self.add_row(*cells, key=key)
         if [row.key.value for row in self.ordered_rows] != wanted:
             self._set_order(wanted)
+        elif changed:
+            # Repaint only the rows that changed. DataTable.update_cell() repaints the whole
+            # table (and its scrollbar) per cell: on an idle cluster over SSH that was most of
+            # the bytes sent to the terminal (benchmarks/idle_cost.py).
+            self._update_count += 1  # the render caches are keyed by it
+            for key in changed:
+                index = self._row_locations.get(RowKey(key))
+                if index is not None:
+                    self.refresh_row(index)
         if cursor_key is not None and cursor_key in wanted:
             self.move_cursor(row=wanted.index(cursor_key), animate=False)
+
+    def _update_row(self, key: str, cells: Sequence[Any]) -> bool:
+        """Put the changed cells of one row in place without a repaint; whether any changed.
+        Writes DataTable's cell store the way update_cell() does (Textual is pinned exactly)."""
+        row = self._data[RowKey(key)]
+        changed = False
+        for col, new in zip(self.columns_spec, cells):
+            column = ColumnKey(col.key)
+            old = row.get(column)
+            if _plain(old) != _plain(new) or (isinstance(new, Text) and old != new):
+                row[column] = new
+                changed = True
+        return changed
 
     def _set_order(self, ordered: list[str]) -> None:
         """Put rows in our order (DataTable.sort only sees cell values, not our sort keys).

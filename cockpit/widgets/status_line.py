@@ -18,14 +18,28 @@ class StatusLine(Static):
     StatusLine { dock: top; height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
-    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True)
+    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True, repaint=False)
     paused: reactive[bool] = reactive(False)
     address: reactive[str] = reactive("")
     state_note: reactive[str] = reactive("")  # e.g. "starting local head"
     link: reactive[str] = reactive("")  # the ssh tunnel: '' none, 'up', or why it is down
 
+    stale_after: float = 5.0  # the data's age is shown once it is older than this (seconds)
+    _shown: Text | None = None
+
     def on_mount(self) -> None:
-        self.set_interval(1.0, self.refresh)  # the age ticks even between polls
+        self.set_interval(1.0, self._repaint_if_changed)  # a stale age ticks even between polls
+
+    def watch_snapshot(self) -> None:
+        self._repaint_if_changed()
+
+    def _repaint_if_changed(self) -> None:
+        """Repaint only when the line's text changes: over a slow SSH link every repaint of an
+        unchanged line is bytes for nothing (benchmarks/idle_cost.py)."""
+        text = self.render()
+        if text != self._shown:
+            self._shown = text
+            self.refresh()
 
     def render(self) -> Text:
         snap = self.snapshot
@@ -47,9 +61,9 @@ class StatusLine(Static):
             text.append("  ✖ disconnected", style="bold red")
         if snap and snap.fetched_at:
             newest = max(snap.updated_at.values(), default=0)
-            if newest:
-                age = max(0.0, clock.now() - newest)
-                text.append(f"  data {human_duration(age)} old", style="dim" if age < 10 else "yellow")
+            age = max(0.0, clock.now() - newest) if newest else 0.0
+            if newest and age >= self.stale_after:  # fresh data needs no ticking clock
+                text.append(f"  data {human_duration(age)} old", style="yellow")
         if self.paused:
             text.append("  ‖ paused", style="bold magenta")
         return text
@@ -64,6 +78,11 @@ class Banner(Static):
     Banner.-visible { display: block; }
     """
 
+    _message: str | None = None
+
     def show_message(self, message: str) -> None:
+        if message == self._message:
+            return  # an unchanged update still re-lays the whole screen
+        self._message = message
         self.update(Text("⚠ " + message))
         self.set_class(bool(message), "-visible")
