@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cockpit.local import HeadPorts, LocalHead  # noqa: E402
+from raycockpit.cockpit.local import HeadPorts, LocalHead  # noqa: E402
 
 
 def summary(name: str, value: float, unit: str, op: str, target: float) -> str:

@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import summary  # noqa: E402
 
-from cockpit.local import HeadPorts, LocalHead, ray_environment  # noqa: E402
+from raycockpit.cockpit.local import HeadPorts, LocalHead, ray_environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 COLS, ROWS = 100, 30

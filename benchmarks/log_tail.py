@@ -37,7 +37,7 @@ from rich.cells import cached_cell_len  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import Log  # noqa: E402
 
-from cockpit.widgets.log_view import LogLines, LogView  # noqa: E402
+from raycockpit.screens.widgets.log_view import LogLines, LogView  # noqa: E402
 
 SIZE = (120, 40)
 FRAME = 1 / 30

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import median, own_head, summary  # noqa: E402
 
-from cockpit.local import ray_environment  # noqa: E402
+from raycockpit.cockpit.local import ray_environment  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cockpit.events import parse_event_line  # noqa: E402
-from cockpit.local import HeadPorts, LocalHead, free_port, ray_environment  # noqa: E402
+from raycockpit.cockpit.events import parse_event_line  # noqa: E402
+from raycockpit.cockpit.local import HeadPorts, LocalHead, free_port, ray_environment  # noqa: E402
 
 PY = sys.executable
 LINES: list[str] = []

@@ -10,7 +10,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from cockpit.config import DEFAULT_ADDRESS, Settings, address_from_env, normalise_address
+from raycockpit import __version__
+from raycockpit.cockpit.config import DEFAULT_ADDRESS, Settings, address_from_env, normalise_address
 
 EXIT_UNREACHABLE = 2
 
@@ -42,14 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-cluster", action="store_true", help="leave the embedded local head running on exit")
     p.add_argument("--readonly", action="store_true", help="hide and refuse every action that changes the cluster")
     p.add_argument("--config", help="settings file (default ~/.config/raycockpit/cockpit.yaml)")
-    p.add_argument("--version", action="version", version="raycockpit 0.1.0")
+    p.add_argument("--version", action="version", version=f"raycockpit {__version__}")
     return p
 
 
 def dashboard_answers(address: str, timeout: float = 1.0) -> bool:
     import httpx
 
-    from cockpit.local import port_in_use
+    from raycockpit.cockpit.local import port_in_use
 
     host_port = address.split("://", 1)[-1].split("/", 1)[0]
     host, _, port = host_port.rpartition(":")
@@ -87,7 +88,7 @@ def resolve_target(flag: str | None, settings: Settings, env: dict[str, str] | N
 
 def open_tunnel(target: Target, settings: Settings, args: argparse.Namespace):
     """The ssh tunnel for an --ssh target, opened (or a TunnelError / ValueError to print)."""
-    from cockpit.tunnel import SshTarget, SshTunnel
+    from raycockpit.cockpit.tunnel import SshTarget, SshTunnel
 
     key = args.ssh_key or settings.ssh_key
     tunnel = SshTunnel(
@@ -111,9 +112,9 @@ def say(text: str) -> None:
 
 
 async def _once(address: str, settings: Settings, as_json: bool, via: str = "", remote_port: int = 0) -> int:
-    from cockpit.client import DashboardClient
-    from cockpit.poller import Poller
-    from cockpit.report import snapshot_json, snapshot_text
+    from raycockpit.cockpit.client import DashboardClient
+    from raycockpit.cockpit.poller import Poller
+    from raycockpit.cockpit.report import snapshot_json, snapshot_text
 
     async with DashboardClient(address, timeout=settings.request_timeout) as client:
         snap = await Poller(client).poll_once()
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         say("raycockpit: --refresh must be a positive number of seconds")
         return EXIT_UNREACHABLE
 
-    from cockpit.errors import TunnelError
+    from raycockpit.cockpit.errors import TunnelError
 
     tunnel = None
     try:
@@ -167,9 +168,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_app(target: Target, settings: Settings, tunnel) -> int:
-    from cockpit.app import make_app
-    from cockpit.kept_heads import KeptHead
-    from cockpit.local import LocalHead
+    from raycockpit.screens.app import make_app
+    from raycockpit.cockpit.kept_heads import KeptHead
+    from raycockpit.cockpit.local import LocalHead
 
     head = LocalHead() if target.embedded else None
     kept = None if (target.embedded or tunnel) else KeptHead.find(target.address)

@@ -6,6 +6,8 @@ raised as one of the typed errors in `errors.py`, never as an httpx or websocket
 
 from __future__ import annotations
 
+from raycockpit import __version__
+
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,8 +15,8 @@ from urllib.parse import quote
 
 import httpx
 
-from cockpit.config import discover_token, normalise_address
-from cockpit.errors import (
+from raycockpit.cockpit.config import discover_token, normalise_address
+from raycockpit.cockpit.errors import (
     AuthForbidden,
     AuthRequired,
     BadResponse,
@@ -25,7 +27,7 @@ from cockpit.errors import (
     RequestRejected,
 )
 
-USER_AGENT = "raycockpit/0.1 (python-httpx)"  # never browser-like: the dashboard refuses POSTs from browsers
+USER_AGENT = f"raycockpit/{__version__} (python-httpx)"  # never browser-like: the dashboard refuses POSTs from browsers
 STATE_API_TIMEOUT = 35.0
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cockpit.local import LocalHead, start_time, stop_head_process
+from raycockpit.cockpit.local import LocalHead, start_time, stop_head_process
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 

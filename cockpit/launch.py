@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from cockpit.config import REPO_ROOT
+from raycockpit.cockpit.config import REPO_ROOT
 
 BUNDLED_DIR = REPO_ROOT / "configs" / "workloads"
 TYPES = ("int", "float", "bool", "str", "choice")
@@ -437,7 +437,7 @@ def launched_by_cockpit(metadata: dict[str, str]) -> tuple[str, dict[str, str], 
 
 async def submit(client: Any, request: JobRequest) -> str:
     """Ship the working_dir (once per content hash) and post the job; returns the submission id."""
-    from cockpit.packaging import build_package, ensure_uploaded
+    from raycockpit.cockpit.packaging import build_package, ensure_uploaded
 
     uri = None
     if request.package_root is not None:

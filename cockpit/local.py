@@ -21,8 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from cockpit.config import discover_token
-from cockpit.errors import LocalHeadError
+from raycockpit.cockpit.config import discover_token
+from raycockpit.cockpit.errors import LocalHeadError
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 90.0

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cockpit.errors import CockpitError
+from raycockpit.cockpit.errors import CockpitError
 
 MAX_PACKAGE_BYTES = 100 * 1024 * 1024  # the dashboard's request body limit
 DEFAULT_EXCLUDES = ("__pycache__", "*.pyc", ".git", ".venv", "*.egg-info", ".pytest_cache", ".DS_Store")

@@ -7,8 +7,8 @@ import math
 import re
 from typing import Any
 
-from cockpit.errors import BadResponse
-from cockpit.models import (
+from raycockpit.cockpit.errors import BadResponse
+from raycockpit.cockpit.models import (
     AutoscalerStatus,
     Gpu,
     Job,

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from cockpit import clock
-from cockpit.errors import (
+from raycockpit.cockpit import clock
+from raycockpit.cockpit.errors import (
     AuthForbidden,
     AuthRequired,
     BadResponse,
@@ -23,8 +23,8 @@ from cockpit.errors import (
     DashboardTimeout,
     DashboardUnreachable,
 )
-from cockpit.models import ClusterInfo, Snapshot
-from cockpit.parse import (
+from raycockpit.cockpit.models import ClusterInfo, Snapshot
+from raycockpit.cockpit.parse import (
     merge_structured_autoscaler,
     parse_autoscaler_text,
     parse_jobs,

@@ -10,8 +10,8 @@ import json
 import time
 from typing import Any
 
-from cockpit import clock
-from cockpit.models import Snapshot, Usage
+from raycockpit.cockpit import clock
+from raycockpit.cockpit.models import Snapshot, Usage
 
 SCHEMA_VERSION = 1
 BYTES = {"memory", "object_store_memory", "host_memory"}

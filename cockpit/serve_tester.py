@@ -8,6 +8,8 @@ and time.
 
 from __future__ import annotations
 
+from raycockpit import __version__
+
 import asyncio
 import json
 import math
@@ -18,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-USER_AGENT = "raycockpit-serve-tester/0.1 (python-httpx)"
+USER_AGENT = f"raycockpit-serve-tester/{__version__} (python-httpx)"
 METHODS = ("POST", "GET", "PUT", "DELETE")
 BODY_METHODS = ("POST", "PUT")
 MAX_REQUESTS = 10_000

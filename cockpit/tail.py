@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.errors import (
+from raycockpit.cockpit.errors import (
     AuthForbidden,
     AuthRequired,
     BadResponse,

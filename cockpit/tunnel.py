@@ -26,8 +26,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from cockpit.errors import TunnelError
-from cockpit.local import LOOPBACK, free_port, port_in_use
+from raycockpit.cockpit.errors import TunnelError
+from raycockpit.cockpit.local import LOOPBACK, free_port, port_in_use
 
 DEFAULT_REMOTE_DASHBOARD = 8265
 CONNECT_TIMEOUT_S = 10.0

@@ -11,9 +11,9 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from cockpit.models import AutoscalerStatus, Snapshot
-from cockpit.widgets.render import bar, usage_label
-from screens.base import Pane
+from raycockpit.cockpit.models import AutoscalerStatus, Snapshot
+from raycockpit.screens.widgets.render import bar, usage_label
+from raycockpit.screens.base import Pane
 
 BYTES = {"memory", "object_store_memory"}
 

@@ -9,11 +9,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from cockpit import clock
-from cockpit.models import Snapshot
-from cockpit.widgets.filter_bar import FilterBar
-from cockpit.widgets.keyed_table import Column, KeyedTable
-from cockpit.widgets.render import human_duration
+from raycockpit.cockpit import clock
+from raycockpit.cockpit.models import Snapshot
+from raycockpit.screens.widgets.filter_bar import FilterBar
+from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
+from raycockpit.screens.widgets.render import human_duration
 
 
 class Pane(Vertical):

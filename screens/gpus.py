@@ -6,10 +6,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from cockpit.models import Gpu, Node, Snapshot
-from cockpit.widgets.keyed_table import Column, KeyedTable
-from cockpit.widgets.render import amount, bar, sparkline
-from screens.base import Pane
+from raycockpit.cockpit.models import Gpu, Node, Snapshot
+from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
+from raycockpit.screens.widgets.render import amount, bar, sparkline
+from raycockpit.screens.base import Pane
 
 COLUMNS = [
     Column("node", "Node"),

@@ -14,16 +14,16 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from cockpit import clock
-from cockpit.events import MARKER, MetricSeries, parse_event_line
-from cockpit.launch import launched_by_cockpit
-from cockpit.models import Job, Snapshot
-from cockpit.tail import TailState
-from cockpit.widgets.log_view import LogView
-from cockpit.widgets.metrics_panel import MetricsPanel
-from cockpit.widgets.render import human_duration, status_text, timestamp
-from cockpit.widgets.status_line import StatusLine
-from screens.job_info import job_view
+from raycockpit.cockpit import clock
+from raycockpit.cockpit.events import MARKER, MetricSeries, parse_event_line
+from raycockpit.cockpit.launch import launched_by_cockpit
+from raycockpit.cockpit.models import Job, Snapshot
+from raycockpit.cockpit.tail import TailState
+from raycockpit.screens.widgets.log_view import LogView
+from raycockpit.screens.widgets.metrics_panel import MetricsPanel
+from raycockpit.screens.widgets.render import human_duration, status_text, timestamp
+from raycockpit.screens.widgets.status_line import StatusLine
+from raycockpit.screens.job_info import job_view
 
 
 def resources_text(job: Job) -> str:

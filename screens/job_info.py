@@ -8,9 +8,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from cockpit import clock
-from cockpit.models import Job
-from cockpit.widgets.render import timestamp, human_duration, status_text
+from raycockpit.cockpit import clock
+from raycockpit.cockpit.models import Job
+from raycockpit.screens.widgets.render import timestamp, human_duration, status_text
 
 
 def job_view(job: Job) -> Group:

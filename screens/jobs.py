@@ -6,11 +6,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.message import Message
 
-from cockpit import clock
-from cockpit.models import Job, Snapshot
-from cockpit.widgets.keyed_table import Column
-from cockpit.widgets.render import timestamp, human_duration, status_text
-from screens.base import TablePane
+from raycockpit.cockpit import clock
+from raycockpit.cockpit.models import Job, Snapshot
+from raycockpit.screens.widgets.keyed_table import Column
+from raycockpit.screens.widgets.render import timestamp, human_duration, status_text
+from raycockpit.screens.base import TablePane
 
 COLUMNS = [
     Column("id", "Submission id"),

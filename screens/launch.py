@@ -9,9 +9,9 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from cockpit.launch import CUSTOM, WorkloadSpec
-from cockpit.models import Snapshot
-from screens.base import Pane
+from raycockpit.cockpit.launch import CUSTOM, WorkloadSpec
+from raycockpit.cockpit.models import Snapshot
+from raycockpit.screens.base import Pane
 
 
 class LaunchPane(Pane):

@@ -15,8 +15,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
 
-from cockpit.launch import JobOptions, JobRequest, WorkloadSpec, build_custom_request, build_request
-from cockpit.widgets.status_line import StatusLine
+from raycockpit.cockpit.launch import JobOptions, JobRequest, WorkloadSpec, build_custom_request, build_request
+from raycockpit.screens.widgets.status_line import StatusLine
 
 PRESET_KEYS = ("f2", "f3", "f4", "f5")
 OPTION_FIELDS = (

@@ -11,9 +11,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from cockpit.models import Node
-from cockpit.widgets.status_line import StatusLine
-from cockpit.widgets.render import amount, bar, timestamp, human_bytes, status_text
+from raycockpit.cockpit.models import Node
+from raycockpit.screens.widgets.status_line import StatusLine
+from raycockpit.screens.widgets.render import amount, bar, timestamp, human_bytes, status_text
 
 
 def node_view(node: Node) -> Group:

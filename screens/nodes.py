@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.message import Message
 
-from cockpit.models import Node, Snapshot
-from cockpit.widgets.keyed_table import Column
-from cockpit.widgets.render import amount, bar, human_bytes, status_text
-from screens.base import TablePane
+from raycockpit.cockpit.models import Node, Snapshot
+from raycockpit.screens.widgets.keyed_table import Column
+from raycockpit.screens.widgets.render import amount, bar, human_bytes, status_text
+from raycockpit.screens.base import TablePane
 
 COLUMNS = [
     Column("host", "Host"),

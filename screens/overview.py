@@ -11,9 +11,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
-from cockpit.models import Snapshot
-from cockpit.widgets.render import bar, sparkline, status_text, usage_label
-from screens.base import Pane
+from raycockpit.cockpit.models import Snapshot
+from raycockpit.screens.widgets.render import bar, sparkline, status_text, usage_label
+from raycockpit.screens.base import Pane
 
 TOTALS = (
     ("CPU", "CPU", False),

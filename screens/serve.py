@@ -18,8 +18,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static, TextArea, Tree
 
-from cockpit.models import ServeApp, ServeDeployment, ServeReplica, ServeStatus, Snapshot
-from cockpit.serve_tester import (
+from raycockpit.cockpit.models import ServeApp, ServeDeployment, ServeReplica, ServeStatus, Snapshot
+from raycockpit.cockpit.serve_tester import (
     BODY_METHODS,
     DEFAULT_PATH,
     MAX_CONCURRENCY,
@@ -35,9 +35,9 @@ from cockpit.serve_tester import (
     pretty_body,
     serve_base_url,
 )
-from cockpit.widgets.render import status_text
-from screens.base import Pane
-from screens.dialogs import ConfirmScreen, ScaleScreen
+from raycockpit.screens.widgets.render import status_text
+from raycockpit.screens.base import Pane
+from raycockpit.screens.dialogs import ConfirmScreen, ScaleScreen
 
 NOT_RUNNING = (
     "Serve is not running on this cluster. Start it by launching the serve workload "

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.client import DashboardClient
-from cockpit.local import HeadPorts, LocalHead
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.local import HeadPorts, LocalHead
 
 os.environ["TZ"] = "UTC"  # stable times in pictures and text
 time.tzset()

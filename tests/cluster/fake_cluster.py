@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from cockpit.local import LOOPBACK, HeadPorts, LocalHead
+from raycockpit.cockpit.local import LOOPBACK, HeadPorts, LocalHead
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAKE_CONFIG = REPO_ROOT / "configs" / "clusters" / "fake_multinode.yaml"

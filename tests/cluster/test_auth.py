@@ -10,9 +10,9 @@ import tempfile
 
 import pytest
 
-from cockpit.client import DashboardClient
-from cockpit.errors import AuthForbidden, AuthRequired
-from cockpit.local import HeadPorts, LocalHead
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.errors import AuthForbidden, AuthRequired
+from raycockpit.cockpit.local import HeadPorts, LocalHead
 
 pytestmark = pytest.mark.cluster
 
@@ -48,7 +48,7 @@ def test_once_reads_the_token_from_the_environment_and_never_prints_it(token_hea
     head, token = token_head
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env["HOME"] = str(tmp_path)  # no ~/.ray/auth_token of the user's
-    cmd = [sys.executable, "-m", "cockpit.cli", "--once", "--address", head.dashboard_url]
+    cmd = [sys.executable, "-m", "raycockpit.cockpit.cli", "--once", "--address", head.dashboard_url]
     refused = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "requires an auth token" in refused.stderr
     token_file = tmp_path / "tok"

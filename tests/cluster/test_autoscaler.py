@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.app import make_app
-from cockpit.client import DashboardClient
-from cockpit.config import Settings
-from cockpit.local import process_tree, still_running
-from cockpit.models import Snapshot
-from cockpit.poller import Poller
+from raycockpit.screens.app import make_app
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.config import Settings
+from raycockpit.cockpit.local import process_tree, still_running
+from raycockpit.cockpit.models import Snapshot
+from raycockpit.cockpit.poller import Poller
 from tests.cluster.fake_cluster import WORKER_TYPE, start_fake_cluster
 from tests.fixtures.record import DEMAND_DRIVER
 from tests.ui.helpers import rendered_text

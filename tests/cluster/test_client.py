@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from cockpit.client import DashboardClient
-from cockpit.errors import DashboardUnreachable, NotFound
-from cockpit.local import free_port
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.errors import DashboardUnreachable, NotFound
+from raycockpit.cockpit.local import free_port
 
 pytestmark = pytest.mark.cluster
 
@@ -96,7 +96,7 @@ async def test_actor_and_task_summaries(client):
 
 
 async def test_working_dir_uploaded_once_per_content_hash(client, tmp_path):
-    from cockpit.packaging import build_package, ensure_uploaded
+    from raycockpit.cockpit.packaging import build_package, ensure_uploaded
 
     (tmp_path / "job").mkdir()
     (tmp_path / "job" / "hello.py").write_text(f"print('hello from {tmp_path.name}')\n")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.client import DashboardClient
-from cockpit.launch import JobOptions, build_custom_request, build_request, load_specs, submit
-from cockpit.local import HeadPorts, LocalHead
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.launch import JobOptions, build_custom_request, build_request, load_specs, submit
+from raycockpit.cockpit.local import HeadPorts, LocalHead
 
 pytestmark = pytest.mark.cluster
 

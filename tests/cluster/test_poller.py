@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from cockpit.models import SECTIONS
-from cockpit.poller import Poller
+from raycockpit.cockpit.models import SECTIONS
+from raycockpit.cockpit.poller import Poller
 
 pytestmark = pytest.mark.cluster
 

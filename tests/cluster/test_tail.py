@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from cockpit.client import DashboardClient
-from cockpit.tail import ENDED, RECONNECTING, JobLogFollower, TailState, split_log
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.tail import ENDED, RECONNECTING, JobLogFollower, TailState, split_log
 
 pytestmark = pytest.mark.cluster
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cockpit.client import DashboardClient
-from cockpit.events import parse_events
-from cockpit.local import free_port
-from cockpit.packaging import build_package, ensure_uploaded
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.events import parse_events
+from raycockpit.cockpit.local import free_port
+from raycockpit.cockpit.packaging import build_package, ensure_uploaded
 
 pytestmark = pytest.mark.cluster
 

@@ -1,6 +1,6 @@
 """Processes by pid for the end-to-end tests: find a process's tree, stop it, see what is left.
 
-Built on `cockpit.local.process_tree` / `still_running` (pid -> start time, so a reused pid is
+Built on `raycockpit.cockpit.local.process_tree` / `still_running` (pid -> start time, so a reused pid is
 never mistaken for ours). Nothing here matches names or command lines.
 """
 
@@ -11,7 +11,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from cockpit.local import process_tree, still_running
+from raycockpit.cockpit.local import process_tree, still_running
 
 Tree = dict[int, int]  # pid -> start time in clock ticks
 

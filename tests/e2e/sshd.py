@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Self
 
-from cockpit.local import free_port, process_tree
+from raycockpit.cockpit.local import free_port, process_tree
 from tests.e2e.procs import Tree, stop_tree
 
 LOOPBACK = "127.0.0.1"

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
-from cockpit.local import still_running
+from raycockpit.cockpit.local import still_running
 from tests.e2e.procs import Tree, descendants, stop_tree, wait_gone
 
 __all__ = ["BASE_ENV", "Terminal", "descendants", "find_tmux", "wait_gone"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.local import port_in_use
+from raycockpit.cockpit.local import port_in_use
 from tests.e2e.procs import stop_pids
 from tests.e2e.terminal import BASE_ENV, Terminal, wait_gone
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from cockpit.local import still_running
+from raycockpit.cockpit.local import still_running
 from tests.e2e.procs import wait_gone
 from tests.e2e.sshd import ThrowawaySshd, find_sshd
 from tests.e2e.terminal import Terminal

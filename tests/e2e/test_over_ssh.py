@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.launch import load_specs
-from cockpit.local import port_in_use
+from raycockpit.cockpit.launch import load_specs
+from raycockpit.cockpit.local import port_in_use
 from tests.cluster.test_login_shell import make_trapped_home
 from tests.e2e.procs import stop_pids
 from tests.e2e.terminal import BASE_ENV, Terminal, wait_gone

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.local import still_running
+from raycockpit.cockpit.local import still_running
 from tests.e2e.terminal import BASE_ENV, Terminal
 
 pytestmark = pytest.mark.cluster

@@ -10,7 +10,7 @@ import json
 
 import httpx
 
-from cockpit.client import DashboardClient
+from raycockpit.cockpit.client import DashboardClient
 from tests.conftest import FIXTURES
 
 ADDRESS = "http://127.0.0.1:8265"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cockpit.app import make_app
-from cockpit.config import Settings
-from screens.keys import KeysScreen
+from raycockpit.screens.app import make_app
+from raycockpit.cockpit.config import Settings
+from raycockpit.screens.keys import KeysScreen
 from tests.ui.helpers import rendered_text
 from tests.ui.replay import replay_client
 
@@ -37,9 +37,9 @@ async def test_stop_head_is_confirmed_and_refused_when_readonly(tmp_path, monkey
     import subprocess
     import time
 
-    from cockpit.kept_heads import KeptHead
-    from cockpit.local import start_time
-    from screens.dialogs import ConfirmScreen
+    from raycockpit.cockpit.kept_heads import KeptHead
+    from raycockpit.cockpit.local import start_time
+    from raycockpit.screens.dialogs import ConfirmScreen
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     stand_in = subprocess.Popen(["sleep", "60"])

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from cockpit.app import make_app
-from cockpit.config import Settings
-from cockpit.local import free_port
-from screens.job import JobScreen
-from screens.launch_form import LaunchFormScreen
+from raycockpit.screens.app import make_app
+from raycockpit.cockpit.config import Settings
+from raycockpit.cockpit.local import free_port
+from raycockpit.screens.job import JobScreen
+from raycockpit.screens.launch_form import LaunchFormScreen
 from tests.ui.helpers import wait_for
 
 pytestmark = pytest.mark.cluster

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
-from cockpit.widgets.log_view import LogLines, LogQuery, LogView
+from raycockpit.screens.widgets.log_view import LogLines, LogQuery, LogView
 
 SIZE = (80, 24)
 
@@ -202,7 +202,7 @@ async def test_filter_wrap_and_dropping_stay_consistent():
 
     from rich.cells import cell_len
 
-    from cockpit.widgets.log_view import plain_text
+    from raycockpit.screens.widgets.log_view import plain_text
 
     rng = random.Random(7)
     app = LogApp(max_lines=120)

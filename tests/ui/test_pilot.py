@@ -7,13 +7,13 @@ import tempfile
 
 import pytest
 
-from cockpit.app import make_app
-from cockpit.config import Settings
-from cockpit.local import HeadPorts, LocalHead, free_port
-from screens.job import JobScreen
-from screens.keys import KeysScreen
-from screens.node_detail import NodeDetailScreen
-from screens.startup import StartupScreen
+from raycockpit.screens.app import make_app
+from raycockpit.cockpit.config import Settings
+from raycockpit.cockpit.local import HeadPorts, LocalHead, free_port
+from raycockpit.screens.job import JobScreen
+from raycockpit.screens.keys import KeysScreen
+from raycockpit.screens.node_detail import NodeDetailScreen
+from raycockpit.screens.startup import StartupScreen
 from tests.ui.helpers import table_rows, wait_for
 
 pytestmark = pytest.mark.cluster

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.app import make_app
-from cockpit.config import Settings
-from cockpit.local import free_port
-from cockpit.packaging import build_package, ensure_uploaded
-from screens.dialogs import ConfirmScreen, ScaleScreen
-from screens.serve import ServePane
+from raycockpit.screens.app import make_app
+from raycockpit.cockpit.config import Settings
+from raycockpit.cockpit.local import free_port
+from raycockpit.cockpit.packaging import build_package, ensure_uploaded
+from raycockpit.screens.dialogs import ConfirmScreen, ScaleScreen
+from raycockpit.screens.serve import ServePane
 from tests.ui.helpers import screen_text, wait_for
 from tests.ui.replay import replay_client
 

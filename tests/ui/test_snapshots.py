@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from cockpit import clock
-from cockpit.app import make_app
-from cockpit.config import Settings
+from raycockpit.cockpit import clock
+from raycockpit.screens.app import make_app
+from raycockpit.cockpit.config import Settings
 from tests.ui.replay import RECORDED_AT, replay_client
 
 SIZES = [(100, 30), (80, 24)]
@@ -89,9 +89,9 @@ def test_launch_form(snap_compare, size):
 
 
 async def _job_screen(pilot) -> None:
-    from cockpit.parse import parse_job
-    from cockpit.tail import TailState
-    from screens.job import JobScreen
+    from raycockpit.cockpit.parse import parse_job
+    from raycockpit.cockpit.tail import TailState
+    from raycockpit.screens.job import JobScreen
     from tests.conftest import FIXTURES
 
     await _loaded(pilot)

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from cockpit.cli import main, resolve_target
-from cockpit.config import Settings, address_from_env, discover_token
-from cockpit.local import free_port
+from raycockpit.cockpit.cli import main, resolve_target
+from raycockpit.cockpit.config import Settings, address_from_env, discover_token
+from raycockpit.cockpit.local import free_port
 
 
 def test_address_flag_wins():
@@ -26,10 +26,10 @@ def test_environment_then_settings():
 
 
 def test_embedded_when_nothing_answers(monkeypatch):
-    monkeypatch.setattr("cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
+    monkeypatch.setattr("raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
     t = resolve_target(None, Settings(), env={})
     assert t.embedded and t.address == "http://127.0.0.1:8265"
-    monkeypatch.setattr("cockpit.cli.dashboard_answers", lambda address, timeout=1.0: True)
+    monkeypatch.setattr("raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: True)
     assert resolve_target(None, Settings(), env={}).source == "running"
 
 
@@ -46,7 +46,7 @@ def test_token_sources(tmp_path, monkeypatch):
 
 
 def test_token_never_in_repr():
-    from cockpit.client import DashboardClient
+    from raycockpit.cockpit.client import DashboardClient
 
     client = DashboardClient("http://127.0.0.1:1", token="s3cret")
     assert "s3cret" not in repr(client) and client.has_token
@@ -74,7 +74,7 @@ def test_bad_settings_file_is_a_message_not_a_traceback(tmp_path, capsys):
 def test_once_unreachable_exits_2_with_reason():
     port = free_port()
     proc = subprocess.run(
-        [sys.executable, "-m", "cockpit.cli", "--once", "--address", f"http://127.0.0.1:{port}"],
+        [sys.executable, "-m", "raycockpit.cockpit.cli", "--once", "--address", f"http://127.0.0.1:{port}"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 2
@@ -83,7 +83,7 @@ def test_once_unreachable_exits_2_with_reason():
 
 
 def test_once_never_starts_a_cluster(monkeypatch, capsys):
-    monkeypatch.setattr("cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
+    monkeypatch.setattr("raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
     monkeypatch.delenv("RAY_API_SERVER_ADDRESS", raising=False)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.setenv("RAYCOCKPIT_CONFIG", "/nonexistent/cockpit.yaml")
@@ -93,8 +93,8 @@ def test_once_never_starts_a_cluster(monkeypatch, capsys):
 
 def test_quitting_while_the_head_starts_stops_it(monkeypatch, tmp_path):
     """q during the startup screen: the head that is still starting is stopped, not orphaned."""
-    import cockpit.app
-    import cockpit.local
+    import raycockpit.screens.app
+    import raycockpit.cockpit.local
 
     events = []
 
@@ -113,9 +113,9 @@ def test_quitting_while_the_head_starts_stops_it(monkeypatch, tmp_path):
         def run(self):
             events.append("ran")
 
-    monkeypatch.setattr("cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
-    monkeypatch.setattr(cockpit.local, "LocalHead", FakeHead)
-    monkeypatch.setattr(cockpit.app, "make_app", lambda *a, **k: QuitAtOnce())
+    monkeypatch.setattr("raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
+    monkeypatch.setattr(raycockpit.cockpit.local, "LocalHead", FakeHead)
+    monkeypatch.setattr(raycockpit.screens.app, "make_app", lambda *a, **k: QuitAtOnce())
     monkeypatch.setenv("RAYCOCKPIT_CONFIG", str(tmp_path / "none.yaml"))
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.delenv("RAY_API_SERVER_ADDRESS", raising=False)

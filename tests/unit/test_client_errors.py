@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from cockpit.client import DashboardClient, job_request_body
-from cockpit.errors import (
+from raycockpit.cockpit.client import DashboardClient, job_request_body
+from raycockpit.cockpit.errors import (
     AuthForbidden,
     AuthRequired,
     BadResponse,

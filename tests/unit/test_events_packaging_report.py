@@ -8,12 +8,12 @@ import zipfile
 
 import pytest
 
-from cockpit.errors import CockpitError
-from cockpit.events import MetricSeries, parse_event_line, parse_events
-from cockpit.models import ClusterInfo, Snapshot
-from cockpit.packaging import build_package
-from cockpit.parse import parse_autoscaler_text, parse_jobs, parse_nodes, parse_serve
-from cockpit.report import snapshot_dict, snapshot_text
+from raycockpit.cockpit.errors import CockpitError
+from raycockpit.cockpit.events import MetricSeries, parse_event_line, parse_events
+from raycockpit.cockpit.models import ClusterInfo, Snapshot
+from raycockpit.cockpit.packaging import build_package
+from raycockpit.cockpit.parse import parse_autoscaler_text, parse_jobs, parse_nodes, parse_serve
+from raycockpit.cockpit.report import snapshot_dict, snapshot_text
 from tests.conftest import REPO_ROOT, load_fixture
 
 

@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from cockpit.launch import (
+from raycockpit.cockpit.launch import (
     CUSTOM,
     JobOptions,
     build_custom_request,

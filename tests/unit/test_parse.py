@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from cockpit.errors import BadResponse
-from cockpit.models import AutoscalerStatus, PendingNode, Snapshot, ClusterInfo
-from cockpit.parse import (
+from raycockpit.cockpit.errors import BadResponse
+from raycockpit.cockpit.models import AutoscalerStatus, PendingNode, Snapshot, ClusterInfo
+from raycockpit.cockpit.parse import (
     merge_structured_autoscaler,
     parse_autoscaler_text,
     parse_gpu,

@@ -7,10 +7,10 @@ import json
 import httpx
 import pytest
 
-from cockpit.client import DashboardClient
-from cockpit.local import free_port
-from cockpit.models import SECTIONS
-from cockpit.poller import Poller
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.local import free_port
+from raycockpit.cockpit.models import SECTIONS
+from raycockpit.cockpit.poller import Poller
 from tests.conftest import load_fixture
 
 

@@ -10,9 +10,9 @@ import socket
 import httpx
 import pytest
 
-from cockpit import serve_tester as st
-from cockpit.client import DashboardClient
-from cockpit.errors import NotFound, RequestRejected
+from raycockpit.cockpit import serve_tester as st
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.errors import NotFound, RequestRejected
 
 
 def test_percentile_nearest_rank():

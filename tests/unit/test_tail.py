@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cockpit.errors import AuthForbidden, BadResponse, DashboardUnreachable, NotFound
-from cockpit.tail import ENDED, FOLLOWING, RECONNECTING, JobLogFollower, split_log
+from raycockpit.cockpit.errors import AuthForbidden, BadResponse, DashboardUnreachable, NotFound
+from raycockpit.cockpit.tail import ENDED, FOLLOWING, RECONNECTING, JobLogFollower, split_log
 
 
 class FakeDashboard:

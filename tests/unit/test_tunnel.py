@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from cockpit.cli import main, resolve_target
-from cockpit.config import Settings
-from cockpit.errors import TunnelError
-from cockpit.local import free_port
-from cockpit.tunnel import SshTarget, SshTunnel, explain
+from raycockpit.cockpit.cli import main, resolve_target
+from raycockpit.cockpit.config import Settings
+from raycockpit.cockpit.errors import TunnelError
+from raycockpit.cockpit.local import free_port
+from raycockpit.cockpit.tunnel import SshTarget, SshTunnel, explain
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from cockpit import clock
-from cockpit.models import Snapshot
-from cockpit.widgets.render import human_duration
+from raycockpit.cockpit import clock
+from raycockpit.cockpit.models import Snapshot
+from raycockpit.screens.widgets.render import human_duration
 
 
 class StatusLine(Static):

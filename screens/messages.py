@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from cockpit.models import Snapshot
-from cockpit.tail import TailState
+from raycockpit.cockpit.models import Snapshot
+from raycockpit.cockpit.tail import TailState
 
 
 class SnapshotUpdated(Message):

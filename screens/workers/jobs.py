@@ -13,9 +13,9 @@ from pathlib import Path
 from textual import work
 from textual.worker import Worker
 
-from cockpit.config import default_config_path
-from cockpit.errors import CockpitError
-from cockpit.launch import (
+from raycockpit.cockpit.config import default_config_path
+from raycockpit.cockpit.errors import CockpitError
+from raycockpit.cockpit.launch import (
     CUSTOM,
     JobRequest,
     build_custom_request,
@@ -24,14 +24,14 @@ from cockpit.launch import (
     load_specs,
     submit,
 )
-from cockpit.messages import JobLogLines, JobTailState
-from cockpit.models import Job
-from cockpit.packaging import build_package
-from cockpit.tail import JobLogFollower
-from screens.dialogs import ConfirmScreen, PreviewScreen
-from screens.job import JobScreen
-from screens.launch import LaunchPane
-from screens.launch_form import LaunchFormScreen
+from raycockpit.screens.messages import JobLogLines, JobTailState
+from raycockpit.cockpit.models import Job
+from raycockpit.cockpit.packaging import build_package
+from raycockpit.cockpit.tail import JobLogFollower
+from raycockpit.screens.dialogs import ConfirmScreen, PreviewScreen
+from raycockpit.screens.job import JobScreen
+from raycockpit.screens.launch import LaunchPane
+from raycockpit.screens.launch_form import LaunchFormScreen
 
 
 def default_user_workloads() -> Path:
@@ -51,7 +51,7 @@ def write_log_file(job_id: str, text: str) -> Path:
     raise OSError(f"cannot write {name} in {Path.cwd()} or {Path.home()}")
 
 
-class JobActions:
+class JobWorkers:
     """Mixed into CockpitApp: uses its client, poller, settings, address and screens."""
 
     _tail_workers: dict[str, list[Worker]]

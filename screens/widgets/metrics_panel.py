@@ -14,9 +14,9 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from cockpit.events import MetricSeries, Trial
-from cockpit.widgets.keyed_table import Column, KeyedTable
-from cockpit.widgets.render import sparkline
+from raycockpit.cockpit.events import MetricSeries, Trial
+from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
+from raycockpit.screens.widgets.render import sparkline
 
 PREFERRED = ("test_accuracy", "accuracy", "best_accuracy", "episode_return_mean", "test_loss", "train_loss",
              "loss", "rows_per_s", "tasks_per_s", "p50_ms")  # fmt: skip

@@ -13,32 +13,32 @@ from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
-from cockpit.client import DashboardClient
-from cockpit.commands import CockpitCommands
-from cockpit.config import Settings
-from cockpit.errors import CockpitError
-from cockpit.kept_heads import KeptHead
-from cockpit.local import LocalHead
-from cockpit.messages import HeadFailed, HeadProgress, HeadReady, SnapshotUpdated
-from cockpit.models import Snapshot
-from cockpit.poller import Poller
-from cockpit.job_actions import JobActions
-from cockpit.serve_actions import ServeActions
-from cockpit.tunnel import SshTunnel
-from cockpit.widgets.status_line import Banner, StatusLine
-from screens.autoscaler import AutoscalerPane
-from screens.base import Pane
-from screens.dialogs import ConfirmScreen
-from screens.gpus import GpusPane
-from screens.job import JobScreen
-from screens.jobs import JobsPane
-from screens.launch import LaunchPane
-from screens.keys import KeysScreen
-from screens.node_detail import NodeDetailScreen
-from screens.nodes import NodesPane
-from screens.overview import OverviewPane
-from screens.serve import ServePane
-from screens.startup import StartupScreen
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.screens.commands import CockpitCommands
+from raycockpit.cockpit.config import Settings
+from raycockpit.cockpit.errors import CockpitError
+from raycockpit.cockpit.kept_heads import KeptHead
+from raycockpit.cockpit.local import LocalHead
+from raycockpit.screens.messages import HeadFailed, HeadProgress, HeadReady, SnapshotUpdated
+from raycockpit.cockpit.models import Snapshot
+from raycockpit.cockpit.poller import Poller
+from raycockpit.screens.workers.jobs import JobWorkers
+from raycockpit.screens.workers.serve import ServeWorkers
+from raycockpit.cockpit.tunnel import SshTunnel
+from raycockpit.screens.widgets.status_line import Banner, StatusLine
+from raycockpit.screens.autoscaler import AutoscalerPane
+from raycockpit.screens.base import Pane
+from raycockpit.screens.dialogs import ConfirmScreen
+from raycockpit.screens.gpus import GpusPane
+from raycockpit.screens.job import JobScreen
+from raycockpit.screens.jobs import JobsPane
+from raycockpit.screens.launch import LaunchPane
+from raycockpit.screens.keys import KeysScreen
+from raycockpit.screens.node_detail import NodeDetailScreen
+from raycockpit.screens.nodes import NodesPane
+from raycockpit.screens.overview import OverviewPane
+from raycockpit.screens.serve import ServePane
+from raycockpit.screens.startup import StartupScreen
 
 PANES: list[tuple[str, type[Pane]]] = [
     ("overview", OverviewPane),
@@ -75,7 +75,7 @@ class CommandBar(Input):
         self.app.focus_pane()
 
 
-class CockpitApp(JobActions, ServeActions, App):
+class CockpitApp(JobWorkers, ServeWorkers, App):
     TITLE = "raycockpit"
     AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input
     COMMANDS = App.COMMANDS | {CockpitCommands}

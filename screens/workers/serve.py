@@ -1,5 +1,5 @@
 """The app's side of the Serve pane: its request Messages become workers that call the core
-(`cockpit.serve_tester`, `DashboardClient`), and the results go back to the pane.
+(`raycockpit.cockpit.serve_tester`, `DashboardClient`), and the results go back to the pane.
 
 A mixin of CockpitApp, so app.py stays composition and wiring. Every failure reaches the pane as
 one line; nothing here raises into the UI.
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from textual import work
 
-from cockpit import serve_tester
-from cockpit.errors import CockpitError
-from screens.serve import ServePane
+from raycockpit.cockpit import serve_tester
+from raycockpit.cockpit.errors import CockpitError
+from raycockpit.screens.serve import ServePane
 
 
-class ServeActions:
+class ServeWorkers:
     """Handlers for ServePane's Messages. Mixed into an App that has `client` and `settings`."""
 
     def _serve_pane(self) -> ServePane | None:
