@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
@@ -103,6 +104,8 @@ class SshTunnel:
         self.process: subprocess.Popen | None = None
         self.opened = 0  # how many times the link came up
         self.last_error = ""
+        self._shut = False  # shut_down() was called: never open again
+        self._lock = threading.Lock()  # open() runs in a worker thread, shut_down() on exit
 
     @property
     def address(self) -> str:
@@ -138,14 +141,21 @@ class SshTunnel:
         if self.ssh is None:
             raise TunnelError("no `ssh` client on PATH", hint="install OpenSSH's client (apt-get install openssh-client)")
         errors = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
-            start_new_session=True,  # never reads the cockpit's terminal, never gets its hangup
-        )  # fmt: skip
+        with self._lock:
+            if self._shut:
+                errors.close()
+                raise TunnelError("the tunnel is shut down")
+            self.process = subprocess.Popen(
+                self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
+                start_new_session=True,  # never reads the cockpit's terminal, never gets its hangup
+            )  # fmt: skip
         deadline = time.monotonic() + self.connect_timeout + 5.0
         try:
+            proc = self.process
             while time.monotonic() < deadline:
-                if self.process.poll() is not None:
+                if self._shut:
+                    raise TunnelError("the tunnel is shut down")
+                if proc.poll() is not None:
                     errors.seek(0)
                     what, hint = explain(errors.read().decode(errors="replace"), self.target, self.connect_timeout)
                     self.process = None
@@ -161,6 +171,12 @@ class SshTunnel:
             raise TunnelError(self.last_error, hint="check the host, the network or a ProxyJump")
         finally:
             errors.close()
+
+    def shut_down(self) -> None:
+        """Close for good: an open() still running in a worker thread starts no new ssh."""
+        with self._lock:
+            self._shut = True
+        self.close()
 
     def close(self) -> None:
         proc, self.process = self.process, None
