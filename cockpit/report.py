@@ -7,14 +7,13 @@ documented in the README.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from raycockpit.cockpit import clock
+from raycockpit.cockpit.format import local_time, usage_text
 from raycockpit.cockpit.models import Snapshot, Usage
 
 SCHEMA_VERSION = 1
-BYTES = {"memory", "object_store_memory", "host_memory"}
 
 
 def _u(usage: Usage | None) -> dict[str, float] | None:
@@ -79,21 +78,9 @@ def snapshot_json(snap: Snapshot) -> str:
     return json.dumps(snapshot_dict(snap), indent=2)
 
 
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
-        n /= 1024
-    return f"{n:.1f}TiB"
-
-
-def _amount(name: str, u: Usage | None) -> str:
-    if u is None:
-        return "-"
-    if name in BYTES:
-        return f"{_size(u.used)}/{_size(u.total)}"
-    fmt = lambda v: f"{v:g}"  # noqa: E731
-    return f"{fmt(u.used)}/{fmt(u.total)}"
+def _amount(u: Usage | None, is_bytes: bool | None = None) -> str:
+    """Used/total the report's compact way: '1.0GiB/2.0GiB', '0.5/8'; '-' when unknown."""
+    return usage_text(u, is_bytes=is_bytes, sep="/", compact=True)
 
 
 def _bar(fraction: float, width: int = 20) -> str:
@@ -110,7 +97,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def snapshot_text(snap: Snapshot) -> str:
     lines = [f"raycockpit  {snap.info.address}  Ray {snap.info.ray_version or '?'}  "
-             f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(snap.fetched_at or clock.now()))}"]  # fmt: skip
+             f"{local_time(snap.fetched_at or clock.now())}"]  # fmt: skip
     for section, error in sorted(snap.errors.items()):
         lines.append(f"! {section}: {error}")
 
@@ -121,7 +108,7 @@ def snapshot_text(snap: Snapshot) -> str:
         if u is None or u.total <= 0:
             lines.append(f"{label:<13} none")
         else:
-            lines.append(f"{label:<13} {_bar(u.fraction)} {100 * u.fraction:5.1f}%  {_amount(key, u)}")
+            lines.append(f"{label:<13} {_bar(u.fraction)} {100 * u.fraction:5.1f}%  {_amount(u)}")
     states: dict[str, int] = {}
     for n in snap.nodes:
         states[n.state] = states.get(n.state, 0) + 1
@@ -143,9 +130,9 @@ def snapshot_text(snap: Snapshot) -> str:
 
     lines += ["", "== Nodes"]
     rows = [[n.hostname or "-", n.ip, "head" if n.is_head else "", n.activity or n.state,
-             "-" if n.cpu_percent is None else f"{n.cpu_percent:.1f}%", _amount("CPU", n.cpu_logical),
-             _amount("memory", n.memory), _amount("object_store_memory", n.object_store),
-             _amount("GPU", n.gpu_logical) if n.gpu_logical else str(len(n.gpus))]
+             "-" if n.cpu_percent is None else f"{n.cpu_percent:.1f}%", _amount(n.cpu_logical),
+             _amount(n.memory, True), _amount(n.object_store, True),
+             _amount(n.gpu_logical) if n.gpu_logical else str(len(n.gpus))]
             for n in snap.nodes]  # fmt: skip
     lines += _table(["HOST", "IP", "ROLE", "STATE", "CPU%", "CPUS", "MEMORY", "OBJECT STORE", "GPUS"], rows)
 
@@ -174,7 +161,7 @@ def snapshot_text(snap: Snapshot) -> str:
         for d in a.demands:
             lines.append(f"demand   {d}")
         for u in a.usage:
-            lines.append(f"usage    {u.name} {_amount(u.name, u)}")
+            lines.append(f"usage    {u.name} {_amount(u)}")
 
     lines += ["", "== Jobs"]
     if snap.jobs:

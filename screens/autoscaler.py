@@ -11,11 +11,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from raycockpit.cockpit.format import usage_text
 from raycockpit.cockpit.models import AutoscalerStatus, Snapshot
-from raycockpit.screens.widgets.render import bar, usage_label
+from raycockpit.screens.widgets.render import bar
 from raycockpit.screens.base import Pane
-
-BYTES = {"memory", "object_store_memory"}
 
 
 def autoscaler_view(a: AutoscalerStatus) -> Group:
@@ -42,7 +41,7 @@ def autoscaler_view(a: AutoscalerStatus) -> Group:
     usage.add_column("", width=22)
     usage.add_column("Used / total")
     for u in a.usage:
-        usage.add_row(u.name, bar(u.fraction, 20), usage_label(u.used, u.total, u.name in BYTES))
+        usage.add_row(u.name, bar(u.fraction, 20), usage_text(u))
 
     demands = Text("Pending demands\n", style="bold")
     if a.demands:

@@ -6,9 +6,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from raycockpit.cockpit.format import amount, usage_text
 from raycockpit.cockpit.models import Gpu, Node, Snapshot
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
-from raycockpit.screens.widgets.render import amount, bar, sparkline
+from raycockpit.screens.widgets.render import bar, sparkline
 from raycockpit.screens.base import Pane
 
 COLUMNS = [
@@ -36,7 +37,7 @@ def gpu_row(gpu: Gpu, node: Node, history: tuple[float, ...]) -> tuple[str, list
     mem = f"{gpu.memory_used_mb / 1024:.1f}/{gpu.memory_total_mb / 1024:.1f}" if gpu.memory_total_mb else "-"
     reserved = "-"
     if node.gpu_logical is not None and node.gpu_logical.total:
-        reserved = f"{amount(node.gpu_logical.used)}/{amount(node.gpu_logical.total)}"
+        reserved = usage_text(node.gpu_logical, is_bytes=False, sep="/")
     cells = [
         node.name,
         str(gpu.index),

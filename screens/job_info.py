@@ -9,8 +9,9 @@ from rich.table import Table
 from rich.text import Text
 
 from raycockpit.cockpit import clock
+from raycockpit.cockpit.format import human_duration, timestamp
 from raycockpit.cockpit.models import Job
-from raycockpit.screens.widgets.render import timestamp, human_duration, status_text
+from raycockpit.screens.widgets.render import status_text
 
 
 def job_view(job: Job) -> Group:

@@ -7,9 +7,10 @@ from rich.text import Text
 from textual.message import Message
 
 from raycockpit.cockpit import clock
+from raycockpit.cockpit.format import human_duration, timestamp
 from raycockpit.cockpit.models import Job, Snapshot
 from raycockpit.screens.widgets.keyed_table import Column
-from raycockpit.screens.widgets.render import timestamp, human_duration, status_text
+from raycockpit.screens.widgets.render import status_text
 from raycockpit.screens.base import TablePane
 
 COLUMNS = [

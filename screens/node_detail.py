@@ -11,9 +11,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from raycockpit.cockpit.format import amount, human_bytes, is_bytes, timestamp, usage_text
 from raycockpit.cockpit.models import Node
 from raycockpit.screens.widgets.status_line import StatusLine
-from raycockpit.screens.widgets.render import amount, bar, timestamp, human_bytes, status_text
+from raycockpit.screens.widgets.render import bar, status_text
 
 
 def node_view(node: Node) -> Group:
@@ -39,18 +40,17 @@ def node_view(node: Node) -> Group:
     usage.add_column()
     if node.cpu_percent is not None:
         usage.add_row("CPU (physical)", bar(node.cpu_percent / 100, 24), f"{node.cpu_percent:.1f}% of {node.cpus_physical or '?'} cores")
-    for label, u, is_bytes in (("CPU (Ray)", node.cpu_logical, False), ("GPU (Ray)", node.gpu_logical, False),
+    for label, u, in_bytes in (("CPU (Ray)", node.cpu_logical, False), ("GPU (Ray)", node.gpu_logical, False),
                                ("Memory", node.memory, True), ("Object store", node.object_store, True),
                                ("Disk /", node.disk, True)):  # fmt: skip
         if u is not None and u.total:
-            shown = f"{human_bytes(u.used)} / {human_bytes(u.total)}" if is_bytes else f"{amount(u.used)} / {amount(u.total)}"
-            usage.add_row(label, bar(u.fraction, 24), shown)
+            usage.add_row(label, bar(u.fraction, 24), usage_text(u, is_bytes=in_bytes))
 
     resources = Table(title="Ray resources", title_justify="left", box=None, padding=(0, 2))
     resources.add_column("Resource")
     resources.add_column("Total", justify="right")
     for name, value in sorted(node.resources_total.items()):
-        shown = human_bytes(value) if name in ("memory", "objectStoreMemory") else amount(value)
+        shown = human_bytes(value) if is_bytes(name) else amount(value)
         resources.add_row(name, shown)
 
     parts: list = [info, Text(""), usage, Text(""), resources]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.message import Message
 
+from raycockpit.cockpit.format import usage_text
 from raycockpit.cockpit.models import Node, Snapshot
 from raycockpit.screens.widgets.keyed_table import Column
-from raycockpit.screens.widgets.render import amount, bar, human_bytes, status_text
+from raycockpit.screens.widgets.render import bar, status_text
 from raycockpit.screens.base import TablePane
 
 COLUMNS = [
@@ -24,10 +25,6 @@ COLUMNS = [
 ]
 
 
-def _bytes_pair(usage) -> str:
-    return "-" if usage is None else f"{human_bytes(usage.used)}/{human_bytes(usage.total)}"
-
-
 def node_row(node: Node) -> tuple[str, list, dict]:
     cpu = node.cpu_percent
     cpu_cell = Text("-") if cpu is None else bar(cpu / 100, 8) + Text(f" {cpu:5.1f}")
@@ -35,7 +32,7 @@ def node_row(node: Node) -> tuple[str, list, dict]:
     logical = node.cpu_logical
     gpus = ""
     if node.gpu_logical and node.gpu_logical.total:
-        gpus = f"{amount(node.gpu_logical.used)}/{amount(node.gpu_logical.total)}"
+        gpus = usage_text(node.gpu_logical, is_bytes=False, sep="/")
     elif node.gpus:
         gpus = str(len(node.gpus))
     cells = [
@@ -44,9 +41,9 @@ def node_row(node: Node) -> tuple[str, list, dict]:
         "●" if node.is_head else "",
         status_text(state if node.state == "ALIVE" else node.state),
         cpu_cell,
-        "-" if logical is None else f"{amount(logical.used)}/{amount(logical.total)}",
-        _bytes_pair(node.memory),
-        _bytes_pair(node.object_store),
+        usage_text(logical, is_bytes=False, sep="/"),
+        usage_text(node.memory, is_bytes=True, sep="/"),
+        usage_text(node.object_store, is_bytes=True, sep="/"),
         gpus or "-",
         "-" if node.disk is None else f"{100 * node.disk.fraction:.0f}%",
     ]

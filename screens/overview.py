@@ -11,15 +11,16 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
+from raycockpit.cockpit.format import is_bytes, usage_text
 from raycockpit.cockpit.models import Snapshot
-from raycockpit.screens.widgets.render import bar, sparkline, status_text, usage_label
+from raycockpit.screens.widgets.render import bar, sparkline, status_text
 from raycockpit.screens.base import Pane
 
 TOTALS = (
-    ("CPU", "CPU", False),
-    ("GPU", "GPU", False),
-    ("memory", "Memory", True),
-    ("object_store_memory", "Object store", True),
+    ("CPU", "CPU"),
+    ("GPU", "GPU"),
+    ("memory", "Memory"),
+    ("object_store_memory", "Object store"),
 )
 
 
@@ -62,12 +63,12 @@ def totals_table(snap: Snapshot) -> Table:
     table.add_column(width=13)
     table.add_column(width=24)
     table.add_column()
-    for key, label, is_bytes in TOTALS:
+    for key, label in TOTALS:
         usage = totals.get(key)
         if usage is None or usage.total <= 0:
             table.add_row(label, Text("none in this cluster", style="dim"), "")
             continue
-        pct = f"{100 * usage.fraction:4.0f}%  {usage_label(usage.used, usage.total, is_bytes)}"
+        pct = f"{100 * usage.fraction:4.0f}%  {usage_text(usage, is_bytes=is_bytes(key))}"
         table.add_row(label, bar(usage.fraction, 24), pct)
     history = snap.history.get("cluster:CPU", ())
     if history:

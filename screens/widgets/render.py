@@ -1,13 +1,15 @@
-"""Small text pictures shared by panes and the headless report: bars, sparklines, sizes, ages.
+"""The panes' small Rich pictures: bars, sparklines, status colours.
 
-Pure functions returning Rich `Text` or `str`; no Textual, no I/O.
+Pure functions returning Rich `Text` or `str`; no Textual, no I/O. Numbers, sizes, durations and
+times as text are `raycockpit.cockpit.format`'s, shared with the headless report.
 """
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
+
+# Re-exported for screens/base.py and screens/job.py until they import them from cockpit.format.
+from raycockpit.cockpit.format import human_duration, timestamp  # noqa: F401
 
 SPARKS = "▁▂▃▄▅▆▇█"
 FULL, EMPTY = "█", "░"
@@ -52,43 +54,3 @@ def sparkline(values: tuple[float, ...] | list[float], width: int = 20, top: flo
         level = 0 if high <= 0 else int(round(max(0.0, min(1.0, v / high)) * (len(SPARKS) - 1)))
         out.append(SPARKS[level])
     return "".join(out)
-
-
-def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(n) < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PiB"
-
-
-def human_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    if seconds < 86400:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
-
-
-def timestamp(ms: int | None) -> str:
-    if not ms:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
-
-
-def amount(value: float) -> str:
-    """A logical resource amount: 2 -> '2', 0.5 -> '0.5'."""
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0")
-
-
-def usage_label(used: float, total: float, is_bytes: bool) -> str:
-    if is_bytes:
-        return f"{human_bytes(used)} / {human_bytes(total)}"
-    return f"{amount(used)} / {amount(total)}"

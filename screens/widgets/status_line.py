@@ -9,8 +9,8 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from raycockpit.cockpit import clock
+from raycockpit.cockpit.format import human_duration
 from raycockpit.cockpit.models import Snapshot
-from raycockpit.screens.widgets.render import human_duration
 
 
 class StatusLine(Static):
