@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# A job in one of these states never changes again (Ray's JobStatus.is_terminal). The one
+# definition: Job.terminal, the log follower (tail.is_terminal) and the tests use it.
 TERMINAL_JOB_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 
 

@@ -28,12 +28,11 @@ from raycockpit.cockpit.errors import (
     NotFound,
     RequestRejected,
 )
+from raycockpit.cockpit.models import TERMINAL_JOB_STATES
 
 FOLLOWING = "following"
 RECONNECTING = "reconnecting"
 ENDED = "ended"
-
-TERMINAL_STATUSES = frozenset({"STOPPED", "SUCCEEDED", "FAILED"})
 
 LinesCallback = Callable[[list[str]], "Awaitable[Any] | None"]
 StateCallback = Callable[["TailState"], "Awaitable[Any] | None"]
@@ -72,7 +71,7 @@ def split_log(text: str) -> list[str]:
 
 
 def is_terminal(status: str | None) -> bool:
-    return status in TERMINAL_STATUSES
+    return status in TERMINAL_JOB_STATES
 
 
 def is_final(error: CockpitError) -> bool:

@@ -11,6 +11,7 @@ import pytest
 from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.errors import DashboardUnreachable, NotFound
 from raycockpit.cockpit.local import free_port
+from raycockpit.cockpit.models import TERMINAL_JOB_STATES
 
 pytestmark = pytest.mark.cluster
 
@@ -49,7 +50,7 @@ async def test_nodes_and_cluster_status(client):
 async def test_tiny_job_succeeds_and_logs(client):
     code = "import ray; ray.init(); print('sum', sum(ray.get([ray.remote(lambda x: x * x).remote(i) for i in range(10)])))"
     job_id = await client.submit_job(f"{sys.executable} -c \"{code}\"", metadata={"test": "tiny"})
-    job = await wait_status(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
+    job = await wait_status(client, job_id, TERMINAL_JOB_STATES)
     assert job["status"] == "SUCCEEDED", job.get("message")
     assert "sum 285" in await client.job_logs(job_id)
     assert any(j["submission_id"] == job_id for j in await client.list_jobs())
@@ -69,7 +70,7 @@ async def test_stop_sleeping_job_and_tail(client):
             break
     assert "tick 0" in received and "tick 3" in received
     assert await client.stop_job(job_id) is True
-    job = await wait_status(client, job_id, {"STOPPED", "FAILED", "SUCCEEDED"})
+    job = await wait_status(client, job_id, TERMINAL_JOB_STATES)
     assert job["status"] == "STOPPED"
 
 
@@ -85,7 +86,7 @@ async def test_actor_and_task_summaries(client):
             "@ray.remote\nclass Counter:\n    def inc(self): return 1\n"
             "c = Counter.remote(); print(sum(ray.get([c.inc.remote() for _ in range(5)])))")  # fmt: skip
     job_id = await client.submit_job(f'{sys.executable} -c "{code}"')
-    job = await wait_status(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
+    job = await wait_status(client, job_id, TERMINAL_JOB_STATES)
     assert job["status"] == "SUCCEEDED", job.get("message")
     tasks = (await client.task_summary())["result"]["result"]["node_id_to_summary"]["cluster"]["summary"]
     assert any("Counter" in name for name in tasks), list(tasks)
@@ -114,6 +115,6 @@ async def test_working_dir_uploaded_once_per_content_hash(client, tmp_path):
     assert await ensure_uploaded(client, build_package(tmp_path, include=("job",))) == uri
     assert uploads == [package.name]  # the second launch found it on the cluster
     job_id = await client.submit_job(f"{sys.executable} job/hello.py", runtime_env={"working_dir": uri})
-    job = await wait_status(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
+    job = await wait_status(client, job_id, TERMINAL_JOB_STATES)
     assert job["status"] == "SUCCEEDED", job.get("message")
     assert f"hello from {tmp_path.name}" in await client.job_logs(job_id)
