@@ -130,7 +130,6 @@ class JobLogFollower:
         self._on_lines: LinesCallback | None = None
         self._partial = ""
         self.chars_seen = 0  # characters of the log accepted so far (complete lines + partial)
-        self.lines_delivered = 0
         self.reconnects = 0
         self.status = TailState(FOLLOWING, "connecting")
         self._socket_live = False
@@ -236,7 +235,6 @@ class JobLogFollower:
             await self._deliver([line])
 
     async def _deliver(self, lines: list[str]) -> None:
-        self.lines_delivered += len(lines)
         assert self._on_lines is not None
         result = self._on_lines(lines)
         if inspect.isawaitable(result):
@@ -259,24 +257,12 @@ class JobLogFollower:
         return self.status
 
 
-async def follow_job_log(
-    client: Any,
-    job_id: str,
-    on_lines: LinesCallback,
-    *,
-    on_state: StateCallback | None = None,
-) -> TailState:
-    """Shorthand for `JobLogFollower(client, job_id, on_state=on_state).run(on_lines)`."""
-    return await JobLogFollower(client, job_id, on_state=on_state).run(on_lines)
-
-
 __all__ = [
     "ENDED",
     "FOLLOWING",
     "RECONNECTING",
     "JobLogFollower",
     "TailState",
-    "follow_job_log",
     "is_final",
     "is_terminal",
     "split_log",
