@@ -69,7 +69,6 @@ class Node:
     logical_text: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     start_time_ms: int | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:

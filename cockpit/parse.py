@@ -192,7 +192,6 @@ def parse_node(raw: Any, logical_text: str = "") -> Node | None:
         logical_text=logical_text,
         labels={str(k): _str(v) for k, v in _dict(raylet.get("labels")).items()},
         start_time_ms=_int(raylet.get("startTimeMs")),
-        raw=raw,
     )
 
 
