@@ -20,7 +20,6 @@ from raycockpit.cockpit.errors import (
     AuthForbidden,
     AuthRequired,
     BadResponse,
-    CockpitError,
     DashboardTimeout,
     DashboardUnreachable,
     NotFound,
@@ -143,20 +142,8 @@ class DashboardClient:
             return "disabled"
         return str(data.get("authentication_mode", "disabled")) if isinstance(data, dict) else "disabled"
 
-    async def health(self) -> bool:
-        """True when the dashboard answers and the GCS is healthy."""
-        try:
-            response = await self._request("GET", "/api/gcs_healthz", timeout=min(self._timeout, 5.0))
-        except CockpitError:
-            return False
-        return response.text.strip() == "success"
-
     async def node_summary(self) -> dict[str, Any]:
         return await self._envelope("/nodes", params={"view": "summary"})
-
-    async def node_detail(self, node_id: str) -> dict[str, Any]:
-        data = await self._envelope(f"/nodes/{node_id}")
-        return data.get("detail") or {}
 
     async def cluster_status(self) -> dict[str, Any]:
         return await self._envelope("/api/cluster_status")
@@ -185,11 +172,20 @@ class DashboardClient:
             raise BadResponse(f"GET /api/jobs/{job_id}: expected an object", body=str(data)[:300])
         return data
 
-    async def submit_job(self, entrypoint: str, **options: Any) -> str:
-        """POST /api/jobs/; returns the submission id. `options` are job_request_body's."""
-        return await self.submit_job_body(job_request_body(entrypoint, **options))
+    async def submit_job(
+        self,
+        entrypoint: str,
+        *,
+        runtime_env: dict[str, Any] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> str:
+        """POST /api/jobs/ of a bare entrypoint (the body `launch.job_body` builds); returns the id."""
+        from raycockpit.cockpit.launch import job_body  # not at the top: keeps `--once` quick to start
+
+        return await self.submit_job_body(job_body(entrypoint, runtime_env=runtime_env, metadata=metadata))
 
     async def submit_job_body(self, body: dict[str, Any]) -> str:
+        """POST /api/jobs/ with a body from `launch.job_body` or `JobRequest.body`; returns the id."""
         data = await self._json("POST", "/api/jobs/", json=body)
         if not isinstance(data, dict) or not data.get("submission_id"):
             raise BadResponse("POST /api/jobs/: no submission_id in the answer", body=str(data)[:300])
@@ -331,32 +327,6 @@ class DashboardClient:
         return await self._envelope(
             "/api/v0/actors", params={"limit": str(limit), "detail": "false"}, timeout=STATE_API_TIMEOUT
         )
-
-
-def job_request_body(
-    entrypoint: str,
-    *,
-    runtime_env: dict[str, Any] | None = None,
-    metadata: dict[str, str] | None = None,
-    submission_id: str | None = None,
-    entrypoint_num_cpus: float | None = None,
-    entrypoint_num_gpus: float | None = None,
-    entrypoint_memory: int | None = None,
-    entrypoint_resources: dict[str, float] | None = None,
-) -> dict[str, Any]:
-    """The JSON body of POST /api/jobs/, leaving out what is not set (unknown keys give 400)."""
-    body: dict[str, Any] = {"entrypoint": entrypoint}
-    optional = {
-        "runtime_env": runtime_env,
-        "metadata": metadata,
-        "submission_id": submission_id,
-        "entrypoint_num_cpus": entrypoint_num_cpus,
-        "entrypoint_num_gpus": entrypoint_num_gpus,
-        "entrypoint_memory": entrypoint_memory,
-        "entrypoint_resources": entrypoint_resources,
-    }
-    body.update({k: v for k, v in optional.items() if v not in (None, {}, "")})
-    return body
 
 
 def _error_reason(body: str) -> str:

@@ -312,16 +312,8 @@ class JobRequest:
             runtime_env["env_vars"] = dict(self.env_vars)
         if self.pip:
             runtime_env["pip"] = list(self.pip)
-        body: dict[str, Any] = {"entrypoint": self.entrypoint}
-        if runtime_env:
-            body["runtime_env"] = runtime_env
-        if self.metadata:
-            body["metadata"] = dict(self.metadata)
-        for key, value in (("entrypoint_num_cpus", self.num_cpus), ("entrypoint_num_gpus", self.num_gpus),
-                           ("entrypoint_memory", self.memory)):  # fmt: skip
-            if value is not None:
-                body[key] = value
-        return body
+        return job_body(self.entrypoint, runtime_env=runtime_env, metadata=self.metadata,
+                        num_cpus=self.num_cpus, num_gpus=self.num_gpus, memory=self.memory)  # fmt: skip
 
     def ray_job_submit(self, address: str) -> str:
         """The equivalent `ray job submit` command line (it ships the same files)."""
@@ -341,6 +333,29 @@ class JobRequest:
             if value is not None:
                 words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
         return shlex.join(words) + " -- " + self.entrypoint
+
+
+def job_body(
+    entrypoint: str,
+    *,
+    runtime_env: dict[str, Any] | None = None,
+    metadata: dict[str, str] | None = None,
+    num_cpus: float | None = None,
+    num_gpus: float | None = None,
+    memory: int | None = None,
+) -> dict[str, Any]:
+    """The JSON of POST /api/jobs/, the one place it is built: an empty runtime_env or metadata and
+    unset entrypoint resources are left out (the dashboard answers 400 to keys it does not know)."""
+    body: dict[str, Any] = {"entrypoint": entrypoint}
+    if runtime_env:
+        body["runtime_env"] = dict(runtime_env)
+    if metadata:
+        body["metadata"] = dict(metadata)
+    for key, value in (("entrypoint_num_cpus", num_cpus), ("entrypoint_num_gpus", num_gpus),
+                       ("entrypoint_memory", memory)):  # fmt: skip
+        if value is not None:
+            body[key] = value
+    return body
 
 
 def _options(options: JobOptions, errors: dict[str, str]) -> dict[str, Any]:

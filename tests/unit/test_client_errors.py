@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
-from raycockpit.cockpit.client import DashboardClient, job_request_body
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.launch import job_body
 from raycockpit.cockpit.errors import (
     AuthForbidden,
     AuthRequired,
@@ -64,7 +67,20 @@ async def test_token_sent_as_bearer_and_browserless_user_agent():
     assert not seen["user-agent"].startswith("Mozilla")
 
 
-def test_request_body_leaves_out_what_is_not_set():
-    assert job_request_body("python x.py") == {"entrypoint": "python x.py"}
-    body = job_request_body("python x.py", metadata={"a": "b"}, entrypoint_num_gpus=1, runtime_env={})
-    assert body == {"entrypoint": "python x.py", "metadata": {"a": "b"}, "entrypoint_num_gpus": 1}
+async def test_submit_job_posts_the_body_job_body_builds():
+    posted = []
+
+    def record(request):
+        posted.append(json.loads(request.content))
+        return httpx.Response(200, json={"submission_id": "raysubmit_1", "job_id": None})
+
+    async with _client(record) as client:
+        assert await client.submit_job("python x.py") == "raysubmit_1"
+        await client.submit_job("python x.py", runtime_env={}, metadata={"a": "b"})
+        await client.submit_job("python x.py", runtime_env={"working_dir": "gcs://_ray_pkg_x.zip"})
+    assert posted == [
+        job_body("python x.py"),
+        {"entrypoint": "python x.py", "metadata": {"a": "b"}},  # an empty runtime_env is left out
+        job_body("python x.py", runtime_env={"working_dir": "gcs://_ray_pkg_x.zip"}),
+    ]
+    assert posted[0] == {"entrypoint": "python x.py"}

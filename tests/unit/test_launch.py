@@ -12,6 +12,7 @@ from raycockpit.cockpit.launch import (
     JobOptions,
     build_custom_request,
     build_request,
+    job_body,
     launched_by_cockpit,
     load_specs,
     parse_env_vars,
@@ -47,6 +48,14 @@ def test_preset_and_changed_values_become_separate_arguments(specs):
     assert body["runtime_env"] == {"working_dir": "gcs://_ray_pkg_abc.zip", "env_vars": {"OMP_NUM_THREADS": "1"}}
     assert body["entrypoint_num_cpus"] == 1.0 and "entrypoint_num_gpus" not in body
     assert body["metadata"]["raycockpit.spec"] == "train"
+    assert body == job_body(request.entrypoint, runtime_env=body["runtime_env"], metadata=request.metadata,
+                            num_cpus=1.0)  # fmt: skip
+
+
+def test_job_body_leaves_out_what_is_not_set():
+    assert job_body("python x.py") == {"entrypoint": "python x.py"}
+    body = job_body("python x.py", metadata={"a": "b"}, num_gpus=1, runtime_env={})
+    assert body == {"entrypoint": "python x.py", "metadata": {"a": "b"}, "entrypoint_num_gpus": 1}
 
 
 @pytest.mark.parametrize(
