@@ -131,15 +131,15 @@ async def _once(address: str, settings: Settings, as_json: bool, via: str = "", 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        settings = Settings.load(path=Path(args.config) if args.config else None)
-    except ValueError as exc:
-        say(f"raycockpit: {exc}")
-        return EXIT_UNREACHABLE
     overrides = {"refresh": args.refresh, "keep_cluster": args.keep_cluster or None, "readonly": args.readonly or None}
-    settings = settings.__class__(**{**settings.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
-    if settings.refresh <= 0:
-        say("raycockpit: --refresh must be a positive number of seconds")
+    try:  # the file, then the flags over it, validated alike: one line per problem, exit 2
+        settings = Settings.load(path=Path(args.config) if args.config else None)
+        settings = settings.updated({k: v for k, v in overrides.items() if v is not None},
+                                    names={"refresh": "--refresh", "keep_cluster": "--keep-cluster",
+                                           "readonly": "--readonly"})  # fmt: skip
+    except ValueError as exc:
+        for line in str(exc).splitlines():
+            say(f"raycockpit: {line}")
         return EXIT_UNREACHABLE
 
     from raycockpit.cockpit.errors import TunnelError

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -18,43 +21,141 @@ def default_config_path() -> Path:
     return Path(base) / "raycockpit" / "cockpit.yaml"
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What the user can set in cockpit.yaml (see configs/cockpit.yaml) or on the command line."""
+# What each key must hold, as the one-line error messages say it ("expected ...").
+EXPECTED = {
+    "address": "a dashboard URL string, e.g. 'http://head:8265'",
+    "ssh": "a string '[user@]host[:port]'",
+    "ssh_key": "a path string to a private key",
+    "ssh_options": "a list of strings, e.g. ['-J', 'bastion']",
+    "remote_dashboard": "a port number 1..65535",
+    "refresh": "a number of seconds > 0 and <= 3600",
+    "request_timeout": "a number of seconds > 0 and <= 3600",
+    "log_max_lines": "a whole number of lines 100..10000000",
+    "keep_cluster": "true or false",
+    "readonly": "true or false",
+    "keys": "a mapping of binding id to key, e.g. {app.quit: ctrl+q}",
+    "workloads_dirs": "a list of folder path strings",
+}
+_ITEM_EXPECTED = {
+    "keys": "a key string, e.g. 'ctrl+q' (several: 'ctrl+q,f10')",
+    "ssh_options": "a string",
+    "workloads_dirs": "a folder path string",
+}
+
+
+def _str_tuple(value: object) -> object:
+    """A YAML list (or a tuple from Python) -> a tuple; None -> (); numbers in it -> strings
+    (`ssh_options: [-p, 2222]`). Anything else is left for the strict check to refuse."""
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in value)
+    return value
+
+
+StrTuple = Annotated[tuple[str, ...], BeforeValidator(_str_tuple)]
+Seconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+class Settings(BaseModel):
+    """What the user can set in cockpit.yaml (see configs/cockpit.yaml) or on the command line.
+
+    Validated with pydantic in strict mode: a value must already have the right YAML type (a
+    number, not the string "2"; true/false, not "maybe" - PyYAML also reads yes/no/on/off as
+    booleans), be within its range, and every key must be known. Settings.load turns the problems
+    into one line each; constructing Settings(...) in Python raises pydantic's ValidationError
+    (a ValueError)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     address: str | None = None
     ssh: str | None = None  # [user@]host[:port]: reach a head whose dashboard is on its loopback
     ssh_key: str | None = None
-    ssh_options: tuple[str, ...] = ()  # extra ssh arguments, e.g. ["-F", "~/.ssh/other_config"]
-    remote_dashboard: int = 8265  # the dashboard port on the far side of the tunnel
-    refresh: float = 2.0
-    request_timeout: float = 10.0
-    log_max_lines: int = 20_000
+    ssh_options: StrTuple = ()  # extra ssh arguments, e.g. ["-F", "~/.ssh/other_config"]
+    remote_dashboard: Annotated[int, Field(ge=1, le=65535)] = 8265  # the dashboard port beyond the tunnel
+    refresh: Seconds = 2.0
+    request_timeout: Seconds = 10.0
+    log_max_lines: Annotated[int, Field(ge=100, le=10_000_000)] = 20_000
     keep_cluster: bool = False
     readonly: bool = False
-    keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s), for remapping
-    workloads_dirs: tuple[str, ...] = ()
+    # binding id -> key(s), for remapping
+    keys: dict[Annotated[str, Field(min_length=1)], Annotated[str, Field(min_length=1)]] = {}
+    workloads_dirs: StrTuple = ()
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
-        """Read the YAML settings file; a missing file gives the defaults."""
+        """Read the YAML settings file; a missing file gives the defaults. Any problem is a
+        ValueError whose text has one line per problem (all of them, not just the first)."""
         path = path or Path(os.environ.get(CONFIG_ENV) or default_config_path())
         if not path.exists():
             return cls()
         try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"cannot read settings {path}: {exc}") from None
-        if not isinstance(raw, dict):
-            raise ValueError(f"settings {path} must be a mapping of keys to values")
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(f"settings {path}: unknown keys {', '.join(unknown)}")
-        for key in ("workloads_dirs", "ssh_options"):
-            if key in raw:
-                raw[key] = tuple(str(v) for v in raw[key] or ())
-        return cls(**raw)
+            raw = yaml.safe_load(path.read_text())
+        except OSError as exc:
+            raise ValueError(f"cannot read settings {path}: {exc.strerror or exc}") from None
+        except yaml.YAMLError as exc:
+            raise ValueError(f"cannot read settings {path}: {_yaml_problem(exc)}") from None
+        if raw is None:  # an empty file, or only comments
+            return cls()
+        if not isinstance(raw, dict):  # a ValueError like every other settings problem
+            got = f"{type(raw).__name__} {_short(raw)}"
+            raise ValueError(f"settings {path}: expected a mapping of keys to values, got {got}")  # noqa: TRY004
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            order = {key: i for i, key in enumerate(raw)}  # report in the file's order
+            errors = sorted(exc.errors(), key=lambda e: order.get(e["loc"][0], len(order)))
+            raise ValueError("\n".join(f"settings {path}: {line}" for line in problems(errors))) from None
+
+    def updated(self, changes: dict[str, object], names: dict[str, str] | None = None) -> Settings:
+        """A copy with `changes` applied and validated like the file (model_copy alone does not
+        validate); a ValueError with one line per problem, each key shown by its name in `names`
+        (e.g. {"refresh": "--refresh"})."""
+        try:
+            return type(self).model_validate({**self.model_dump(), **changes})
+        except ValidationError as exc:
+            raise ValueError("\n".join(problems(exc.errors(), names))) from None
+
+
+def problems(errors: list[ErrorDetails], names: dict[str, str] | None = None) -> list[str]:
+    """One line per pydantic error: `KEY = VALUE: expected WHAT`, or `unknown key 'X' (did you mean 'Y'?)`."""
+    lines = []
+    for err in errors:
+        loc = err["loc"]
+        if err["type"] in ("extra_forbidden", "invalid_key") and len(loc) == 1:
+            lines.append(_unknown(loc[0]))
+            continue
+        field, rest = str(loc[0]), loc[1:]
+        if rest and rest[-1] == "[key]":  # a mapping key that is not a (non-empty) string
+            where = (names or {}).get(field, field) + "".join(f"[{p!r}]" for p in rest[:-1])
+            lines.append(f"{where}: binding id {_short(err['input'])}: expected a non-empty string")
+            continue
+        where = (names or {}).get(field, field) + "".join(f"[{p!r}]" for p in rest)
+        expected = _ITEM_EXPECTED.get(field, "a valid value") if rest else EXPECTED.get(field, err["msg"])
+        lines.append(f"{where} = {_short(err['input'])}: expected {expected}")
+    return lines
+
+
+def _unknown(key: object) -> str:
+    known = list(Settings.model_fields)
+    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(known)
+    return f"unknown key {key!r} ({hint})"
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one line: where, then what."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = ": ".join(" ".join(p.split()) for p in (exc.context, exc.problem) if p)
+        return where + what
+    return " ".join(str(exc).split())
 
 
 def address_from_env(env: dict[str, str] | None = None) -> str | None:

@@ -58,7 +58,7 @@ def test_settings_file(tmp_path):
     s = Settings.load(path)
     assert s.refresh == 5 and s.log_max_lines == 100 and s.keys == {"app.quit": "ctrl+q"}
     path.write_text("refrsh: 5\n")
-    with pytest.raises(ValueError, match="unknown keys refrsh"):
+    with pytest.raises(ValueError, match=r"unknown key 'refrsh' \(did you mean 'refresh'\?\)"):
         Settings.load(path)
     assert Settings.load(tmp_path / "missing.yaml") == Settings()
 
