@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run_app(target, settings, tunnel)
     finally:
         if tunnel is not None:
-            tunnel.close()
+            tunnel.shut_down()
 
 
 def _run_app(target: Target, settings: Settings, tunnel) -> int:
