@@ -91,6 +91,8 @@ def open_tunnel(target: Target, settings: Settings, args: argparse.Namespace):
     from raycockpit.cockpit.tunnel import SshTarget, SshTunnel
 
     key = args.ssh_key or settings.ssh_key
+    if args.remote_dashboard is not None and not 0 < args.remote_dashboard < 65536:
+        raise ValueError(f"--remote-dashboard = {args.remote_dashboard}: expected a port 1..65535")
     tunnel = SshTunnel(
         SshTarget.parse(target.ssh or ""),
         remote_port=args.remote_dashboard or settings.remote_dashboard,
