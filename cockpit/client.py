@@ -6,8 +6,6 @@ raised as one of the typed errors in `errors.py`, never as an httpx or websocket
 
 from __future__ import annotations
 
-from raycockpit import __version__
-
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
+from raycockpit import __version__
 from raycockpit.cockpit.config import discover_token, normalise_address
 from raycockpit.cockpit.errors import (
     AuthForbidden,
@@ -179,13 +178,15 @@ class DashboardClient:
         runtime_env: dict[str, Any] | None = None,
         metadata: dict[str, str] | None = None,
     ) -> str:
-        """POST /api/jobs/ of a bare entrypoint (the body `launch.job_body` builds); returns the id."""
-        from raycockpit.cockpit.launch import job_body  # not at the top: keeps `--once` quick to start
+        """POST /api/jobs/ of a bare entrypoint, the body `launch.job_body`'s; returns its id."""
+        # not at the top: keeps `--once` quick to start
+        from raycockpit.cockpit.launch import job_body
 
-        return await self.submit_job_body(job_body(entrypoint, runtime_env=runtime_env, metadata=metadata))
+        body = job_body(entrypoint, runtime_env=runtime_env, metadata=metadata)
+        return await self.submit_job_body(body)
 
     async def submit_job_body(self, body: dict[str, Any]) -> str:
-        """POST /api/jobs/ with a body from `launch.job_body` or `JobRequest.body`; returns the id."""
+        """POST /api/jobs/ with a `launch.job_body` (or `JobRequest.body`) body; returns its id."""
         data = await self._json("POST", "/api/jobs/", json=body)
         if not isinstance(data, dict) or not data.get("submission_id"):
             raise BadResponse("POST /api/jobs/: no submission_id in the answer", body=str(data)[:300])

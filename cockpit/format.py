@@ -51,7 +51,8 @@ def amount(value: float, *, compact: bool = False) -> str:
 def usage_text(
     usage: Usage | None, *, is_bytes: bool | None = None, sep: str = " / ", compact: bool = False
 ) -> str:
-    """'3.0 GiB / 8.0 GiB', '2 / 8'; '-' when unknown. Bytes or not by the usage's name unless told."""
+    """'3.0 GiB / 8.0 GiB', '2 / 8'; '-' when unknown. Bytes or not: by the usage's name unless
+    `is_bytes` says."""
     if usage is None:
         return "-"
     if is_bytes is None:

@@ -312,8 +312,14 @@ class JobRequest:
             runtime_env["env_vars"] = dict(self.env_vars)
         if self.pip:
             runtime_env["pip"] = list(self.pip)
-        return job_body(self.entrypoint, runtime_env=runtime_env, metadata=self.metadata,
-                        num_cpus=self.num_cpus, num_gpus=self.num_gpus, memory=self.memory)  # fmt: skip
+        return job_body(
+            self.entrypoint,
+            runtime_env=runtime_env,
+            metadata=self.metadata,
+            num_cpus=self.num_cpus,
+            num_gpus=self.num_gpus,
+            memory=self.memory,
+        )
 
     def ray_job_submit(self, address: str) -> str:
         """The equivalent `ray job submit` command line (it ships the same files)."""

@@ -13,8 +13,8 @@ from textual.widgets import Static
 
 from raycockpit.cockpit.format import usage_text
 from raycockpit.cockpit.models import AutoscalerStatus, Snapshot
-from raycockpit.screens.widgets.render import bar
 from raycockpit.screens.base import Pane
+from raycockpit.screens.widgets.render import bar
 
 
 def autoscaler_view(a: AutoscalerStatus) -> Group:

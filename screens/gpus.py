@@ -8,9 +8,9 @@ from textual.widgets import Static
 
 from raycockpit.cockpit.format import amount, usage_text
 from raycockpit.cockpit.models import Gpu, Node, Snapshot
+from raycockpit.screens.base import Pane
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 from raycockpit.screens.widgets.render import bar, sparkline
-from raycockpit.screens.base import Pane
 
 COLUMNS = [
     Column("node", "Node"),

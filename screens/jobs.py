@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-
 from rich.text import Text
 from textual.message import Message
 
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import human_duration, timestamp
 from raycockpit.cockpit.models import Job, Snapshot
+from raycockpit.screens.base import TablePane
 from raycockpit.screens.widgets.keyed_table import Column
 from raycockpit.screens.widgets.render import status_text
-from raycockpit.screens.base import TablePane
 
 COLUMNS = [
     Column("id", "Submission id"),

@@ -13,8 +13,8 @@ from textual.widgets import Footer, Static
 
 from raycockpit.cockpit.format import amount, human_bytes, is_bytes, timestamp, usage_text
 from raycockpit.cockpit.models import Node
-from raycockpit.screens.widgets.status_line import StatusLine
 from raycockpit.screens.widgets.render import bar, status_text
+from raycockpit.screens.widgets.status_line import StatusLine
 
 
 def node_view(node: Node) -> Group:

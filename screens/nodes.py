@@ -7,9 +7,9 @@ from textual.message import Message
 
 from raycockpit.cockpit.format import usage_text
 from raycockpit.cockpit.models import Node, Snapshot
+from raycockpit.screens.base import TablePane
 from raycockpit.screens.widgets.keyed_table import Column
 from raycockpit.screens.widgets.render import bar, status_text
-from raycockpit.screens.base import TablePane
 
 COLUMNS = [
     Column("host", "Host"),

@@ -13,8 +13,8 @@ from textual.widgets import Static
 
 from raycockpit.cockpit.format import is_bytes, usage_text
 from raycockpit.cockpit.models import Snapshot
-from raycockpit.screens.widgets.render import bar, sparkline, status_text
 from raycockpit.screens.base import Pane
+from raycockpit.screens.widgets.render import bar, sparkline, status_text
 
 TOTALS = (
     ("CPU", "CPU"),

@@ -3,7 +3,6 @@ banner that says what is wrong and what to do."""
 
 from __future__ import annotations
 
-
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static

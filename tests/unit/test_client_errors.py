@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from raycockpit.cockpit.client import DashboardClient
-from raycockpit.cockpit.launch import job_body
 from raycockpit.cockpit.errors import (
     AuthForbidden,
     AuthRequired,
@@ -17,6 +16,7 @@ from raycockpit.cockpit.errors import (
     NotFound,
     RequestRejected,
 )
+from raycockpit.cockpit.launch import job_body
 
 
 def _client(handler) -> DashboardClient:

@@ -1,4 +1,4 @@
-"""Numbers, sizes, durations and times as text: the panes' look and the `--once` report's (no cluster)."""
+"""Numbers, sizes, durations and times as text, the panes' way and `--once`'s (no cluster)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ def test_human_bytes_in_both_looks(n, pane, report):
 
 @pytest.mark.parametrize(
     "value,pane,report",
-    [(0, "0", "0"), (2.0, "2", "2"), (0.5, "0.5", "0.5"), (2.25, "2.25", "2.25"), (0.3333, "0.33", "0.3333"),
-     (10**6, "1000000", "1e+06"), (12345678.9, "12345678.9", "1.23457e+07")],
+    [(0, "0", "0"), (2.0, "2", "2"), (0.5, "0.5", "0.5"), (2.25, "2.25", "2.25"),
+     (0.3333, "0.33", "0.3333"), (10**6, "1000000", "1e+06"),
+     (12345678.9, "12345678.9", "1.23457e+07")],
 )  # fmt: skip
 def test_amount_in_both_looks(value, pane, report):
     assert amount(value) == pane
@@ -54,14 +55,15 @@ def test_usage_text():
     assert usage_text(Usage("memory", GIB, 4 * GIB)) == "1.0 GiB / 4.0 GiB"  # bytes by its name
     assert usage_text(Usage("CPU", 0.5, 8)) == "0.5 / 8"
     assert usage_text(Usage("disk", GIB, 4 * GIB), is_bytes=True, sep="/") == "1.0 GiB/4.0 GiB"
-    assert usage_text(Usage("object_store_memory", 11.43 * 1024, 6.91 * GIB), sep="/", compact=True) == "11.4KiB/6.9GiB"
+    store = Usage("object_store_memory", 11.43 * 1024, 6.91 * GIB)
+    assert usage_text(store, sep="/", compact=True) == "11.4KiB/6.9GiB"
     assert usage_text(Usage("CPU", 1, 2), sep="/", compact=True) == "1/2"
 
 
 @pytest.mark.parametrize(
     "seconds,text",
-    [(None, "-"), (0, "0s"), (59.9, "59s"), (60, "1m00s"), (125, "2m05s"), (3600, "1h00m"), (7260, "2h01m"),
-     (86400, "1d00h"), (90000, "1d01h")],
+    [(None, "-"), (0, "0s"), (59.9, "59s"), (60, "1m00s"), (125, "2m05s"), (3600, "1h00m"),
+     (7260, "2h01m"), (86400, "1d00h"), (90000, "1d01h")],
 )  # fmt: skip
 def test_human_duration(seconds, text):
     assert human_duration(seconds) == text

@@ -48,8 +48,9 @@ def test_preset_and_changed_values_become_separate_arguments(specs):
     assert body["runtime_env"] == {"working_dir": "gcs://_ray_pkg_abc.zip", "env_vars": {"OMP_NUM_THREADS": "1"}}
     assert body["entrypoint_num_cpus"] == 1.0 and "entrypoint_num_gpus" not in body
     assert body["metadata"]["raycockpit.spec"] == "train"
-    assert body == job_body(request.entrypoint, runtime_env=body["runtime_env"], metadata=request.metadata,
-                            num_cpus=1.0)  # fmt: skip
+    assert body == job_body(
+        request.entrypoint, runtime_env=body["runtime_env"], metadata=request.metadata, num_cpus=1.0
+    )
 
 
 def test_job_body_leaves_out_what_is_not_set():
