@@ -5,7 +5,9 @@ screen, a one-line status (following/paused, line count, search hits, the source
 search/filter `Input` shown on demand. Lines come in through `append_lines()`, which only buffers;
 a timer flushes the buffer once per frame, so a producer writing 50,000 lines/s costs one list
 extend and one repaint per frame. Only the newest `max_lines` are kept (the pending buffer is
-bounded the same way), so memory stays flat however long the job runs.
+bounded the same way), so memory stays flat however long the job runs. The lines themselves, the
+filter/wrap rows and the search position are plain data in a `LineStore` (`line_store.py`); this
+module renders them and owns the keys, the scrolling and the flush timer.
 
 The view never does I/O: the app's worker feeds it (see `cockpit/tail.py`) and handles
 `LogView.SaveRequested` by fetching and writing the whole log.
@@ -13,10 +15,7 @@ The view never does I/O: the app's worker feeds it (see `cockpit/tail.py`) and h
 
 from __future__ import annotations
 
-import math
 import re
-from bisect import bisect_right
-from itertools import accumulate
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -33,24 +32,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input, Static
 
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+from raycockpit.screens.widgets.line_store import LineStore, plain_text
 
-
-def plain_text(line: str) -> str:
-    """A log line as shown: ANSI escapes removed, tabs expanded, other control codes made visible."""
-    if "\x1b" in line:
-        line = _ANSI.sub("", line)
-    if "\t" in line:
-        line = line.expandtabs()
-    return _CONTROL.sub("\ufffd", line)
-
-
-def _matcher(query: str):
-    """Smart case: a query with a capital letter matches case-sensitively."""
-    if query != query.lower():
-        return lambda line: query in line
-    return lambda line: query in line.lower()
+__all__ = ["LogLines", "LogQuery", "LogView", "plain_text"]
 
 
 class LogLines(ScrollView, can_focus=True):
@@ -155,6 +139,9 @@ class LogView(Vertical):
     screen can show or watch; `source_status` is a one-line text the screen may set (the log
     follower's state) and is shown in the view's status line. Keys: `/` search, `n`/`N` next and
     previous match, `f` filter, `w` wrap, `End` follow, `Esc` clear, `ctrl+s` save.
+
+    The lines, their filter/wrap rows and the search position live in a `LineStore` (plain data,
+    no Textual); the view renders them, scrolls, and owns the keys and the flush timer.
     """
 
     BINDINGS = [
@@ -207,22 +194,10 @@ class LogView(Vertical):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.max_lines = max(1, max_lines)
+        self.store = LineStore(max_lines)
         self.flush_interval = flush_interval
         self.show_status = show_status
-        self._lines: list[str] = []  # the newest max_lines lines
-        self._dropped = 0  # lines dropped from the front so far: seq of _lines[0]
-        self._pending: list[str] = []  # appended, not yet flushed
         self._flush_timer = None
-        self._max_len = 0  # widest line seen (characters), for sideways scrolling
-        self._view: list[int] | None = None  # filter on: the seqs of the matching lines
-        self._filter_match = None
-        self._search_match = None
-        self._current_match: int | None = None  # seq of the line n/N went to
-        self._cum: list[int] = []  # wrap on: absolute row end of each view entry
-        self._cum_base = 0  # wrap on: absolute row start of the first view entry
-        self._wrap_width = 0
-        self._layout_wrap = False  # whether the row bookkeeping is wrapped (follows `wrap`)
         self._strip_cache: LRUCache[int, Strip] = LRUCache(256)  # a few screens; bounds memory
         self._rows = LogLines(self, id="log-lines")
         self._pin_scheduled = False
@@ -238,62 +213,52 @@ class LogView(Vertical):
         self.set_class(self.following, "-following")
         self.set_class(not self.following, "-paused")
         self._update_status()
-        if self._pending and self._flush_timer is None:  # fed before it was mounted
+        if self.store.pending and self._flush_timer is None:  # fed before it was mounted
             self._flush_timer = self.set_timer(self.flush_interval, self._flush, name="log-flush")
 
     # -- public API -------------------------------------------------------------------------------
 
     @property
+    def max_lines(self) -> int:
+        """How many of the newest lines are kept."""
+        return self.store.max_lines
+
+    @max_lines.setter
+    def max_lines(self, value: int) -> None:
+        self.store.max_lines = max(1, value)
+
+    @property
     def lines(self) -> list[str]:
         """The lines kept (newest `max_lines`), oldest first, pending ones included. A copy."""
-        kept = self._lines + self._pending
-        return kept[-self.max_lines :]
+        return self.store.lines
 
     @property
     def line_count(self) -> int:
-        return min(len(self._lines) + len(self._pending), self.max_lines)
+        return self.store.line_count
 
     @property
     def visible_lines(self) -> list[str]:
         """The lines the view shows now (after the filter), flushed ones only."""
-        if self._view is None:
-            return list(self._lines)
-        base = self._dropped
-        return [self._lines[seq - base] for seq in self._view]
+        return self.store.visible_lines
 
     @property
     def dropped(self) -> int:
         """How many old lines were dropped to stay within `max_lines`."""
-        extra = max(0, len(self._lines) + len(self._pending) - self.max_lines)
-        return self._dropped + extra
+        return self.store.dropped
 
     def append_lines(self, lines: list[str]) -> None:
         """Queue lines (no newlines in them); they appear at the next flush, once per frame."""
         if not lines:
             return
-        pending = self._pending
-        pending.extend(lines)
-        if len(pending) > self.max_lines:  # the UI is behind: the oldest would be dropped anyway
-            extra = len(pending) - self.max_lines
-            del pending[:extra]
-            self._dropped += len(self._lines) + extra
-            self._lines.clear()
-            if self._view is not None:
-                self._view.clear()
-            self._cum.clear()
-            self._cum_base = 0
+        self.store.append(lines)
         if self._flush_timer is None and self.is_mounted:
             self._flush_timer = self.set_timer(self.flush_interval, self._flush, name="log-flush")
 
     def clear(self) -> None:
         """Forget every line (the owner starts a new log)."""
-        self._lines.clear()
-        self._pending.clear()
-        self._dropped = 0
-        self._max_len = 0
-        self._current_match = None
+        self.store.clear()
+        self.store.rebuild(self.filter, self.wrap)
         self._strip_cache.clear()
-        self._rebuild_view()
         if self.is_mounted:
             self._after_change(0)
 
@@ -303,62 +268,19 @@ class LogView(Vertical):
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        return len(self.store.pending)
 
-    # -- ingestion --------------------------------------------------------------------------------
+    # -- ingestion and scrolling ------------------------------------------------------------------
 
     def _flush(self) -> None:
         self._flush_timer = None
-        batch = self._pending
-        if not batch:
-            return
-        self._pending = []
-        lines = self._lines
-        old_first = self._dropped
-        start_seq = old_first + len(lines)
-        lines.extend(batch)
-        overflow = len(lines) - self.max_lines
-        if overflow > 0:
-            del lines[:overflow]
-            self._dropped += overflow
-        longest = max(map(len, batch))
-        if longest > self._max_len:
-            self._max_len = longest
-        if self._view is None and not self._layout_wrap:  # the common case: one row per line
-            removed_rows = self._dropped - old_first
-        else:
-            removed_rows = self._extend_view(batch, start_seq, old_first)
-        self._after_change(removed_rows)
-
-    def _extend_view(self, batch: list[str], start_seq: int, old_first: int) -> int:
-        """Filter/wrap bookkeeping for a flushed batch; returns the rows dropped in front."""
-        first_kept = self._dropped
-        if start_seq < first_kept:  # the front of the batch itself was dropped
-            batch = batch[first_kept - start_seq :]
-            start_seq = first_kept
-        if self._view is None:  # wrap, no filter: one entry per kept line
-            gone = min(first_kept - old_first, len(self._cum))
-            removed_rows = self._drop_entries(gone)
-            self._extend_cum(batch)
-            return removed_rows
-        view = self._view
-        gone = 0
-        while gone < len(view) and view[gone] < first_kept:
-            gone += 1
-        removed_rows = self._drop_entries(gone)
-        del view[:gone]
-        match = self._filter_match
-        new = [start_seq + i for i, line in enumerate(batch) if match(plain_text(line))]
-        view.extend(new)
-        if self._layout_wrap:
-            self._extend_cum([batch[seq - start_seq] for seq in new])
-        return removed_rows
+        removed_rows = self.store.flush()
+        if removed_rows is not None:
+            self._after_change(removed_rows)
 
     def _after_change(self, removed_rows: int) -> None:
         lines_view = self._rows
-        rows = self._row_count()
-        width = self._wrap_width if self._layout_wrap else self._max_len
-        lines_view.virtual_size = Size(width, rows)
+        lines_view.virtual_size = Size(self.store.virtual_width, self.store.row_count())
         if self.following:
             lines_view.scroll_rows_to(lines_view.max_scroll_y)
             if not self._pin_scheduled:  # a scrollbar that appears moves the end: pin again
@@ -375,120 +297,57 @@ class LogView(Vertical):
         if self.following and rows.scroll_y != rows.max_scroll_y:
             rows.scroll_rows_to(rows.max_scroll_y)
 
-    # -- rows: filter and wrap --------------------------------------------------------------------
-
-    def _entry_count(self) -> int:
-        return len(self._lines) if self._view is None else len(self._view)
-
-    def _entry_seq(self, index: int) -> int:
-        return self._dropped + index if self._view is None else self._view[index]
-
-    def _row_count(self) -> int:
-        if self._layout_wrap:
-            return self._cum[-1] - self._cum_base if self._cum else 0
-        return self._entry_count()
-
-    def _row_to_entry(self, row: int) -> tuple[int, int]:
-        """(entry index, wrapped segment) of a row; index == entry count past the end."""
-        if not self._layout_wrap:
-            return row, 0
-        absolute = self._cum_base + row
-        index = bisect_right(self._cum, absolute)
-        start = self._cum[index - 1] if index else self._cum_base
-        return index, absolute - start
-
-    def _entry_to_row(self, index: int) -> int:
-        if not self._layout_wrap:
-            return index
-        return (self._cum[index - 1] if index else self._cum_base) - self._cum_base
-
-    def _rows_of(self, line: str) -> int:
-        width = self._wrap_width
-        if width <= 0:
-            return 1
-        return max(1, math.ceil(cell_len(plain_text(line)) / width))
-
-    def _extend_cum(self, lines) -> None:
-        last = self._cum[-1] if self._cum else self._cum_base
-        running = accumulate(map(self._rows_of, lines), initial=last)
-        next(running)  # `initial` comes out first
-        self._cum.extend(running)
-
-    def _drop_entries(self, count: int) -> int:
-        """`count` entries leave the front of the view; returns how many rows they took."""
-        if not self._layout_wrap or count <= 0:
-            return max(0, count)
-        end = self._cum[count - 1]
-        removed = end - self._cum_base
-        self._cum_base = end
-        del self._cum[:count]
-        return removed
-
-    def _rebuild_view(self) -> None:
-        """Recompute the filter and wrap bookkeeping from scratch (query, wrap or width changed)."""
-        if self.filter:
-            match = self._filter_match = _matcher(self.filter)
-            base = self._dropped
-            self._view = [base + i for i, line in enumerate(self._lines) if match(plain_text(line))]
-        else:
-            self._filter_match = None
-            self._view = None
-        self._cum = []
-        self._cum_base = 0
-        self._layout_wrap = self.wrap
-        if self.wrap:
-            if self._view is None:
-                entries = self._lines
-            else:
-                base = self._dropped
-                entries = [self._lines[seq - base] for seq in self._view]
-            self._extend_cum(entries)
-
     def _width_changed(self) -> None:
         width = max(1, self._rows.scrollable_content_region.width)
-        if width != self._wrap_width:
-            self._wrap_width = width
-            if self._layout_wrap:
+        if width != self.store.width:
+            self.store.width = width
+            if self.store.wrapped:
                 self._relayout()
 
     def _relayout(self) -> None:
         """Rebuild the rows, keeping the line at the top of the screen in view when paused."""
-        lines_view = self._rows
+        store = self.store
         top_seq = None
         if not self.following:
-            index, _ = self._row_to_entry(int(lines_view.scroll_y))
-            if index < self._entry_count():
-                top_seq = self._entry_seq(index)
-        self._rebuild_view()
+            index, _ = store.row_to_entry(int(self._rows.scroll_y))
+            if index < store.entry_count():
+                top_seq = store.entry_seq(index)
+        store.rebuild(self.filter, self.wrap)
         self._after_change(0)
         if top_seq is not None:
             self._scroll_to_seq(top_seq, center=False)
 
+    def _scroll_to_seq(self, seq: int, *, center: bool) -> None:
+        lines_view = self._rows
+        row = self.store.entry_to_row(self.store.seq_to_entry(seq))
+        if center:
+            row -= lines_view.scrollable_content_region.height // 2
+        lines_view.scroll_rows_to(max(0, min(row, lines_view.max_scroll_y)))
+
     # -- rendering --------------------------------------------------------------------------------
 
     def _render_row(self, scroll_offset, y: int, width: int) -> Strip:
-        lines_view = self._rows
-        style = lines_view.rich_style
+        store = self.store
+        style = self._rows.rich_style
         scroll_x, scroll_y = scroll_offset
-        index, segment = self._row_to_entry(scroll_y + y)
-        if index >= self._entry_count():
+        index, segment = store.row_to_entry(scroll_y + y)
+        if index >= store.entry_count():
             return Strip.blank(width, style)
-        seq = self._entry_seq(index)
+        seq = store.entry_seq(index)
         strip = self._line_strip(seq, style)
-        start = segment * self._wrap_width if self._layout_wrap else scroll_x
+        start = segment * store.width if store.wrapped else scroll_x
         return strip.crop_extend(start, start + width, style)
 
     def _line_strip(self, seq: int, style: Style) -> Strip:
         cached = self._strip_cache.get(seq)
         if cached is not None:
             return cached
-        text_str = plain_text(self._lines[seq - self._dropped])
+        text_str = plain_text(self.store.line(seq))
         text = Text(text_str, no_wrap=True, end="")
         text.stylize(style)
-        if self.search and self._search_match(text_str):
-            lines_view = self._rows
-            name = "log-view--current-match" if seq == self._current_match else "log-view--match"
-            match_style = lines_view.get_component_rich_style(name)
+        if self.search and self.store.is_match(text_str):
+            name = "log-view--current-match" if seq == self.store.current_match else "log-view--match"
+            match_style = self._rows.get_component_rich_style(name)
             flags = 0 if self.search != self.search.lower() else re.IGNORECASE
             text.highlight_regex(re.compile(re.escape(self.search), flags), match_style)
         strip = Strip(text.render(self.app.console), cell_len(text_str))
@@ -498,12 +357,13 @@ class LogView(Vertical):
     def _update_status(self) -> None:
         if not self.show_status or not self.is_mounted:
             return
+        store = self.store
         parts = ["following" if self.following else "paused (End follows)"]
-        shown = self._entry_count()
-        total = len(self._lines)
-        parts.append(f"{shown:,} of {total:,} lines" if self._view is not None else f"{total:,} lines")
-        if self._dropped:
-            parts.append(f"{self._dropped:,} older dropped")
+        shown = store.entry_count()
+        total = len(store.flushed)
+        parts.append(f"{shown:,} of {total:,} lines" if store.filtered else f"{total:,} lines")
+        if store.first_seq:
+            parts.append(f"{store.first_seq:,} older dropped")
         if self.filter:
             parts.append(f"filter: {self.filter}")
         if self.search:
@@ -529,7 +389,7 @@ class LogView(Vertical):
             return
         self._rows.set_class(wrap, "-wrap")
         if wrap:
-            self._wrap_width = max(1, self._rows.scrollable_content_region.width)
+            self.store.width = max(1, self._rows.scrollable_content_region.width)
         self._relayout()
 
     def watch_filter(self) -> None:
@@ -538,8 +398,7 @@ class LogView(Vertical):
             self.refresh_bindings()
 
     def watch_search(self, search: str) -> None:
-        self._search_match = _matcher(search) if search else None
-        self._current_match = None
+        self.store.set_search(search)
         self._strip_cache.clear()
         if self.is_mounted:
             self._rows.refresh()
@@ -620,62 +479,28 @@ class LogView(Vertical):
     @property
     def current_match(self) -> int | None:
         """Index in `lines` of the line the last n/N jump went to (None before any jump)."""
-        if self._current_match is None or self._current_match < self._dropped:
-            return None
-        return self._current_match - self._dropped
+        return self.store.current_index
 
     def match_count(self) -> int:
-        if not self.search:
-            return 0
-        match = self._search_match
-        return sum(1 for i in range(self._entry_count()) if match(plain_text(self._entry_text(i))))
-
-    def _entry_text(self, index: int) -> str:
-        return self._lines[self._entry_seq(index) - self._dropped]
+        return self.store.match_count() if self.search else 0
 
     def _jump(self, *, forward: bool, first: bool = False) -> None:
         """Go to the next (or previous) line that matches the search, wrapping around."""
         if not self.search:
             return
         self._flush()
-        count = self._entry_count()
-        if not count:
+        store = self.store
+        if not store.entry_count():
             return
-        match = self._search_match
-        lines_view = self._rows
-        if self._current_match is not None and self._current_match >= self._dropped and not first:
-            start = self._seq_to_entry(self._current_match)
-        elif first and not forward:
-            start = count  # from the end: the newest match
-        else:
-            start, _ = self._row_to_entry(int(lines_view.scroll_y))
-            start -= 1  # include the top line
-        step = 1 if forward else -1
-        index = start
-        for _ in range(count):
-            index = (index + step) % count
-            if match(plain_text(self._entry_text(index))):
-                break
-        else:
+        top_entry, _ = store.row_to_entry(int(self._rows.scroll_y))
+        found = store.find_match(forward=forward, first=first, top_entry=top_entry)
+        if found is None:
             self.notify(f"no match for {self.search!r}", severity="warning", timeout=2)
             return
-        previous = self._current_match
-        self._current_match = self._entry_seq(index)
-        for seq in (previous, self._current_match):
+        previous, store.current_match = store.current_match, found
+        for seq in (previous, found):
             if seq is not None:
                 self._strip_cache.discard(seq)
         self.following = False
-        self._scroll_to_seq(self._current_match, center=True)
-        lines_view.refresh()
-
-    def _seq_to_entry(self, seq: int) -> int:
-        if self._view is None:
-            return seq - self._dropped
-        return max(0, bisect_right(self._view, seq) - 1)
-
-    def _scroll_to_seq(self, seq: int, *, center: bool) -> None:
-        lines_view = self._rows
-        row = self._entry_to_row(self._seq_to_entry(seq))
-        if center:
-            row -= lines_view.scrollable_content_region.height // 2
-        lines_view.scroll_rows_to(max(0, min(row, lines_view.max_scroll_y)))
+        self._scroll_to_seq(found, center=True)
+        self._rows.refresh()

@@ -1,0 +1,110 @@
+"""LineStore, the log view's lines as plain data: bounded, numbered, filtered, wrapped, searched.
+No Textual: the widget's behaviour on top of it is in tests/ui/test_log_view.py."""
+
+from __future__ import annotations
+
+import math
+import random
+import subprocess
+import sys
+
+from raycockpit.screens.widgets.line_store import LineStore, plain_text
+
+
+def test_no_textual_needed():
+    code = "import sys, raycockpit.screens.widgets.line_store; print('textual' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_keeps_the_newest_max_lines_and_numbers_them():
+    store = LineStore(max_lines=5)
+    store.append([f"a{i}" for i in range(3)])
+    assert store.lines == ["a0", "a1", "a2"] and store.flushed == [] and store.line_count == 3
+    assert store.flush() == 0 and store.flushed == ["a0", "a1", "a2"]
+    assert store.flush() is None  # nothing waited
+    store.append([f"b{i}" for i in range(4)])
+    assert store.dropped == 2 and store.lines == ["a2", "b0", "b1", "b2", "b3"]
+    assert store.flush() == 2  # two rows left the front
+    assert store.first_seq == 2 and store.line(2) == "a2" and store.entry_seq(0) == 2
+    # a burst larger than max_lines before a flush: the pending buffer is bounded too
+    store.append([f"c{i}" for i in range(12)])
+    assert len(store.pending) == 5 and store.flushed == [] and store.dropped == 14
+    store.flush()
+    assert store.flushed == [f"c{i}" for i in range(7, 12)] and store.first_seq == 14
+    store.clear()
+    assert store.lines == [] and store.dropped == 0 and store.row_count() == 0
+
+
+def test_filter_entries_follow_new_and_dropped_lines():
+    store = LineStore(max_lines=6)
+    store.append(["1 ERROR", "2 ok", "3 error", "4 ok"])
+    store.flush()
+    store.rebuild("ERROR", wrap=False)  # a capital: case-sensitive
+    assert store.filtered and store.visible_lines == ["1 ERROR"]
+    store.rebuild("error", wrap=False)  # lower case: matches either
+    assert store.visible_lines == ["1 ERROR", "3 error"] and store.row_count() == 2
+    store.append(["5 ok", "6 error", "7 ok"])
+    assert store.flush() == 1  # "1 ERROR" dropped: one filtered row gone
+    assert store.visible_lines == ["3 error", "6 error"]
+    assert store.seq_to_entry(4) == 0  # "5 ok" is hidden: the nearest match above it
+    store.rebuild("", wrap=False)
+    assert not store.filtered and store.visible_lines == store.flushed
+
+
+def test_wrapped_rows_map_to_entries():
+    store = LineStore(max_lines=100)
+    store.width = 10
+    store.append(["short", "x" * 25, "\tend"])
+    store.flush()
+    store.rebuild("", wrap=True)
+    assert store.row_count() == 1 + 3 + 2  # the tab expands to 8 columns: "        end"
+    assert [store.row_to_entry(r) for r in range(6)] == [(0, 0), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1)]
+    assert store.row_to_entry(6)[0] == store.entry_count()  # past the end
+    assert [store.entry_to_row(i) for i in range(3)] == [0, 1, 4]
+    assert store.virtual_width == 10
+
+
+def test_rows_stay_consistent_under_random_feeds():
+    rng = random.Random(3)
+    store = LineStore(max_lines=50)
+    store.width = 17
+    made = 0
+    for step in range(200):
+        batch = [f"{made + i} {'ERR' if rng.random() < 0.3 else 'ok'} {'w' * rng.randrange(0, 60)}"
+                 for i in range(rng.randrange(1, 70))]  # fmt: skip
+        made += len(batch)
+        store.append(batch)
+        if rng.random() < 0.8:
+            store.flush()
+        if rng.random() < 0.2:
+            store.rebuild(rng.choice(["", "ERR"]), wrap=rng.random() < 0.5)
+        expected = [line for line in store.flushed if not store.filter or "ERR" in line]
+        assert store.visible_lines == expected, step
+        if store.wrapped:
+            want = sum(max(1, math.ceil(len(plain_text(line)) / 17)) for line in expected)
+        else:
+            want = len(expected)
+        assert store.row_count() == want, step
+
+
+def test_search_jumps_wrap_around_and_count():
+    store = LineStore()
+    store.append([f"{i} {'needle' if i % 10 == 3 else 'hay'}" for i in range(40)])
+    store.flush()
+    assert store.find_match(forward=True, first=True, top_entry=0) is None  # no search yet
+    store.set_search("needle")
+    assert store.match_count() == 4 and store.is_match("a Needle")  # smart case
+    assert store.find_match(forward=False, first=True, top_entry=0) == 33  # from the end
+    assert store.find_match(forward=True, first=True, top_entry=5) == 13  # from the top line
+    store.current_match = 33
+    assert store.find_match(forward=True, first=False, top_entry=0) == 3  # wraps around
+    assert store.current_index == 33
+    store.set_search("Needle")  # a capital: case-sensitive
+    assert store.match_count() == 0 and not store.is_match("a needle")
+    store.set_search("nothing")
+    assert store.current_match is None and store.find_match(forward=True, first=False, top_entry=0) is None
+
+
+def test_plain_text_strips_escapes_and_shows_control_codes():
+    assert plain_text("\x1b[31mred\x1b[0m\tx\x07") == "red     x\ufffd"
