@@ -79,6 +79,8 @@ async def _train_form(pilot) -> None:
         await pilot.pause(0.05)
     names = [s.name for s in pane.specs]
     await pilot.press("home", *["down"] * names.index("train"), "enter", "f2")
+    for field in pilot.app.screen.query("Input"):
+        field.cursor_blink = False  # a blinking cursor made the picture depend on timing under load
     await pilot.pause(0.2)
 
 
