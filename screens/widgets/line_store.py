@@ -31,7 +31,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def plain_text(line: str) -> str:
-    """A log line as shown: ANSI escapes removed, tabs expanded, other control codes made visible."""
+    """A log line as shown: ANSI escapes removed, tabs expanded, other control codes visible."""
     if "\x1b" in line:
         line = _ANSI.sub("", line)
     if "\t" in line:
@@ -109,7 +109,8 @@ class LineStore:
             self._cum_base = 0
 
     def flush(self) -> int | None:
-        """Move the pending lines into the kept ones; the rows dropped in front, None if none waited."""
+        """Pending lines join the kept ones. Returns how many rows left the front of the view,
+        or None when nothing was pending."""
         batch = self.pending
         if not batch:
             return None
@@ -186,7 +187,8 @@ class LineStore:
         if filter:
             match = self._filter_match = matcher(filter)
             base = self.first_seq
-            self._view = [base + i for i, line in enumerate(self.flushed) if match(plain_text(line))]
+            lines = self.flushed
+            self._view = [base + i for i, line in enumerate(lines) if match(plain_text(line))]
         else:
             self._filter_match = None
             self._view = None

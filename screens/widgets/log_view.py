@@ -346,7 +346,8 @@ class LogView(Vertical):
         text = Text(text_str, no_wrap=True, end="")
         text.stylize(style)
         if self.search and self.store.is_match(text_str):
-            name = "log-view--current-match" if seq == self.store.current_match else "log-view--match"
+            current = seq == self.store.current_match
+            name = "log-view--current-match" if current else "log-view--match"
             match_style = self._rows.get_component_rich_style(name)
             flags = 0 if self.search != self.search.lower() else re.IGNORECASE
             text.highlight_regex(re.compile(re.escape(self.search), flags), match_style)

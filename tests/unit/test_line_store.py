@@ -13,8 +13,8 @@ from raycockpit.screens.widgets.line_store import LineStore, plain_text
 
 def test_no_textual_needed():
     code = "import sys, raycockpit.screens.widgets.line_store; print('textual' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_keeps_the_newest_max_lines_and_numbers_them():
@@ -59,7 +59,8 @@ def test_wrapped_rows_map_to_entries():
     store.flush()
     store.rebuild("", wrap=True)
     assert store.row_count() == 1 + 3 + 2  # the tab expands to 8 columns: "        end"
-    assert [store.row_to_entry(r) for r in range(6)] == [(0, 0), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1)]
+    rows = [store.row_to_entry(r) for r in range(6)]
+    assert rows == [(0, 0), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1)]
     assert store.row_to_entry(6)[0] == store.entry_count()  # past the end
     assert [store.entry_to_row(i) for i in range(3)] == [0, 1, 4]
     assert store.virtual_width == 10
@@ -103,7 +104,8 @@ def test_search_jumps_wrap_around_and_count():
     store.set_search("Needle")  # a capital: case-sensitive
     assert store.match_count() == 0 and not store.is_match("a needle")
     store.set_search("nothing")
-    assert store.current_match is None and store.find_match(forward=True, first=False, top_entry=0) is None
+    assert store.current_match is None
+    assert store.find_match(forward=True, first=False, top_entry=0) is None
 
 
 def test_plain_text_strips_escapes_and_shows_control_codes():
