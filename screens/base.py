@@ -13,7 +13,7 @@ from raycockpit.cockpit import clock
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.screens.widgets.filter_bar import FilterBar
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
-from raycockpit.screens.widgets.render import human_duration
+from raycockpit.cockpit.format import human_duration
 
 
 class Pane(Vertical):

@@ -18,6 +18,7 @@ import pytest
 from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.launch import JobOptions, build_custom_request, build_request, load_specs, submit
 from raycockpit.cockpit.local import HeadPorts, LocalHead
+from raycockpit.cockpit.models import TERMINAL_JOB_STATES
 
 pytestmark = pytest.mark.cluster
 
@@ -63,7 +64,7 @@ async def run_to_end(client: DashboardClient, request, timeout: float = 150.0) -
     job_id = await submit(client, request)
     deadline = time.monotonic() + timeout
     job = await client.get_job(job_id)
-    while job["status"] not in ("SUCCEEDED", "FAILED", "STOPPED") and time.monotonic() < deadline:
+    while job["status"] not in TERMINAL_JOB_STATES and time.monotonic() < deadline:
         await asyncio.sleep(1.0)
         job = await client.get_job(job_id)
     return job, await client.job_logs(job_id)

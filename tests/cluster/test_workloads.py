@@ -17,12 +17,13 @@ from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.events import parse_events
 from raycockpit.cockpit.local import free_port
 from raycockpit.cockpit.packaging import build_package, ensure_uploaded
+from raycockpit.cockpit.models import TERMINAL_JOB_STATES
 
 pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB_TIMEOUT_S = 180.0
-TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
+TERMINAL = TERMINAL_JOB_STATES
 # Results the tests hand on (the train checkpoint is served by the serve test when present).
 SHARED: dict[str, str] = {}
 
