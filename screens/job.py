@@ -6,6 +6,8 @@ It renders and posts messages only: the app follows the log in a worker and hand
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,11 +21,11 @@ from raycockpit.cockpit.events import MARKER, MetricSeries, parse_event_line
 from raycockpit.cockpit.launch import launched_by_cockpit
 from raycockpit.cockpit.models import Job, Snapshot
 from raycockpit.cockpit.tail import TailState
+from raycockpit.screens.job_info import job_view
 from raycockpit.screens.widgets.log_view import LogView
 from raycockpit.screens.widgets.metrics_panel import MetricsPanel
 from raycockpit.screens.widgets.render import human_duration, status_text, timestamp
 from raycockpit.screens.widgets.status_line import StatusLine
-from raycockpit.screens.job_info import job_view
 
 
 def resources_text(job: Job) -> str:
@@ -65,18 +67,16 @@ class JobScreen(Screen):
     JobScreen MetricsPanel { width: 2fr; border: round $primary 50%; }
     """
 
+    @dataclass
     class Action(Message):
         """stop | delete | resubmit | duplicate, for the app to carry out."""
 
-        def __init__(self, action: str, job: Job) -> None:
-            super().__init__()
-            self.action = action
-            self.job = job
+        action: str
+        job: Job
 
+    @dataclass
     class Closed(Message):
-        def __init__(self, job_id: str) -> None:
-            super().__init__()
-            self.job_id = job_id
+        job_id: str
 
     def __init__(self, job: Job, *, readonly: bool = False, max_lines: int = 20_000) -> None:
         super().__init__()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,10 +27,9 @@ class LaunchPane(Pane):
     LaunchPane #launch-help { height: auto; padding: 0 1; color: $text-muted; }
     """
 
+    @dataclass
     class OpenForm(Message):
-        def __init__(self, spec: WorkloadSpec | None) -> None:  # None: the custom job form
-            super().__init__()
-            self.spec = spec
+        spec: WorkloadSpec | None  # None: the custom job form
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

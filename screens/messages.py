@@ -1,6 +1,12 @@
-"""The messages that cross between the app's workers and its screens. Small dataclass-like classes."""
+"""The messages that cross between the app's workers and its screens: small dataclasses.
+
+Textual runs a dataclass's generated `__init__` through `Message.__post_init__`; the handler names
+come from the class names as usual (`JobLogLines` -> `on_job_log_lines`).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.message import Message
 
@@ -8,46 +14,40 @@ from raycockpit.cockpit.models import Snapshot
 from raycockpit.cockpit.tail import TailState
 
 
+@dataclass
 class SnapshotUpdated(Message):
     """A new snapshot from the poller. A newer one replaces an older one still in the queue."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
+    snapshot: Snapshot
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SnapshotUpdated)
 
 
+@dataclass
 class HeadProgress(Message):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    text: str
 
 
+@dataclass
 class HeadReady(Message):
-    def __init__(self, address: str) -> None:
-        super().__init__()
-        self.address = address
+    address: str
 
 
+@dataclass
 class HeadFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
+    error: str
 
 
+@dataclass
 class JobLogLines(Message):
     """New complete lines of a job's driver log, from its follower."""
 
-    def __init__(self, job_id: str, lines: list[str]) -> None:
-        super().__init__()
-        self.job_id = job_id
-        self.lines = lines
+    job_id: str
+    lines: list[str]
 
 
+@dataclass
 class JobTailState(Message):
-    def __init__(self, job_id: str, state: TailState) -> None:
-        super().__init__()
-        self.job_id = job_id
-        self.state = state
+    job_id: str
+    state: TailState

@@ -9,6 +9,8 @@ answer by calling `show_result`, `show_load_result` and `show_action`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -57,27 +59,29 @@ class ServePane(Pane):
 
     # -- request Messages (handled by the app's workers: screens/workers/serve.py) ----------------
 
+    @dataclass
     class SendRequest(Message):
-        def __init__(self, url: str, method: str, body: str | None) -> None:
-            super().__init__()
-            self.url, self.method, self.body = url, method, body
+        url: str
+        method: str
+        body: str | None
 
+    @dataclass
     class RunLoadTest(Message):
-        def __init__(self, url: str, method: str, body: str | None, n: int,
-                     concurrency: int) -> None:  # fmt: skip
-            super().__init__()
-            self.url, self.method, self.body = url, method, body
-            self.n, self.concurrency = n, concurrency
+        url: str
+        method: str
+        body: str | None
+        n: int
+        concurrency: int
 
+    @dataclass
     class ScaleDeployment(Message):
-        def __init__(self, app: str, deployment: str, replicas: int) -> None:
-            super().__init__()
-            self.app_name, self.deployment, self.replicas = app, deployment, replicas
+        app_name: str
+        deployment: str
+        replicas: int
 
+    @dataclass
     class DeleteApp(Message):
-        def __init__(self, app: str) -> None:
-            super().__init__()
-            self.app_name = app
+        app_name: str
 
     class ShutdownServe(Message):
         pass

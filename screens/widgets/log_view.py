@@ -16,6 +16,7 @@ The view never does I/O: the app's worker feeds it (see `cockpit/tail.py`) and h
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -172,12 +173,11 @@ class LogView(Vertical):
     source_status: reactive[str] = reactive("")
     """A line the owner sets (the follower's state, e.g. 'reconnecting in 2 s'); shown in the status."""
 
+    @dataclass
     class SaveRequested(Message):
         """The user asked to save the whole log (ctrl+s). The app fetches and writes it."""
 
-        def __init__(self, log_view: LogView) -> None:
-            super().__init__()
-            self.log_view = log_view
+        log_view: LogView
 
         @property
         def control(self) -> LogView:
