@@ -14,31 +14,37 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from raycockpit.cockpit.client import DashboardClient
-from raycockpit.screens.commands import CockpitCommands
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.errors import CockpitError
 from raycockpit.cockpit.kept_heads import KeptHead
 from raycockpit.cockpit.local import LocalHead
-from raycockpit.screens.messages import HeadFailed, HeadProgress, HeadReady, SnapshotUpdated
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.cockpit.poller import Poller
-from raycockpit.screens.workers.jobs import JobWorkers
-from raycockpit.screens.workers.serve import ServeWorkers
 from raycockpit.cockpit.tunnel import SshTunnel
-from raycockpit.screens.widgets.status_line import Banner, StatusLine
 from raycockpit.screens.autoscaler import AutoscalerPane
 from raycockpit.screens.base import Pane
+from raycockpit.screens.commands import CockpitCommands
 from raycockpit.screens.dialogs import ConfirmScreen
 from raycockpit.screens.gpus import GpusPane
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.jobs import JobsPane
-from raycockpit.screens.launch import LaunchPane
 from raycockpit.screens.keys import KeysScreen
+from raycockpit.screens.launch import LaunchPane
+from raycockpit.screens.messages import (
+    HeadFailed,
+    HeadProgress,
+    HeadReady,
+    LinkChanged,
+    SnapshotUpdated,
+)
 from raycockpit.screens.node_detail import NodeDetailScreen
 from raycockpit.screens.nodes import NodesPane
 from raycockpit.screens.overview import OverviewPane
 from raycockpit.screens.serve import ServePane
 from raycockpit.screens.startup import StartupScreen
+from raycockpit.screens.widgets.status_line import Banner, StatusLine
+from raycockpit.screens.workers.jobs import JobWorkers
+from raycockpit.screens.workers.serve import ServeWorkers
 
 PANES: list[tuple[str, type[Pane]]] = [
     ("overview", OverviewPane),
@@ -231,8 +237,8 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
 
     _link_state = "up"
 
-    def _set_link(self, state: str) -> None:
-        self._link_state = state
+    def on_link_changed(self, message: LinkChanged) -> None:
+        self._link_state = message.state
         self._update_status_lines()
 
     @work(exclusive=True, group="tunnel", exit_on_error=False)
@@ -247,16 +253,17 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
             if tunnel.alive():
                 continue
             tries += 1
-            self._set_link(f"down · reopening (try {tries})")
+            self.post_message(LinkChanged(f"down · reopening (try {tries})"))
             try:
                 await asyncio.to_thread(tunnel.open)
             except CockpitError as exc:
-                self._set_link(f"down: {exc.message} · try {tries + 1} in {delay:.0f} s")
+                why = f"down: {exc.message} · try {tries + 1} in {delay:.0f} s"
+                self.post_message(LinkChanged(why))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
             delay, tries = 1.0, 0
-            self._set_link("up")
+            self.post_message(LinkChanged("up"))
             self.notify(f"ssh link to {tunnel.target} re-opened", timeout=4)
             if self.poller is not None:
                 self.poller.refresh_now()

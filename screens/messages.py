@@ -1,7 +1,9 @@
 """The messages that cross between the app's workers and its screens: small dataclasses.
 
-Textual runs a dataclass's generated `__init__` through `Message.__post_init__`; the handler names
-come from the class names as usual (`JobLogLines` -> `on_job_log_lines`).
+A worker never calls a pane or a screen: it posts one of these to the app, and the app's handler
+(screens/app.py, screens/workers/*.py) hands the result to whoever shows it. Textual runs a
+dataclass's generated `__init__` through `Message.__post_init__`; the handler names come from the
+class names as usual (`SpecsLoaded` -> `on_specs_loaded`).
 """
 
 from __future__ import annotations
@@ -9,9 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.message import Message
+from textual.screen import Screen
 
-from raycockpit.cockpit.models import Snapshot
+from raycockpit.cockpit.launch import WorkloadSpec
+from raycockpit.cockpit.models import Job, Snapshot
+from raycockpit.cockpit.serve_tester import LoadResult, Result
 from raycockpit.cockpit.tail import TailState
+
+# -- the cluster ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -40,6 +47,54 @@ class HeadFailed(Message):
 
 
 @dataclass
+class LinkChanged(Message):
+    """The ssh tunnel's state: 'up', or why it is down and when it is tried again."""
+
+    state: str
+
+
+# -- jobs ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SpecsLoaded(Message):
+    """The workload specs (bundled and the user's) and the problems found reading them."""
+
+    specs: list[WorkloadSpec]
+    problems: list[str]
+
+
+@dataclass
+class PreviewReady(Message):
+    """A launch preview: the request body, the same as `ray job submit`, a note on the package."""
+
+    body: str
+    command: str
+    note: str
+
+
+@dataclass
+class JobSubmitted(Message):
+    """A job was submitted; `form` is the launch form it came from, if one is open."""
+
+    job: Job
+    form: Screen | None
+
+
+@dataclass
+class JobSubmitFailed(Message):
+    """The cluster refused a job (or could not be reached); the form keeps its values."""
+
+    error: str
+    form: Screen | None
+
+
+@dataclass
+class JobDeleted(Message):
+    job_id: str
+
+
+@dataclass
 class JobLogLines(Message):
     """New complete lines of a job's driver log, from its follower."""
 
@@ -51,3 +106,31 @@ class JobLogLines(Message):
 class JobTailState(Message):
     job_id: str
     state: TailState
+
+
+# -- Serve -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ServeAnswered(Message):
+    """The answer to one request from the Serve pane's tester."""
+
+    method: str
+    url: str
+    result: Result
+
+
+@dataclass
+class LoadTestDone(Message):
+    """A load test ended: its result, or None and why it failed."""
+
+    result: LoadResult | None
+    error: str = ""
+
+
+@dataclass
+class ServeActionDone(Message):
+    """What a Serve action (scale, delete, shut down) did, or why it was refused."""
+
+    text: str
+    error: bool = False

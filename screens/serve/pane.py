@@ -4,7 +4,8 @@ app, shut down Serve).
 
 The pane never does I/O: its parts check the form, then the pane posts request Messages
 (`SendRequest`, `RunLoadTest`, `ScaleDeployment`, `DeleteApp`, `ShutdownServe`); the app's workers
-answer by calling `show_result`, `show_load_result` and `show_action`.
+answer with result Messages (screens/messages.py) that the app hands to `show_result`,
+`show_load_result` and `show_action`.
 """
 
 from __future__ import annotations

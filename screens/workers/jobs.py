@@ -1,7 +1,8 @@
 """The app's handlers and workers for launching jobs and watching them (a mixin of CockpitApp).
 
 Forms and the job screen post messages; these workers package, submit, follow logs, stop, delete
-and save, and hand results back. Failures become one readable line, never a traceback.
+and save, and post their results as Messages (screens/messages.py) that the handlers here hand to
+the launch pane, the form or the job screen. Failures become one readable line, never a traceback.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from raycockpit.cockpit.launch import (
     load_specs,
     submit,
 )
-from raycockpit.screens.messages import JobLogLines, JobTailState
 from raycockpit.cockpit.models import Job
 from raycockpit.cockpit.packaging import build_package
 from raycockpit.cockpit.tail import JobLogFollower
@@ -32,6 +32,15 @@ from raycockpit.screens.dialogs import ConfirmScreen, PreviewScreen
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.launch import LaunchPane
 from raycockpit.screens.launch_form import LaunchFormScreen
+from raycockpit.screens.messages import (
+    JobDeleted,
+    JobLogLines,
+    JobSubmitFailed,
+    JobSubmitted,
+    JobTailState,
+    PreviewReady,
+    SpecsLoaded,
+)
 
 
 def default_user_workloads() -> Path:
@@ -60,7 +69,11 @@ class JobWorkers:
     def _load_specs(self) -> None:
         dirs = [default_user_workloads(), *map(Path, self.settings.workloads_dirs)]
         specs, problems = load_specs(dirs)
-        self.call_from_thread(self.query_one(LaunchPane).set_specs, specs, problems, self.settings.readonly)
+        self.post_message(SpecsLoaded(specs, problems))
+
+    def on_specs_loaded(self, message: SpecsLoaded) -> None:
+        pane = self.query_one(LaunchPane)
+        pane.set_specs(message.specs, message.problems, self.settings.readonly)
 
     def on_launch_pane_open_form(self, message: LaunchPane.OpenForm) -> None:
         self.push_screen(LaunchFormScreen(message.spec))
@@ -83,17 +96,23 @@ class JobWorkers:
         try:
             job_id = await submit(self.client, request)
         except CockpitError as exc:
-            if form is not None:
-                form.show_failure(exc.one_line())
-            self.notify(f"not submitted: {exc.one_line()}", severity="error", timeout=8)
+            self.post_message(JobSubmitFailed(exc.one_line(), form))
             return
-        self.notify(f"submitted {job_id}", timeout=4)
-        if form is not None and form is self.screen:
-            self.pop_screen()
-        self.poller and self.poller.refresh_now()
         job = Job(submission_id=job_id, job_id="", type="SUBMISSION", status="PENDING",
                   entrypoint=request.entrypoint, metadata=dict(request.metadata))  # fmt: skip
-        self.open_job(job)
+        self.post_message(JobSubmitted(job, form))
+
+    def on_job_submit_failed(self, message: JobSubmitFailed) -> None:
+        if isinstance(message.form, LaunchFormScreen):
+            message.form.show_failure(message.error)
+        self.notify(f"not submitted: {message.error}", severity="error", timeout=8)
+
+    def on_job_submitted(self, message: JobSubmitted) -> None:
+        self.notify(f"submitted {message.job.key}", timeout=4)
+        if message.form is not None and message.form is self.screen:
+            self.pop_screen()
+        self.poller and self.poller.refresh_now()
+        self.open_job(message.job)
 
     @work(group="launch", exit_on_error=False)
     async def _preview(self, request: JobRequest) -> None:
@@ -107,7 +126,10 @@ class JobWorkers:
             uri = package.uri
             note = f"working_dir: {request.package_root} → {package.name} ({package.files} files, {package.size:,} bytes), uploaded once per content hash"
         body = json.dumps(request.body(uri), indent=2)
-        self.push_screen(PreviewScreen(body, request.ray_job_submit(self.address), note))
+        self.post_message(PreviewReady(body, request.ray_job_submit(self.address), note))
+
+    def on_preview_ready(self, message: PreviewReady) -> None:
+        self.push_screen(PreviewScreen(message.body, message.command, message.note))
 
     def open_job(self, job: Job) -> None:
         screen = JobScreen(job, readonly=self.settings.readonly, max_lines=self.settings.log_max_lines)
@@ -165,13 +187,16 @@ class JobWorkers:
                 ok = await self.client.delete_job(job.key)
                 self.notify(f"deleted {job.key}" if ok else f"{job.key} was not deleted", timeout=4)
                 if ok:
-                    for screen in self._job_screens(job.key):
-                        if screen is self.screen:
-                            self.pop_screen()
+                    self.post_message(JobDeleted(job.key))
         except CockpitError as exc:
             self.notify(f"{action} {job.key}: {exc.one_line()}", severity="error", timeout=8)
         if self.poller:
             self.poller.refresh_now()
+
+    def on_job_deleted(self, message: JobDeleted) -> None:
+        for screen in self._job_screens(message.job_id):
+            if screen is self.screen:
+                self.pop_screen()
 
     def _relaunch(self, job: Job, edit: bool) -> None:
         launched = launched_by_cockpit(job.metadata)

@@ -1,5 +1,6 @@
 """The app's side of the Serve pane: its request Messages become workers that call the core
-(`raycockpit.cockpit.serve_tester`, `DashboardClient`), and the results go back to the pane.
+(`raycockpit.cockpit.serve_tester`, `DashboardClient`); each worker posts its result as a Message
+(screens/messages.py), and the handlers here hand it to the pane.
 
 A mixin of CockpitApp, so app.py stays composition and wiring. Every failure reaches the pane as
 one line; nothing here raises into the UI.
@@ -11,6 +12,7 @@ from textual import work
 
 from raycockpit.cockpit import serve_tester
 from raycockpit.cockpit.errors import CockpitError
+from raycockpit.screens.messages import LoadTestDone, ServeActionDone, ServeAnswered
 from raycockpit.screens.serve import ServePane
 
 
@@ -37,25 +39,31 @@ class ServeWorkers:
     @work(group="serve", exit_on_error=False)
     async def _serve_send(self, url: str, method: str, body: str | None) -> None:
         result = await serve_tester.send_request(url, method, body, timeout=self._request_timeout())
+        self.post_message(ServeAnswered(method, url, result))  # type: ignore[attr-defined]
+
+    def on_serve_answered(self, message: ServeAnswered) -> None:
         pane = self._serve_pane()
         if pane is not None:
-            pane.show_result(method, url, result)
+            pane.show_result(message.method, message.url, message.result)
 
     def on_serve_pane_run_load_test(self, message: ServePane.RunLoadTest) -> None:
         self._serve_load(message.url, message.method, message.body, message.n, message.concurrency)
 
     @work(group="serve", exit_on_error=False)
     async def _serve_load(self, url: str, method: str, body: str | None, n: int, concurrency: int) -> None:
-        pane = self._serve_pane()
         try:
             result = await serve_tester.load_test(url, method, body, n, concurrency,
                                                   timeout=self._request_timeout())  # fmt: skip
         except Exception as exc:  # the pane must learn that the test ended, whatever happened
-            if pane is not None:
-                pane.show_load_result(None, f"{type(exc).__name__}: {exc}".splitlines()[0])
-            return
+            done = LoadTestDone(None, f"{type(exc).__name__}: {exc}".splitlines()[0])
+        else:
+            done = LoadTestDone(result)
+        self.post_message(done)  # type: ignore[attr-defined]
+
+    def on_load_test_done(self, message: LoadTestDone) -> None:
+        pane = self._serve_pane()
         if pane is not None:
-            pane.show_load_result(result)
+            pane.show_load_result(message.result, message.error)
 
     # -- cluster actions (refused in read-only mode) ---------------------------------------------------
 
@@ -71,7 +79,6 @@ class ServeWorkers:
 
     @work(group="serve", exit_on_error=False)
     async def _serve_action(self, what: str, method: str, *args: object) -> None:
-        pane = self._serve_pane()
         client = getattr(self, "client", None)
         if self._readonly():
             text, error = f"refused to {what}: read-only mode (--readonly)", True
@@ -88,6 +95,11 @@ class ServeWorkers:
                 poller = getattr(self, "poller", None)
                 if poller is not None:
                     poller.refresh_now()
+        self.post_message(ServeActionDone(text, error))  # type: ignore[attr-defined]
+
+    def on_serve_action_done(self, message: ServeActionDone) -> None:
+        pane = self._serve_pane()
         if pane is not None:
-            pane.show_action(text, error=error)
-        self.notify(text, severity="error" if error else "information", timeout=6)  # type: ignore[attr-defined]
+            pane.show_action(message.text, error=message.error)
+        severity = "error" if message.error else "information"
+        self.notify(message.text, severity=severity, timeout=6)  # type: ignore[attr-defined]
