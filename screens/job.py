@@ -18,13 +18,14 @@ from textual.widgets import Footer, Static
 
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.events import MARKER, MetricSeries, parse_event_line
+from raycockpit.cockpit.format import human_duration, timestamp
 from raycockpit.cockpit.launch import launched_by_cockpit
 from raycockpit.cockpit.models import Job, Snapshot
 from raycockpit.cockpit.tail import TailState
 from raycockpit.screens.job_info import job_view
 from raycockpit.screens.widgets.log_view import LogView
 from raycockpit.screens.widgets.metrics_panel import MetricsPanel
-from raycockpit.screens.widgets.render import human_duration, status_text, timestamp
+from raycockpit.screens.widgets.render import status_text
 from raycockpit.screens.widgets.status_line import StatusLine
 
 
