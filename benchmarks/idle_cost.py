@@ -82,12 +82,23 @@ class PtyProgram:
     def start(self) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", self.rows, self.cols, 0, 0))
-        env = {**self.env, "TERM": "xterm-256color", "COLUMNS": str(self.cols), "LINES": str(self.rows)}
+        env = {
+            **self.env,
+            "TERM": "xterm-256color",
+            "COLUMNS": str(self.cols),
+            "LINES": str(self.rows),
+        }
         try:
             self.proc = subprocess.Popen(
-                self.cmd, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=str(Path.home()),
-                start_new_session=True, close_fds=True,
-            )  # fmt: skip
+                self.cmd,
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=env,
+                cwd=str(Path.home()),
+                start_new_session=True,
+                close_fds=True,
+            )
         finally:
             os.close(slave)
         self._master = master
@@ -120,9 +131,14 @@ class PtyProgram:
         deadline = time.monotonic() + timeout
         while needle not in self.output(since):
             if self.proc.poll() is not None:
-                raise SystemExit(f"{self.cmd[0]} exited ({self.proc.returncode}):\n{self.plain_tail()}")
+                raise SystemExit(
+                    f"{self.cmd[0]} exited ({self.proc.returncode}):\n{self.plain_tail()}"
+                )
             if time.monotonic() > deadline:
-                raise SystemExit(f"{self.cmd[0]}: no {needle!r} on screen in {timeout:.0f} s:\n{self.plain_tail()}")
+                raise SystemExit(
+                    f"{self.cmd[0]}: no {needle!r} on screen in {timeout:.0f} s:\n"
+                    f"{self.plain_tail()}"
+                )
             time.sleep(0.05)
 
     def wait_quiet(self, gap: float, timeout: float) -> None:
@@ -148,7 +164,8 @@ class PtyProgram:
                 self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=grace)
-                how = f"{'quit on ' + repr(quit_key.decode()) if quit_key else 'SIGTERM'}, exit {self.proc.returncode}"
+                how_quit = "quit on " + repr(quit_key.decode()) if quit_key else "SIGTERM"
+                how = f"{how_quit}, exit {self.proc.returncode}"
             except subprocess.TimeoutExpired:
                 how = f"did not exit in {grace:.0f} s: SIGTERM"
                 self.proc.send_signal(signal.SIGTERM)
@@ -214,7 +231,11 @@ def tree_cpu_ticks(root: int) -> int:
 def still_running(procs: dict[int, int]) -> dict[int, int]:
     """Those of `procs` (pid -> start time) that still run as the same process (not zombies)."""
     table = proc_table()
-    return {pid: t for pid, t in procs.items() if pid in table and table[pid][1] == t and table[pid][3] not in "ZX"}
+    return {
+        pid: t
+        for pid, t in procs.items()
+        if pid in table and table[pid][1] == t and table[pid][3] not in "ZX"
+    }
 
 
 @dataclass
@@ -296,7 +317,7 @@ def frames(m: Measured, gap: float = 0.05) -> list[bytes]:
     out: list[bytes] = []
     bounds = [*m.times, (len(m.raw), float("inf"))]
     start = 0
-    for (_, t), (nxt, t_next) in zip(bounds, bounds[1:]):
+    for (_, t), (nxt, t_next) in zip(bounds, bounds[1:], strict=False):
         if t_next - t > gap:
             out.append(m.raw[start:nxt])
             start = nxt
@@ -309,8 +330,14 @@ def regions(frame: bytes) -> list[tuple[int, int, bytes]]:
     out, moves = [], list(CUP.finditer(frame))
     if not moves or moves[0].start() > 0:
         out.append((0, 0, frame[: moves[0].start() if moves else len(frame)]))
-    for m, nxt in zip(moves, [*moves[1:], None]):
-        out.append((int(m.group(1)), int(m.group(2)), frame[m.start() : nxt.start() if nxt else len(frame)]))
+    for m, nxt in zip(moves, [*moves[1:], None], strict=False):
+        out.append(
+            (
+                int(m.group(1)),
+                int(m.group(2)),
+                frame[m.start() : nxt.start() if nxt else len(frame)],
+            )
+        )
     return out
 
 
@@ -343,9 +370,11 @@ def breakdown(m: Measured, label_rows: bool = True) -> None:
     """Bytes per screen row and per rewritten region, per minute, and how often each is written."""
     per_min = 60 / m.seconds
     fs = frames(m)
-    print(f"\n{m.name}: {m.nbytes} bytes in {len(fs)} frames over {m.seconds:.1f} s "
-          f"({m.bytes_per_min / KB:.2f} KB/min, {len(fs) * per_min:.0f} frames/min, "
-          f"{m.nbytes / max(1, len(fs)):.0f} bytes/frame)")  # fmt: skip
+    print(
+        f"\n{m.name}: {m.nbytes} bytes in {len(fs)} frames over {m.seconds:.1f} s "
+        f"({m.bytes_per_min / KB:.2f} KB/min, {len(fs) * per_min:.0f} frames/min, "
+        f"{m.nbytes / max(1, len(fs)):.0f} bytes/frame)"
+    )
     by_region: dict[tuple[int, int], list[int]] = {}  # -> [bytes, frames written in, text bytes]
     last_text: dict[tuple[int, int], str] = {}
     text_bytes = 0
@@ -362,10 +391,12 @@ def breakdown(m: Measured, label_rows: bool = True) -> None:
                 seen.add((row, col))
             last_text[(row, col)] = text
     escapes = m.nbytes - text_bytes
-    print(f"  of which escape sequences (cursor moves, colours): {escapes * per_min / KB:.2f} KB/min "
-          f"({100 * escapes / max(1, m.nbytes):.0f}%)")  # fmt: skip
+    print(
+        f"  of which escape sequences (cursor moves, colours): {escapes * per_min / KB:.2f} KB/min "
+        f"({100 * escapes / max(1, m.nbytes):.0f}%)"
+    )
     groups: dict[str, list] = {}  # label -> [bytes, max writes, rows]
-    for (row, col), (nbytes, nframes, _) in by_region.items():
+    for (row, _col), (nbytes, nframes, _) in by_region.items():
         text = " ".join(last_text[k] for k in sorted(by_region) if k[0] == row)
         label = row_label(row, text) if label_rows else f"row {row}"
         group = groups.setdefault(label, [0, 0, set()])
@@ -375,8 +406,10 @@ def breakdown(m: Measured, label_rows: bool = True) -> None:
     print(f"  {'KB/min':>8} {'share':>6} {'writes/min':>10}  rows   what")
     for label, (nbytes, nframes, rows) in sorted(groups.items(), key=lambda g: -g[1][0]):
         span = f"{min(rows)}" if len(rows) == 1 else f"{min(rows)}-{max(rows)}"
-        print(f"  {nbytes * per_min / KB:8.2f} {100 * nbytes / max(1, m.nbytes):5.1f}% "
-              f"{nframes * per_min:10.1f}  {span:6} {label}")  # fmt: skip
+        print(
+            f"  {nbytes * per_min / KB:8.2f} {100 * nbytes / max(1, m.nbytes):5.1f}% "
+            f"{nframes * per_min:10.1f}  {span:6} {label}"
+        )
     kinds: dict[str, list[int]] = {}  # what a frame rewrote -> [frames, bytes]
     for frame in fs:
         labels = set()
@@ -387,25 +420,45 @@ def breakdown(m: Measured, label_rows: bool = True) -> None:
         kind = kinds.setdefault(" + ".join(sorted(labels)) or "(cursor only)", [0, 0])
         kind[0] += 1
         kind[1] += len(frame)
-    print(f"  frames by what they rewrote:{'':40} {'frames/min':>10} {'bytes/frame':>11} {'KB/min':>7}")
+    print(
+        f"  frames by what they rewrote:{'':40} "
+        f"{'frames/min':>10} {'bytes/frame':>11} {'KB/min':>7}"
+    )
     for kind, (n, nbytes) in sorted(kinds.items(), key=lambda k: -k[1][1]):
-        print(f"  {'':4}{kind:66} {n * per_min:10.1f} {nbytes / n:11.0f} {nbytes * per_min / KB:7.2f}")
-    print(f"  top regions: {'row,col':>8} {'KB/min':>7} {'writes/min':>10} {'bytes/write':>11} {'chars/write':>11}")
+        print(
+            f"  {'':4}{kind:66} {n * per_min:10.1f} {nbytes / n:11.0f} {nbytes * per_min / KB:7.2f}"
+        )
+    print(
+        f"  top regions: {'row,col':>8} {'KB/min':>7} {'writes/min':>10} "
+        f"{'bytes/write':>11} {'chars/write':>11}"
+    )
     for key in sorted(by_region, key=lambda k: -by_region[k][0])[:8]:
         nbytes, nframes, tbytes = by_region[key]
-        print(f"  {'':12} {key[0]:>4},{key[1]:<3} {nbytes * per_min / KB:7.2f} {nframes * per_min:10.1f} "
-              f"{nbytes / max(1, nframes):11.0f} {tbytes / max(1, nframes):11.0f}  {last_text[key].strip()[:30]!r}")  # fmt: skip
+        print(
+            f"  {'':12} {key[0]:>4},{key[1]:<3} {nbytes * per_min / KB:7.2f} "
+            f"{nframes * per_min:10.1f} "
+            f"{nbytes / max(1, nframes):11.0f} {tbytes / max(1, nframes):11.0f}  "
+            f"{last_text[key].strip()[:30]!r}"
+        )
 
 
 # -- main ----------------------------------------------------------------------------------------
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=60.0, help="length of each measured window")
-    parser.add_argument("--warmup", type=float, default=5.0, help="seconds after the pane switch before measuring")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="length of each measured window"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=5.0, help="seconds after the pane switch before measuring"
+    )
     parser.add_argument("--raw", type=Path, help="keep the cockpit's window bytes in this file")
-    parser.add_argument("--breakdown", action="store_true", help="print which screen regions the bytes rewrote")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="print which screen regions the bytes rewrote"
+    )
     args = parser.parse_args()
 
     temp = tempfile.mkdtemp(prefix="rc-idle-")
@@ -415,8 +468,12 @@ def main() -> None:
     head = LocalHead(ports=HeadPorts.isolated(), temp_dir=temp, workdir=str(ROOT))
     head.start()
     try:
-        print(f"head {head.dashboard_url} (gcs {head.gcs_address}, pid {head.pid}); "
-              f"{args.seconds:.0f} s windows after a {args.warmup:.0f} s warm-up; terminal {COLS}x{ROWS}", flush=True)  # fmt: skip
+        print(
+            f"head {head.dashboard_url} (gcs {head.gcs_address}, pid {head.pid}); "
+            f"{args.seconds:.0f} s windows after a {args.warmup:.0f} s warm-up; "
+            f"terminal {COLS}x{ROWS}",
+            flush=True,
+        )
         ours = run_cockpit(head, args.seconds, args.warmup, env)
         theirs = run_watch(head, args.seconds, args.warmup, env)
     finally:
@@ -424,11 +481,16 @@ def main() -> None:
 
     if args.raw:
         args.raw.write_bytes(ours.raw)
-        args.raw.with_name(args.raw.name + ".times").write_text("".join(f"{o} {t:.4f}\n" for o, t in ours.times))
+        args.raw.with_name(args.raw.name + ".times").write_text(
+            "".join(f"{o} {t:.4f}\n" for o, t in ours.times)
+        )
         print(f"raw bytes of the cockpit's window: {args.raw}")
     print(f"\n{'':24}{'bytes':>9} {'KB/min':>8} {'CPU s':>7} {'CPU % core':>10}")
     for m in (ours, theirs):
-        print(f"{m.name:24}{m.nbytes:9d} {m.bytes_per_min / KB:8.2f} {m.cpu_s:7.2f} {m.cpu_percent:10.2f}")
+        print(
+            f"{m.name:24}{m.nbytes:9d} {m.bytes_per_min / KB:8.2f} {m.cpu_s:7.2f} "
+            f"{m.cpu_percent:10.2f}"
+        )
     bytes_ratio = ours.bytes_per_min / max(1.0, theirs.bytes_per_min)
     cpu_ratio = ours.cpu_percent / theirs.cpu_percent if theirs.cpu_percent else float("inf")
     print(f"{'raycockpit / watch':24}{'':9} {bytes_ratio:7.2f}x {'':7} {cpu_ratio:9.3f}x")
@@ -436,7 +498,9 @@ def main() -> None:
         breakdown(ours)
         breakdown(theirs, label_rows=False)
     print()
-    summary("idle_bytes_per_min", ours.bytes_per_min / KB, " KB/min", "<=", COCKPIT_BYTES_PER_MIN / KB)
+    summary(
+        "idle_bytes_per_min", ours.bytes_per_min / KB, " KB/min", "<=", COCKPIT_BYTES_PER_MIN / KB
+    )
     summary("idle_cpu_percent", ours.cpu_percent, "%", "<", COCKPIT_CPU_PERCENT)
     summary("idle_bytes_vs_watch_ray_status", bytes_ratio, "x", "<=", BYTES_RATIO)
     summary("idle_cpu_vs_watch_ray_status", cpu_ratio, "x", "<=", CPU_RATIO)

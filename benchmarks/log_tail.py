@@ -45,9 +45,11 @@ MIB = 1024 * 1024
 
 
 def make_chunk(start: int, count: int) -> list[str]:
-    """Realistic driver-log lines (~100 characters), made on the fly so only the view keeps them."""
+    """Realistic driver-log lines (~100 characters), made on the fly so only the view keeps
+    them."""
     return [
-        f"(RayTrainWorker pid={1000 + i % 8}, ip=127.0.0.1) 2026-01-01 12:00:{i % 60:02d},{i % 1000:03d}"
+        f"(RayTrainWorker pid={1000 + i % 8}, ip=127.0.0.1) "
+        f"2026-01-01 12:00:{i % 60:02d},{i % 1000:03d}"
         f"\tINFO train.py:{i % 500} -- step {i} loss={1.0 / (1 + i):.6f} lr=0.001"
         for i in range(start, start + count)
     ]
@@ -104,7 +106,9 @@ def bottom_text(app: BenchApp) -> str:
     return log.render_line(height - 1).text.rstrip()
 
 
-async def feed(app: BenchApp, pilot, args, *, sample=None, settle: bool = False) -> tuple[float, float]:
+async def feed(
+    app: BenchApp, pilot, args, *, sample=None, settle: bool = False
+) -> tuple[float, float]:
     """Push N lines into the app's view; returns (seconds until rendered, worst loop stall).
 
     `sample(fraction)` is called at 25/50/75/100% of N; with `settle`, only once the view has
@@ -137,7 +141,8 @@ async def feed(app: BenchApp, pilot, args, *, sample=None, settle: bool = False)
                         await asyncio.sleep(0.001)
                     await pilot.pause()
                     gc.collect()  # cyclic garbage (events, tasks) is not memory the view holds
-                    cached_cell_len.cache_clear()  # Rich's fixed 4096-entry cache, warming per frame
+                    # Rich's fixed 4096-entry cache, warming per frame
+                    cached_cell_len.cache_clear()
                 sample(marks[done])
         if batched:
             view.write_lines(batched)
@@ -150,7 +155,9 @@ async def feed(app: BenchApp, pilot, args, *, sample=None, settle: bool = False)
     if not expected.startswith(bottom_text(app)[:40]) or not bottom_text(app):
         raise SystemExit(f"{app.kind}: the newest line is not on screen: {bottom_text(app)!r}")
     if len(getattr(view, "lines", [])) != min(n, args.max_lines):
-        raise SystemExit(f"{app.kind}: {len(view.lines)} lines kept, expected {min(n, args.max_lines)}")
+        raise SystemExit(
+            f"{app.kind}: {len(view.lines)} lines kept, expected {min(n, args.max_lines)}"
+        )
     return elapsed, stall.worst
 
 
@@ -160,7 +167,9 @@ async def timed_run(kind: str, args) -> tuple[float, float, dict[float, int]]:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         gc.collect()
-        elapsed, stall = await feed(app, pilot, args, sample=lambda f: rss.__setitem__(f, rss_bytes()))
+        elapsed, stall = await feed(
+            app, pilot, args, sample=lambda f: rss.__setitem__(f, rss_bytes())
+        )
     return args.lines / elapsed, stall, rss
 
 
@@ -196,7 +205,10 @@ async def main(args) -> None:
             worst_stall = max(worst_stall, stall)
         rates[kind], stalls[kind] = best, worst_stall
         rss_text = "  ".join(f"{int(f * 100)}%={v / MIB:.0f}MiB" for f, v in sorted(rss.items()))
-        print(f"{kind:14s} {best:12,.0f} lines/s  worst loop stall {worst_stall * 1000:6.1f} ms  process RSS {rss_text}")
+        print(
+            f"{kind:14s} {best:12,.0f} lines/s  "
+            f"worst loop stall {worst_stall * 1000:6.1f} ms  process RSS {rss_text}"
+        )
     held = await memory_run("logview", args)
     print(
         "logview traced memory: "
@@ -208,22 +220,40 @@ async def main(args) -> None:
     ceiling = rates[ceiling_kind]
     print(f"ceiling: Log.write_lines {ceiling_kind.removeprefix('log_')} ({ceiling:,.0f} lines/s)")
     summary("log_tail_logview_lines_per_s", rates["logview"], "", ">=", 50_000)
-    summary("log_tail_log_write_lines_per_chunk_lines_per_s", rates["log_per_chunk"], "", ">=", 50_000)
-    summary("log_tail_log_write_lines_per_frame_lines_per_s", rates["log_per_frame"], "", ">=", 50_000)
+    summary(
+        "log_tail_log_write_lines_per_chunk_lines_per_s", rates["log_per_chunk"], "", ">=", 50_000
+    )
+    summary(
+        "log_tail_log_write_lines_per_frame_lines_per_s", rates["log_per_frame"], "", ">=", 50_000
+    )
     summary("log_tail_logview_vs_log_ceiling", rates["logview"] / ceiling, "x", ">=", 0.8)
     summary("log_tail_logview_worst_loop_stall_ms", stalls["logview"] * 1000, "ms", "<=", 100)
-    # Flat = no growth with N. Lines that would be kept by a leak are ~0.18 KiB each, so the 75% of N
-    # passing through after the 25% mark would add tens of MiB; bounded caches that are still
+    # Flat = no growth with N. Lines that would be kept by a leak are ~0.18 KiB each, so the 75% of
+    # N passing through after the 25% mark would add tens of MiB; bounded caches that are still
     # warming (Textual's per-strip caches fill one frame at a time) stay well under 1 MiB.
     base = held[0.25]
     passing = int(0.75 * args.lines)
-    print(f"lines through the view after the 25% sample: {passing:,} (kept, they would be ~{passing * 180 / MIB:.0f} MiB)")
+    print(
+        f"lines through the view after the 25% sample: {passing:,} "
+        f"(kept, they would be ~{passing * 180 / MIB:.0f} MiB)"
+    )
     for fraction in (0.25, 0.5, 0.75, 1.0):
-        summary(f"log_tail_logview_memory_at_{int(fraction * 100)}pct", held[fraction] / MIB, "MiB", "<=", base / MIB + 1.0)
-    summary("log_tail_logview_memory_growth_25_to_100pct", (held[1.0] - base) / MIB, "MiB", "<=", 1.0)
+        summary(
+            f"log_tail_logview_memory_at_{int(fraction * 100)}pct",
+            held[fraction] / MIB,
+            "MiB",
+            "<=",
+            base / MIB + 1.0,
+        )
+    summary(
+        "log_tail_logview_memory_growth_25_to_100pct", (held[1.0] - base) / MIB, "MiB", "<=", 1.0
+    )
+
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--max-lines", type=int, default=10_000)
     parser.add_argument("--chunk", type=int, default=10)

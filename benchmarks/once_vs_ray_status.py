@@ -24,10 +24,14 @@ BIN = Path(sys.executable).parent
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=str(Path.home()))
+    proc = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=120, cwd=str(Path.home())
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
+        raise SystemExit(
+            f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-400:]}"
+        )
     return elapsed
 
 
@@ -47,7 +51,8 @@ def main() -> None:
             theirs.append(timed(status, env))
         m_ours, m_theirs = median(ours), median(theirs)
         print(f"raycockpit --once: median {m_ours:.3f}s  runs {' '.join(f'{t:.2f}' for t in ours)}")
-        print(f"ray status:        median {m_theirs:.3f}s  runs {' '.join(f'{t:.2f}' for t in theirs)}")
+        runs_theirs = " ".join(f"{t:.2f}" for t in theirs)
+        print(f"ray status:        median {m_theirs:.3f}s  runs {runs_theirs}")
         summary("once_seconds", m_ours, "s", "<=", 0.35 * m_theirs)
         summary("once_vs_ray_status_ratio", m_ours / m_theirs, "x", "<=", 0.35)
     finally:

@@ -38,12 +38,16 @@ PY = sys.executable
 LINES: list[str] = []
 
 
-def report(name: str, value: float, op: str, target: float, unit: str = "",
-           fmt: str = "{:.3f}") -> None:
-    ok = {">=": value >= target, "<=": value <= target, "<": value < target,
-          ">": value > target}[op]
-    line = (f"bench {name}: {fmt.format(value)}{unit} (target {op} {fmt.format(target)}{unit}) "
-            f"{'ok' if ok else 'short'}")
+def report(
+    name: str, value: float, op: str, target: float, unit: str = "", fmt: str = "{:.3f}"
+) -> None:
+    ok = {">=": value >= target, "<=": value <= target, "<": value < target, ">": value > target}[
+        op
+    ]
+    line = (
+        f"bench {name}: {fmt.format(value)}{unit} (target {op} {fmt.format(target)}{unit}) "
+        f"{'ok' if ok else 'short'}"
+    )
     LINES.append(line)
     print(line, flush=True)
 
@@ -64,9 +68,14 @@ class Workload:
         self._log = open(self.log_path, "w")
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [PY, "-m", f"workloads.{name}", "--preset", "full", *args], cwd=ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
+            [PY, "-m", f"workloads.{name}", "--preset", "full", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -113,8 +122,10 @@ class Workload:
         raise RuntimeError(f"{self.name}: no end event (rc {self.proc.returncode})\n{tail}")
 
     def artifact(self, name: str) -> dict | None:
-        return next((e.data for e in self.events
-                     if e.kind == "artifact" and e.data.get("name") == name), None)
+        return next(
+            (e.data for e in self.events if e.kind == "artifact" and e.data.get("name") == name),
+            None,
+        )
 
 
 # ---------------------------------------------------------------------------- HTTP load
@@ -145,8 +156,13 @@ async def _load(url: str, rows: list, requests: int, concurrency: int, budget_s:
         wall = time.perf_counter() - t0
     latencies.sort()
     n = len(latencies)
-    return {"requests": n, "errors": errors, "rps": n / wall,
-            "p50_ms": 1000 * latencies[n // 2], "p99_ms": 1000 * latencies[min(n - 1, int(n * 0.99))]}
+    return {
+        "requests": n,
+        "errors": errors,
+        "rps": n / wall,
+        "p50_ms": 1000 * latencies[n // 2],
+        "p99_ms": 1000 * latencies[min(n - 1, int(n * 0.99))],
+    }
 
 
 def measure_http(url: str, label: str) -> dict[str, dict]:
@@ -154,12 +170,16 @@ def measure_http(url: str, label: str) -> dict[str, dict]:
 
     _, _, x_te, _ = _digits.load_split()
     row = x_te[:1].tolist()
-    out = {"seq": asyncio.run(_load(url, row, requests=400, concurrency=1, budget_s=30)),
-           "conc8": asyncio.run(_load(url, row, requests=1200, concurrency=8, budget_s=30))}
+    out = {
+        "seq": asyncio.run(_load(url, row, requests=400, concurrency=1, budget_s=30)),
+        "conc8": asyncio.run(_load(url, row, requests=1200, concurrency=8, budget_s=30)),
+    }
     for mode, r in out.items():
-        print(f"  {label} {mode}: {r['requests']} requests, {r['errors']} errors, "
-              f"{r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms",
-              flush=True)
+        print(
+            f"  {label} {mode}: {r['requests']} requests, {r['errors']} errors, "
+            f"{r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms",
+            flush=True,
+        )
     return out
 
 
@@ -226,14 +246,19 @@ def pandas_csv(csv_path: str, out_dir: Path, test_size: float, seed: int) -> flo
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="train,tune,rl,data,core,serve")
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the outputs and per-workload logs (default: delete them)")
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the outputs and per-workload logs (default: delete them)",
+    )
     opts = ap.parse_args()
     only = set(opts.only.split(","))
     work = Path(tempfile.mkdtemp(prefix="raycockpit-bench-"))
     head = LocalHead(ports=HeadPorts.isolated(), temp_dir=str(work / "ray"), workdir=str(ROOT))
-    print(f"starting a loopback Ray head (dashboard {head.dashboard_url}); outputs in {work}",
-          flush=True)
+    print(
+        f"starting a loopback Ray head (dashboard {head.dashboard_url}); outputs in {work}",
+        flush=True,
+    )
     t0 = time.perf_counter()
     head.start()
     print(f"head ready in {time.perf_counter() - t0:.1f} s (pid {head.pid})", flush=True)
@@ -245,9 +270,11 @@ def main() -> int:
             wall = w.wait(300)
             end = w.end()
             m = end["metrics"]
-            print(f"  train: {m['epochs']} epochs, final acc {m['test_accuracy']:.4f}, best "
-                  f"checkpoint acc {m['best_checkpoint_accuracy']:.4f}, fit {m['fit_s']:.1f} s",
-                  flush=True)
+            print(
+                f"  train: {m['epochs']} epochs, final acc {m['test_accuracy']:.4f}, best "
+                f"checkpoint acc {m['best_checkpoint_accuracy']:.4f}, fit {m['fit_s']:.1f} s",
+                flush=True,
+            )
             report("train_test_accuracy", m["test_accuracy"], ">=", 0.97)
             report("train_wall_s", wall, "<", 60.0, " s", "{:.1f}")
             art = w.artifact("best_checkpoint")
@@ -256,16 +283,22 @@ def main() -> int:
             w = Workload("tune", ["--storage-path", str(work / "tune")], env, work)
             wall = w.wait(600)
             m = w.end()["metrics"]
-            print(f"  tune: {m['trials']} trials ({m['trials_stopped_early']} stopped early by "
-                  f"ASHA), best config {w.end().get('best_config')}, {wall:.1f} s", flush=True)
+            print(
+                f"  tune: {m['trials']} trials ({m['trials_stopped_early']} stopped early by "
+                f"ASHA), best config {w.end().get('best_config')}, {wall:.1f} s",
+                flush=True,
+            )
             report("tune_best_accuracy", m["best_accuracy"], ">=", 0.975)
             report("tune_wall_s", wall, "<", 120.0, " s", "{:.1f}")
         if "rl" in only:
             w = Workload("rl", ["--storage-path", str(work / "rl")], env, work)
             wall = w.wait(600)
             m = w.end()["metrics"]
-            print(f"  rl: {m['iterations']} iterations, {m['env_steps']} env steps, return "
-                  f"{m['episode_return_mean']:.1f}, process {wall:.1f} s", flush=True)
+            print(
+                f"  rl: {m['iterations']} iterations, {m['env_steps']} env steps, return "
+                f"{m['episode_return_mean']:.1f}, process {wall:.1f} s",
+                flush=True,
+            )
             report("rl_cartpole_return", m["episode_return_mean"], ">=", 450.0, "", "{:.1f}")
             if m.get("target_reached"):
                 report("rl_env_steps_to_450", m["target_env_steps"], "<=", 150000, "", "{:.0f}")
@@ -278,22 +311,26 @@ def main() -> int:
             m = w.end()["metrics"]
             np_rps = numpy_range(int(m["range_rows"]))
             pd_rps = pandas_csv(str(work / "data" / "input.csv"), work / "pandas", 0.2, 0)
-            print(f"  data: range {m['range_rows']:.0f} rows in {m['range_compute_s']:.2f} s "
-                  f"(numpy {m['range_rows'] / np_rps:.3f} s); csv {m['csv_rows']:.0f} rows in "
-                  f"{m['csv_s']:.2f} s (pandas+sklearn {m['csv_rows'] / pd_rps:.2f} s)",
-                  flush=True)
+            print(
+                f"  data: range {m['range_rows']:.0f} rows in {m['range_compute_s']:.2f} s "
+                f"(numpy {m['range_rows'] / np_rps:.3f} s); csv {m['csv_rows']:.0f} rows in "
+                f"{m['csv_s']:.2f} s (pandas+sklearn {m['csv_rows'] / pd_rps:.2f} s)",
+                flush=True,
+            )
             report("data_range_rows_per_s", m["range_rows_per_s"], ">=", 50000, "", "{:.0f}")
             report("data_csv_rows_per_s", m["csv_rows_per_s"], ">=", 10000, "", "{:.0f}")
-            report("data_range_vs_numpy", m["range_rows_per_s"] / np_rps, ">=", 0.01, "x",
-                   "{:.4f}")
+            report("data_range_vs_numpy", m["range_rows_per_s"] / np_rps, ">=", 0.01, "x", "{:.4f}")
             report("data_csv_vs_pandas", m["csv_rows_per_s"] / pd_rps, ">=", 0.1, "x", "{:.3f}")
         if "core" in only:
             w = Workload("core", [], env, work)
             w.wait(300)
             m = w.end()["metrics"]
-            print(f"  core: pi {m['pi_estimate']:.5f}, shared {m['array_bytes'] / 2**20:.0f} MiB "
-                  f"read by {m['readers']:.0f} tasks in {m['read_s']:.2f} s, object store "
-                  f"{m.get('object_store_bytes_used', 0) / 2**20:.0f} MiB used", flush=True)
+            print(
+                f"  core: pi {m['pi_estimate']:.5f}, shared {m['array_bytes'] / 2**20:.0f} MiB "
+                f"read by {m['readers']:.0f} tasks in {m['read_s']:.2f} s, object store "
+                f"{m.get('object_store_bytes_used', 0) / 2**20:.0f} MiB used",
+                flush=True,
+            )
             report("core_tasks_per_s", m["tasks_per_s"], ">=", 200, "", "{:.0f}")
         if "serve" in only:
             port = free_port()
@@ -308,7 +345,8 @@ def main() -> int:
             print(f"  serve: up at {art['url']} with model {art.get('model')}", flush=True)
             deadline = time.monotonic() + 120  # the full preset's 200-request self-test
             while time.monotonic() < deadline and not any(
-                    e.kind == "metric" and e.step == 1 for e in w.events):
+                e.kind == "metric" and e.step == 1 for e in w.events
+            ):
                 time.sleep(0.5)
             try:
                 serve = measure_http(art["url"] + "predict", "serve")
@@ -317,8 +355,9 @@ def main() -> int:
             end = w.end()
             assert end["status"] == "ok", end
             uport = free_port()
-            server = subprocess.Popen([PY, "-c", UVICORN_SERVER, str(uport), ckpt or ""],
-                                      cwd=ROOT, start_new_session=True)
+            server = subprocess.Popen(
+                [PY, "-c", UVICORN_SERVER, str(uport), ckpt or ""], cwd=ROOT, start_new_session=True
+            )
             try:
                 if not wait_http(f"http://127.0.0.1:{uport}/health", 60):
                     raise RuntimeError("plain uvicorn server did not come up")
@@ -334,10 +373,22 @@ def main() -> int:
             report("serve_conc8_p99_ms", serve["conc8"]["p99_ms"], "<", 500.0, " ms", "{:.1f}")
             report("uvicorn_seq_p50_ms", plain["seq"]["p50_ms"], "<", 20.0, " ms", "{:.1f}")
             report("uvicorn_conc8_rps", plain["conc8"]["rps"], ">=", 50.0, "", "{:.0f}")
-            report("serve_vs_uvicorn_conc8_rps", serve["conc8"]["rps"] / plain["conc8"]["rps"],
-                   ">=", 0.25, "x", "{:.3f}")
-            report("serve_vs_uvicorn_seq_rps", serve["seq"]["rps"] / plain["seq"]["rps"],
-                   ">=", 0.05, "x", "{:.3f}")
+            report(
+                "serve_vs_uvicorn_conc8_rps",
+                serve["conc8"]["rps"] / plain["conc8"]["rps"],
+                ">=",
+                0.25,
+                "x",
+                "{:.3f}",
+            )
+            report(
+                "serve_vs_uvicorn_seq_rps",
+                serve["seq"]["rps"] / plain["seq"]["rps"],
+                ">=",
+                0.05,
+                "x",
+                "{:.3f}",
+            )
             errors = serve["seq"]["errors"] + serve["conc8"]["errors"]
             report("serve_errors", errors, "<=", 0, "", "{:.0f}")
     finally:

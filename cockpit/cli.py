@@ -28,20 +28,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="raycockpit",
         description="A keyboard-driven terminal cockpit for Ray clusters. With no address it "
-        "attaches to a dashboard on http://127.0.0.1:8265, or else starts and owns a local Ray head.",
+        "attaches to a dashboard on http://127.0.0.1:8265, or else starts and owns a local Ray "
+        "head.",
     )
     p.add_argument("--address", help="dashboard URL of a running cluster, e.g. http://HOST:8265")
-    p.add_argument("--ssh", metavar="[USER@]HOST[:PORT]",
-                   help="reach a head whose dashboard listens on that machine's loopback, through a "
-                   "managed ssh tunnel (your ~/.ssh/config, agent and known_hosts apply)")  # fmt: skip
+    p.add_argument(
+        "--ssh",
+        metavar="[USER@]HOST[:PORT]",
+        help="reach a head whose dashboard listens on that machine's loopback, through a "
+        "managed ssh tunnel (your ~/.ssh/config, agent and known_hosts apply)",
+    )
     p.add_argument("--ssh-key", metavar="FILE", help="with --ssh: the private key to log in with")
-    p.add_argument("--remote-dashboard", type=int, metavar="PORT",
-                   help="with --ssh: the dashboard port on the remote machine (default 8265)")  # fmt: skip
+    p.add_argument(
+        "--remote-dashboard",
+        type=int,
+        metavar="PORT",
+        help="with --ssh: the dashboard port on the remote machine (default 8265)",
+    )
     p.add_argument("--refresh", type=float, help="seconds between polls (default 2)")
     p.add_argument("--once", action="store_true", help="print one snapshot as text and exit")
     p.add_argument("--json", action="store_true", help="with --once: print JSON instead of text")
-    p.add_argument("--keep-cluster", action="store_true", help="leave the embedded local head running on exit")
-    p.add_argument("--readonly", action="store_true", help="hide and refuse every action that changes the cluster")
+    p.add_argument(
+        "--keep-cluster", action="store_true", help="leave the embedded local head running on exit"
+    )
+    p.add_argument(
+        "--readonly",
+        action="store_true",
+        help="hide and refuse every action that changes the cluster",
+    )
     p.add_argument("--config", help="settings file (default ~/.config/raycockpit/cockpit.yaml)")
     p.add_argument("--version", action="version", version=f"raycockpit {__version__}")
     return p
@@ -54,7 +68,11 @@ def dashboard_answers(address: str, timeout: float = 1.0) -> bool:
 
     host_port = address.split("://", 1)[-1].split("/", 1)[0]
     host, _, port = host_port.rpartition(":")
-    if host in ("127.0.0.1", "localhost") and port.isdigit() and not port_in_use(int(port), "127.0.0.1"):
+    if (
+        host in ("127.0.0.1", "localhost")
+        and port.isdigit()
+        and not port_in_use(int(port), "127.0.0.1")
+    ):
         return False  # nothing listens: skip the HTTP round trip
     try:
         return httpx.get(f"{address}/api/version", timeout=timeout).status_code == 200
@@ -62,8 +80,12 @@ def dashboard_answers(address: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def resolve_target(flag: str | None, settings: Settings, env: dict[str, str] | None = None,
-                   ssh_flag: str | None = None) -> Target:  # fmt: skip
+def resolve_target(
+    flag: str | None,
+    settings: Settings,
+    env: dict[str, str] | None = None,
+    ssh_flag: str | None = None,
+) -> Target:
     """--address or --ssh; RAY_API_SERVER_ADDRESS or an http(s) RAY_ADDRESS; the settings file
     (address or ssh); a dashboard already answering on 127.0.0.1:8265; else an embedded head."""
     if flag and ssh_flag:
@@ -97,10 +119,14 @@ def open_tunnel(target: Target, settings: Settings, args: argparse.Namespace):
         SshTarget.parse(target.ssh or ""),
         remote_port=args.remote_dashboard or settings.remote_dashboard,
         key=str(Path(key).expanduser()) if key else None,
-        options=[str(Path(o).expanduser()) if o.startswith("~") else o for o in settings.ssh_options],
+        options=[
+            str(Path(o).expanduser()) if o.startswith("~") else o for o in settings.ssh_options
+        ],
         connect_timeout=min(settings.request_timeout, 15.0),
     )
-    say(f"raycockpit: opening an ssh tunnel to {tunnel.target} (dashboard :{tunnel.remote_port})...")
+    say(
+        f"raycockpit: opening an ssh tunnel to {tunnel.target} (dashboard :{tunnel.remote_port})..."
+    )
     tunnel.open()
     return tunnel
 
@@ -113,7 +139,9 @@ def say(text: str) -> None:
         pass
 
 
-async def _once(address: str, settings: Settings, as_json: bool, via: str = "", remote_port: int = 0) -> int:
+async def _once(
+    address: str, settings: Settings, as_json: bool, via: str = "", remote_port: int = 0
+) -> int:
     from raycockpit.cockpit.client import DashboardClient
     from raycockpit.cockpit.poller import Poller
     from raycockpit.cockpit.report import snapshot_json, snapshot_text
@@ -122,8 +150,11 @@ async def _once(address: str, settings: Settings, as_json: bool, via: str = "", 
         snap = await Poller(client).poll_once()
     if not snap.connected:
         if via:  # the link is up, so the far end's dashboard is what does not answer
-            say(f"raycockpit: the ssh link to {via} is up, but no Ray dashboard answers on its port "
-                f"{remote_port} — start Ray there, or name the port with --remote-dashboard PORT")  # fmt: skip
+            say(
+                f"raycockpit: the ssh link to {via} is up, but no Ray dashboard answers on its "
+                f"port {remote_port} — start Ray there, or name the port with "
+                "--remote-dashboard PORT"
+            )
         else:
             say(f"raycockpit: {snap.connection_error}")
         return EXIT_UNREACHABLE
@@ -133,12 +164,21 @@ async def _once(address: str, settings: Settings, as_json: bool, via: str = "", 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    overrides = {"refresh": args.refresh, "keep_cluster": args.keep_cluster or None, "readonly": args.readonly or None}
+    overrides = {
+        "refresh": args.refresh,
+        "keep_cluster": args.keep_cluster or None,
+        "readonly": args.readonly or None,
+    }
     try:  # the file, then the flags over it, validated alike: one line per problem, exit 2
         settings = Settings.load(path=Path(args.config) if args.config else None)
-        settings = settings.updated({k: v for k, v in overrides.items() if v is not None},
-                                    names={"refresh": "--refresh", "keep_cluster": "--keep-cluster",
-                                           "readonly": "--readonly"})  # fmt: skip
+        settings = settings.updated(
+            {k: v for k, v in overrides.items() if v is not None},
+            names={
+                "refresh": "--refresh",
+                "keep_cluster": "--keep-cluster",
+                "readonly": "--readonly",
+            },
+        )
     except ValueError as exc:
         for line in str(exc).splitlines():
             say(f"raycockpit: {line}")
@@ -158,11 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.once:
             if target.embedded:
-                say(f"raycockpit: no Ray dashboard answers on {target.address} — start one (raycockpit "
-                    "without --once starts a local head) or pass --address URL or --ssh HOST")  # fmt: skip
+                say(
+                    f"raycockpit: no Ray dashboard answers on {target.address} — "
+                    "start one (raycockpit without --once starts a local head) "
+                    "or pass --address URL or --ssh HOST"
+                )
                 return EXIT_UNREACHABLE
             via, port = (str(tunnel.target), tunnel.remote_port) if tunnel else ("", 0)
-            return asyncio.run(_once(target.address, settings, args.json, via=via, remote_port=port))
+            return asyncio.run(
+                _once(target.address, settings, args.json, via=via, remote_port=port)
+            )
         return _run_app(target, settings, tunnel)
     finally:
         if tunnel is not None:
@@ -170,9 +215,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_app(target: Target, settings: Settings, tunnel) -> int:
-    from raycockpit.screens.app import make_app
     from raycockpit.cockpit.kept_heads import KeptHead
     from raycockpit.cockpit.local import LocalHead
+    from raycockpit.screens.app import make_app
 
     head = LocalHead() if target.embedded else None
     kept = None if (target.embedded or tunnel) else KeptHead.find(target.address)
@@ -184,11 +229,15 @@ def _run_app(target: Target, settings: Settings, tunnel) -> int:
         # A second hangup or ^C must not cut the head's stop short: it is bounded by itself.
         for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)
-        if head is not None and head.pid is not None:  # started, or still starting when the user quit
+        if (
+            head is not None and head.pid is not None
+        ):  # started, or still starting when the user quit
             if settings.keep_cluster and app.head_started:
                 KeptHead.record(head)
-                say(f"raycockpit: the local Ray head keeps running at {head.dashboard_url} "
-                    f"(pid {head.pid}); the next raycockpit attaches to it and :stop-head stops it")  # fmt: skip
+                say(
+                    f"raycockpit: the local Ray head keeps running at {head.dashboard_url} "
+                    f"(pid {head.pid}); the next raycockpit attaches to it and :stop-head stops it"
+                )
             else:
                 say("raycockpit: stopping the local Ray head...")
                 head.stop()

@@ -25,7 +25,8 @@ from raycockpit.cockpit.errors import (
     RequestRejected,
 )
 
-USER_AGENT = f"raycockpit/{__version__} (python-httpx)"  # never browser-like: the dashboard refuses POSTs from browsers
+# never browser-like: the dashboard refuses POSTs from browsers
+USER_AGENT = f"raycockpit/{__version__} (python-httpx)"
 STATE_API_TIMEOUT = 35.0
 
 
@@ -110,7 +111,9 @@ class DashboardClient:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise BadResponse(
-                f"{method} {path} did not return JSON", status=response.status_code, body=response.text
+                f"{method} {path} did not return JSON",
+                status=response.status_code,
+                body=response.text,
             ) from None
 
     async def _envelope(self, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -139,7 +142,11 @@ class DashboardClient:
             data = await self._json("GET", "/api/authentication_mode")
         except NotFound:
             return "disabled"
-        return str(data.get("authentication_mode", "disabled")) if isinstance(data, dict) else "disabled"
+        return (
+            str(data.get("authentication_mode", "disabled"))
+            if isinstance(data, dict)
+            else "disabled"
+        )
 
     async def node_summary(self) -> dict[str, Any]:
         return await self._envelope("/nodes", params={"view": "summary"})
@@ -189,7 +196,9 @@ class DashboardClient:
         """POST /api/jobs/ with a `launch.job_body` (or `JobRequest.body`) body; returns its id."""
         data = await self._json("POST", "/api/jobs/", json=body)
         if not isinstance(data, dict) or not data.get("submission_id"):
-            raise BadResponse("POST /api/jobs/: no submission_id in the answer", body=str(data)[:300])
+            raise BadResponse(
+                "POST /api/jobs/: no submission_id in the answer", body=str(data)[:300]
+            )
         return str(data["submission_id"])
 
     async def stop_job(self, job_id: str) -> bool:
@@ -203,7 +212,9 @@ class DashboardClient:
     async def job_logs(self, job_id: str) -> str:
         data = await self._json("GET", f"/api/jobs/{job_id}/logs", timeout=max(self._timeout, 30.0))
         if not isinstance(data, dict) or not isinstance(data.get("logs", ""), str):
-            raise BadResponse(f"GET /api/jobs/{job_id}/logs: unexpected answer", body=str(data)[:300])
+            raise BadResponse(
+                f"GET /api/jobs/{job_id}/logs: unexpected answer", body=str(data)[:300]
+            )
         return data.get("logs", "")
 
     async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
@@ -228,7 +239,9 @@ class DashboardClient:
                 ping_interval=20,
             ) as socket:
                 async for message in socket:
-                    yield message if isinstance(message, str) else message.decode("utf-8", "replace")
+                    yield (
+                        message if isinstance(message, str) else message.decode("utf-8", "replace")
+                    )
         except websockets.exceptions.InvalidStatus as exc:
             status = exc.response.status_code
             if status == 401:
@@ -263,7 +276,9 @@ class DashboardClient:
     async def serve_applications(self) -> dict[str, Any]:
         data = await self._json("GET", "/api/serve/applications/")
         if not isinstance(data, dict):
-            raise BadResponse("GET /api/serve/applications/: expected an object", body=str(data)[:300])
+            raise BadResponse(
+                "GET /api/serve/applications/: expected an object", body=str(data)[:300]
+            )
         return data
 
     async def delete_serve(self) -> None:
@@ -275,14 +290,21 @@ class DashboardClient:
         Ray 2.60 accepts it only for apps deployed with `external_scaler_enabled: true` (412
         otherwise); a refusal is raised as RequestRejected carrying the server's reason.
         """
-        path = f"/api/v1/applications/{quote(app, safe='')}/deployments/{quote(deployment, safe='')}/scale"
+        app_part, deployment_part = quote(app, safe=""), quote(deployment, safe="")
+        path = f"/api/v1/applications/{app_part}/deployments/{deployment_part}/scale"
         try:
-            data = await self._json("POST", path, json={"target_num_replicas": int(n)}, timeout=30.0)
+            data = await self._json(
+                "POST", path, json={"target_num_replicas": int(n)}, timeout=30.0
+            )
         except BadResponse as exc:
             reason = _error_reason(exc.body) or exc.message
-            error = RequestRejected(f"Ray refused to scale {app}/{deployment} (HTTP {exc.status}): {reason}")
+            error = RequestRejected(
+                f"Ray refused to scale {app}/{deployment} (HTTP {exc.status}): {reason}"
+            )
             if "external_scaler_enabled" in reason:
-                error.hint = "redeploy the app with external_scaler_enabled: true to scale it from here"
+                error.hint = (
+                    "redeploy the app with external_scaler_enabled: true to scale it from here"
+                )
             raise error from None
         return str(data.get("message", "")) if isinstance(data, dict) else ""
 
@@ -298,11 +320,15 @@ class DashboardClient:
         everything = await self.serve_applications()
         if name not in (everything.get("applications") or {}):
             raise NotFound(f"Serve application {name!r} not found")
-        declarative = await self._json("GET", "/api/serve/applications/", params={"api_type": "declarative"})
+        declarative = await self._json(
+            "GET", "/api/serve/applications/", params={"api_type": "declarative"}
+        )
         apps = (declarative.get("applications") or {}) if isinstance(declarative, dict) else {}
         if name not in apps:
             error = RequestRejected(
-                f"{name!r} was deployed by serve.run (imperative): Ray's REST API cannot delete one such app")
+                f"{name!r} was deployed by serve.run (imperative): "
+                "Ray's REST API cannot delete one such app"
+            )
             error.hint = "stop the job that runs it (Jobs pane), or shut down all of Serve (D)"
             raise error
         configs = []
@@ -326,7 +352,9 @@ class DashboardClient:
 
     async def list_actors(self, limit: int = 200) -> dict[str, Any]:
         return await self._envelope(
-            "/api/v0/actors", params={"limit": str(limit), "detail": "false"}, timeout=STATE_API_TIMEOUT
+            "/api/v0/actors",
+            params={"limit": str(limit), "detail": "false"},
+            timeout=STATE_API_TIMEOUT,
         )
 
 

@@ -49,7 +49,9 @@ def _str_tuple(value: object) -> object:
     if value is None:
         return ()
     if isinstance(value, (list, tuple)):
-        return tuple(str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in value)
+        return tuple(
+            str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in value
+        )
     return value
 
 
@@ -72,7 +74,9 @@ class Settings(BaseModel):
     ssh: str | None = None  # [user@]host[:port]: reach a head whose dashboard is on its loopback
     ssh_key: str | None = None
     ssh_options: StrTuple = ()  # extra ssh arguments, e.g. ["-F", "~/.ssh/other_config"]
-    remote_dashboard: Annotated[int, Field(ge=1, le=65535)] = 8265  # the dashboard port beyond the tunnel
+    remote_dashboard: Annotated[int, Field(ge=1, le=65535)] = (
+        8265  # the dashboard port beyond the tunnel
+    )
     refresh: Seconds = 2.0
     request_timeout: Seconds = 10.0
     log_max_lines: Annotated[int, Field(ge=100, le=10_000_000)] = 20_000
@@ -105,7 +109,9 @@ class Settings(BaseModel):
         except ValidationError as exc:
             order = {key: i for i, key in enumerate(raw)}  # report in the file's order
             errors = sorted(exc.errors(), key=lambda e: order.get(e["loc"][0], len(order)))
-            raise ValueError("\n".join(f"settings {path}: {line}" for line in problems(errors))) from None
+            raise ValueError(
+                "\n".join(f"settings {path}: {line}" for line in problems(errors))
+            ) from None
 
     def updated(self, changes: dict[str, object], names: dict[str, str] | None = None) -> Settings:
         """A copy with `changes` applied and validated like the file (model_copy alone does not
@@ -118,7 +124,8 @@ class Settings(BaseModel):
 
 
 def problems(errors: list[ErrorDetails], names: dict[str, str] | None = None) -> list[str]:
-    """One line per pydantic error: `KEY = VALUE: expected WHAT`, or `unknown key 'X' (did you mean 'Y'?)`."""
+    """One line per pydantic error: `KEY = VALUE: expected WHAT`, or
+    `unknown key 'X' (did you mean 'Y'?)`."""
     lines = []
     for err in errors:
         loc = err["loc"]
@@ -131,7 +138,9 @@ def problems(errors: list[ErrorDetails], names: dict[str, str] | None = None) ->
             lines.append(f"{where}: binding id {_short(err['input'])}: expected a non-empty string")
             continue
         where = (names or {}).get(field, field) + "".join(f"[{p!r}]" for p in rest)
-        expected = _ITEM_EXPECTED.get(field, "a valid value") if rest else EXPECTED.get(field, err["msg"])
+        expected = (
+            _ITEM_EXPECTED.get(field, "a valid value") if rest else EXPECTED.get(field, err["msg"])
+        )
         lines.append(f"{where} = {_short(err['input'])}: expected {expected}")
     return lines
 
@@ -177,7 +186,9 @@ def normalise_address(address: str) -> str:
 
 
 def discover_token(env: dict[str, str] | None = None) -> str | None:
-    """The auth token, from RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, or ~/.ray/auth_token. Never logged."""
+    """The auth token, from RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, or ~/.ray/auth_token.
+
+    Never logged."""
     env = os.environ if env is None else env
     if env.get("RAY_AUTH_TOKEN"):
         return env["RAY_AUTH_TOKEN"].strip()

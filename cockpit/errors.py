@@ -1,4 +1,5 @@
-"""Typed errors of the cockpit core. Each one knows how to say itself in one line, with what to do."""
+"""Typed errors of the cockpit core. Each one knows how to say itself in one line, with what to
+do."""
 
 from __future__ import annotations
 

@@ -55,8 +55,14 @@ class KeptHead:
         started = start_time(head.pid) if head.pid else None
         if head.pid is None or started is None:
             return None
-        kept = cls(head.pid, started, head.dashboard_url, head.gcs_address,
-                   str(head.log_path) if head.log_path else None, time.time())  # fmt: skip
+        kept = cls(
+            head.pid,
+            started,
+            head.dashboard_url,
+            head.gcs_address,
+            str(head.log_path) if head.log_path else None,
+            time.time(),
+        )
         path = cls.path_for(head.ports.dashboard)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

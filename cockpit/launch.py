@@ -1,4 +1,5 @@
-"""Workload specs (configs/workloads/*.yaml and user folders) + form values -> a validated job request.
+"""Workload specs (configs/workloads/*.yaml and user folders) + form values -> a validated job
+request.
 
 Values reach the entrypoint as separate, quoted arguments (`shlex.join`), so a value such as
 `x; rm -rf ~` is passed literally, never run by the shell that Ray starts the entrypoint with.
@@ -26,8 +27,22 @@ META_SPEC = "raycockpit.spec"
 META_VALUES = "raycockpit.values"
 META_OPTIONS = "raycockpit.options"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MEMORY_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
-                "g": 2**30, "gb": 2**30, "gib": 2**30, "t": 2**40, "tb": 2**40, "tib": 2**40}  # fmt: skip
+MEMORY_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 2**10,
+    "kb": 2**10,
+    "kib": 2**10,
+    "m": 2**20,
+    "mb": 2**20,
+    "mib": 2**20,
+    "g": 2**30,
+    "gb": 2**30,
+    "gib": 2**30,
+    "t": 2**40,
+    "tb": 2**40,
+    "tib": 2**40,
+}
 
 
 class SpecError(ValueError):
@@ -169,7 +184,9 @@ def load_spec(path: Path, *, bundled: bool = False) -> WorkloadSpec:
     for preset, values in (raw.get("presets") or {}).items():
         unknown = set(values or {}) - names
         if unknown:
-            raise SpecError(f"{where}: preset {preset} sets unknown params {', '.join(sorted(unknown))}")
+            raise SpecError(
+                f"{where}: preset {preset} sets unknown params {', '.join(sorted(unknown))}"
+            )
         presets[str(preset)] = dict(values or {})
     if bundled:
         working_dir, include = REPO_ROOT, ("workloads",)
@@ -192,7 +209,9 @@ def load_spec(path: Path, *, bundled: bool = False) -> WorkloadSpec:
     )
 
 
-def load_specs(user_dirs: list[Path] | tuple[Path, ...] = ()) -> tuple[list[WorkloadSpec], list[str]]:
+def load_specs(
+    user_dirs: list[Path] | tuple[Path, ...] = (),
+) -> tuple[list[WorkloadSpec], list[str]]:
     """The bundled specs, then the user's; a broken file is reported, never fatal."""
     specs: list[WorkloadSpec] = []
     problems: list[str] = []
@@ -282,8 +301,13 @@ class JobOptions:
     pip: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"num_cpus": self.num_cpus, "num_gpus": self.num_gpus, "memory": self.memory,
-                "env_vars": self.env_vars, "pip": self.pip}  # fmt: skip
+        return {
+            "num_cpus": self.num_cpus,
+            "num_gpus": self.num_gpus,
+            "memory": self.memory,
+            "env_vars": self.env_vars,
+            "pip": self.pip,
+        }
 
 
 @dataclass(frozen=True)
@@ -328,14 +352,21 @@ class JobRequest:
         if self.package_root is not None:
             words += ["--working-dir", str(self.package_root)]
             if self.package_include is not None:
-                others = sorted(p.name for p in self.package_root.iterdir() if p.name not in self.package_include)
+                others = sorted(
+                    p.name
+                    for p in self.package_root.iterdir()
+                    if p.name not in self.package_include
+                )
                 runtime_env["excludes"] = [f"/{name}" for name in others]
         if runtime_env:
             words += ["--runtime-env-json", json.dumps(runtime_env, sort_keys=True)]
         if self.metadata:
             words += ["--metadata-json", json.dumps(self.metadata, sort_keys=True)]
-        for flag, value in (("--entrypoint-num-cpus", self.num_cpus), ("--entrypoint-num-gpus", self.num_gpus),
-                            ("--entrypoint-memory", self.memory)):  # fmt: skip
+        for flag, value in (
+            ("--entrypoint-num-cpus", self.num_cpus),
+            ("--entrypoint-num-gpus", self.num_gpus),
+            ("--entrypoint-memory", self.memory),
+        ):
             if value is not None:
                 words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
         return shlex.join(words) + " -- " + self.entrypoint
@@ -357,8 +388,11 @@ def job_body(
         body["runtime_env"] = dict(runtime_env)
     if metadata:
         body["metadata"] = dict(metadata)
-    for key, value in (("entrypoint_num_cpus", num_cpus), ("entrypoint_num_gpus", num_gpus),
-                       ("entrypoint_memory", memory)):  # fmt: skip
+    for key, value in (
+        ("entrypoint_num_cpus", num_cpus),
+        ("entrypoint_num_gpus", num_gpus),
+        ("entrypoint_memory", memory),
+    ):
         if value is not None:
             body[key] = value
     return body
@@ -380,7 +414,13 @@ def _options(options: JobOptions, errors: dict[str, str]) -> dict[str, Any]:
     memory, error = parse_memory(options.memory)
     if error:
         errors["memory"] = error
-    return {"env_vars": env, "pip": tuple(pip), "num_cpus": cpus, "num_gpus": gpus, "memory": memory}
+    return {
+        "env_vars": env,
+        "pip": tuple(pip),
+        "num_cpus": cpus,
+        "num_gpus": gpus,
+        "memory": memory,
+    }
 
 
 def validate_values(spec: WorkloadSpec, values: dict[str, str]) -> dict[str, str]:
@@ -393,8 +433,12 @@ def validate_values(spec: WorkloadSpec, values: dict[str, str]) -> dict[str, str
     return errors
 
 
-def build_request(spec: WorkloadSpec, values: dict[str, str], options: JobOptions) -> tuple[JobRequest | None, dict[str, str]]:
-    """A JobRequest, or the errors by field. Only values that differ from the defaults are passed."""
+def build_request(
+    spec: WorkloadSpec, values: dict[str, str], options: JobOptions
+) -> tuple[JobRequest | None, dict[str, str]]:
+    """A JobRequest, or the errors by field.
+
+    Only values that differ from the defaults are passed."""
     errors = validate_values(spec, values)
     extra = _options(options, errors)
     if errors:
@@ -407,17 +451,29 @@ def build_request(spec: WorkloadSpec, values: dict[str, str], options: JobOption
         if value != default:
             args += [param.flag, param.text(value)]
     entrypoint = shlex.join([*spec.command(), *args])
-    metadata = {META_SPEC: spec.name, META_VALUES: json.dumps(values, sort_keys=True),
-                META_OPTIONS: json.dumps(options.as_dict(), sort_keys=True)}  # fmt: skip
-    return JobRequest(entrypoint=entrypoint, spec_name=spec.name, values=dict(values), options=options,
-                      metadata=metadata, package_root=spec.working_dir, package_include=spec.include,
-                      **extra), {}  # fmt: skip
+    metadata = {
+        META_SPEC: spec.name,
+        META_VALUES: json.dumps(values, sort_keys=True),
+        META_OPTIONS: json.dumps(options.as_dict(), sort_keys=True),
+    }
+    return JobRequest(
+        entrypoint=entrypoint,
+        spec_name=spec.name,
+        values=dict(values),
+        options=options,
+        metadata=metadata,
+        package_root=spec.working_dir,
+        package_include=spec.include,
+        **extra,
+    ), {}
 
 
 CUSTOM = "custom"
 
 
-def build_custom_request(entrypoint: str, working_dir: str, options: JobOptions, metadata_text: str = "") -> tuple[JobRequest | None, dict[str, str]]:
+def build_custom_request(
+    entrypoint: str, working_dir: str, options: JobOptions, metadata_text: str = ""
+) -> tuple[JobRequest | None, dict[str, str]]:
     """What `ray job submit` does for any program: the entrypoint is the user's own command line."""
     errors: dict[str, str] = {}
     extra = _options(options, errors)
@@ -434,14 +490,27 @@ def build_custom_request(entrypoint: str, working_dir: str, options: JobOptions,
     if errors:
         return None, errors
     values = {"entrypoint": entrypoint, "working_dir": working_dir, "metadata": metadata_text}
-    metadata = {**user_meta, META_SPEC: CUSTOM, META_VALUES: json.dumps(values, sort_keys=True),
-                META_OPTIONS: json.dumps(options.as_dict(), sort_keys=True)}  # fmt: skip
-    return JobRequest(entrypoint=entrypoint.strip(), spec_name=CUSTOM, values=values, options=options,
-                      metadata=metadata, package_root=root, package_include=None, **extra), {}  # fmt: skip
+    metadata = {
+        **user_meta,
+        META_SPEC: CUSTOM,
+        META_VALUES: json.dumps(values, sort_keys=True),
+        META_OPTIONS: json.dumps(options.as_dict(), sort_keys=True),
+    }
+    return JobRequest(
+        entrypoint=entrypoint.strip(),
+        spec_name=CUSTOM,
+        values=values,
+        options=options,
+        metadata=metadata,
+        package_root=root,
+        package_include=None,
+        **extra,
+    ), {}
 
 
 def launched_by_cockpit(metadata: dict[str, str]) -> tuple[str, dict[str, str], JobOptions] | None:
-    """(spec name, values, options) of a job the cockpit launched, for resubmit / duplicate and edit."""
+    """(spec name, values, options) of a job the cockpit launched, for resubmit / duplicate and
+    edit."""
     if META_SPEC not in metadata:
         return None
     try:
@@ -452,8 +521,11 @@ def launched_by_cockpit(metadata: dict[str, str]) -> tuple[str, dict[str, str], 
     if not isinstance(values, dict) or not isinstance(options, dict):
         return None
     known = JobOptions().as_dict().keys()
-    return (metadata[META_SPEC], {str(k): str(v) for k, v in values.items()},
-            JobOptions(**{k: str(v) for k, v in options.items() if k in known}))  # fmt: skip
+    return (
+        metadata[META_SPEC],
+        {str(k): str(v) for k, v in values.items()},
+        JobOptions(**{k: str(v) for k, v in options.items() if k in known}),
+    )
 
 
 async def submit(client: Any, request: JobRequest) -> str:

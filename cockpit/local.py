@@ -130,7 +130,14 @@ class HeadPorts:
 # pyenv or conda shims first on PATH would then pick every job's `python`. The head is a service
 # of its own, not part of the login session, so it never inherits them (nor does the cockpit need
 # them: only the head's children ever run a shell).
-LOGIN_SHELL_VARIABLES = ("SSH_CLIENT", "SSH2_CLIENT", "SSH_CONNECTION", "SSH_TTY", "BASH_ENV", "ENV")
+LOGIN_SHELL_VARIABLES = (
+    "SSH_CLIENT",
+    "SSH2_CLIENT",
+    "SSH_CONNECTION",
+    "SSH_TTY",
+    "BASH_ENV",
+    "ENV",
+)
 
 
 def ray_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -174,11 +181,16 @@ class LocalHead:
 
     def command(self, ray_cli: str) -> list[str]:
         cmd = [
-            ray_cli, "start", "--head", "--block",
-            f"--node-ip-address={LOOPBACK}", f"--dashboard-host={LOOPBACK}",
-            "--include-dashboard=true", "--disable-usage-stats",
+            ray_cli,
+            "start",
+            "--head",
+            "--block",
+            f"--node-ip-address={LOOPBACK}",
+            f"--dashboard-host={LOOPBACK}",
+            "--include-dashboard=true",
+            "--disable-usage-stats",
             *self.ports.args(),
-        ]  # fmt: skip
+        ]
         if self.num_cpus is not None:
             cmd.append(f"--num-cpus={self.num_cpus}")
         if self.temp_dir:
@@ -249,8 +261,13 @@ class LocalHead:
             stop_head_process(proc.pid, timeout=timeout, child=proc)
 
 
-def stop_head_process(pid: int, *, timeout: float = 30.0, child: subprocess.Popen | None = None,
-                      started: int | None = None) -> None:  # fmt: skip
+def stop_head_process(
+    pid: int,
+    *,
+    timeout: float = 30.0,
+    child: subprocess.Popen | None = None,
+    started: int | None = None,
+) -> None:
     """Stop a `ray start --head --block` process that leads its own process group, and every
     process it started: SIGTERM (Ray stops what it started), wait, then the group, then the
     stragglers by pid. `child` when it is ours to wait for; else `started` (its start time)
@@ -296,7 +313,9 @@ def dashboard_healthy(url: str, timeout: float = 2.0, token: str | None = None) 
         # the job agent and the node table fill in a little after the GCS answers
         if httpx.get(f"{url}/api/jobs/", timeout=timeout, headers=headers).status_code != 200:
             return False
-        nodes = httpx.get(f"{url}/nodes", params={"view": "summary"}, timeout=timeout, headers=headers).json()
+        nodes = httpx.get(
+            f"{url}/nodes", params={"view": "summary"}, timeout=timeout, headers=headers
+        ).json()
         return bool(nodes.get("data", {}).get("summary"))
     except (httpx.HTTPError, ValueError, AttributeError):
         return False

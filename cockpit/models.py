@@ -209,7 +209,9 @@ class Snapshot:
     errors: dict[str, str] = field(default_factory=dict)  # section -> one-line error
     connected: bool = False
     connection_error: str = ""
-    history: dict[str, tuple[float, ...]] = field(default_factory=dict)  # series key -> recent values
+    history: dict[str, tuple[float, ...]] = field(
+        default_factory=dict
+    )  # series key -> recent values
 
     @property
     def gpus(self) -> tuple[Gpu, ...]:
@@ -227,7 +229,8 @@ class Snapshot:
         return tuple(n for n in self.nodes if n.state == "ALIVE")
 
     def totals(self) -> dict[str, Usage]:
-        """Cluster-wide CPU, GPU, memory and object store (logical, from the autoscaler when known)."""
+        """Cluster-wide CPU, GPU, memory and object store (logical, from the autoscaler when
+        known)."""
         out: dict[str, Usage] = {}
         for usage in self.autoscaler.usage:
             out[usage.name] = usage

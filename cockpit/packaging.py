@@ -18,7 +18,15 @@ from pathlib import Path
 from raycockpit.cockpit.errors import CockpitError
 
 MAX_PACKAGE_BYTES = 100 * 1024 * 1024  # the dashboard's request body limit
-DEFAULT_EXCLUDES = ("__pycache__", "*.pyc", ".git", ".venv", "*.egg-info", ".pytest_cache", ".DS_Store")
+DEFAULT_EXCLUDES = (
+    "__pycache__",
+    "*.pyc",
+    ".git",
+    ".venv",
+    "*.egg-info",
+    ".pytest_cache",
+    ".DS_Store",
+)
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -58,7 +66,9 @@ def build_package(
     paths: list[Path] = []
     for top in tops:
         candidates = [top] if top.is_file() else [top, *top.rglob("*")]
-        paths.extend(p for p in candidates if p != root and not _excluded(p.relative_to(root), excludes))
+        paths.extend(
+            p for p in candidates if p != root and not _excluded(p.relative_to(root), excludes)
+        )
     buffer = io.BytesIO()
     count = 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -77,7 +87,8 @@ def build_package(
     data = buffer.getvalue()
     if len(data) > MAX_PACKAGE_BYTES:
         raise CockpitError(
-            f"the package of {root} is {len(data) / 2**20:.0f} MiB, over the dashboard's 100 MiB limit",
+            f"the package of {root} is {len(data) / 2**20:.0f} MiB, "
+            "over the dashboard's 100 MiB limit",
             hint="exclude data and build folders, or put large files in cloud storage",
         )
     return Package(name=f"_ray_pkg_{hashlib.md5(data).hexdigest()}.zip", data=data, files=count)

@@ -21,8 +21,18 @@ from raycockpit.cockpit.models import (
     Usage,
 )
 
-_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50,
-          "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}  # fmt: skip
+_UNITS = {
+    "B": 1,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+    "PiB": 2**50,
+    "KB": 1e3,
+    "MB": 1e6,
+    "GB": 1e9,
+    "TB": 1e12,
+}
 _USAGE_RE = re.compile(
     r"^\s*(?P<used>[\d.]+(?:e[+-]?\d+)?)\s*(?P<uu>[KMGTP]?i?B)?\s*/\s*"
     r"(?P<total>[\d.]+(?:e[+-]?\d+)?)\s*(?P<tu>[KMGTP]?i?B)?\s+(?P<name>\S+)"
@@ -132,7 +142,9 @@ def parse_node(raw: Any, logical_text: str = "") -> Node | None:
         return None
     host = _str(raw.get("hostname")) or _str(raylet.get("nodeManagerHostname"))
     ip = _str(raw.get("ip")) or _str(raylet.get("nodeManagerAddress"))
-    resources = {k: v for k, v in _dict(raylet.get("resourcesTotal")).items() if _num(v) is not None}
+    resources = {
+        k: v for k, v in _dict(raylet.get("resourcesTotal")).items() if _num(v) is not None
+    }
     logical = parse_usage_block(logical_text)
 
     mem = _list(raw.get("mem"))
@@ -150,7 +162,9 @@ def parse_node(raw: Any, logical_text: str = "") -> Node | None:
     elif "object_store_memory" in logical:
         object_store = logical["object_store_memory"]
     elif store_total:
-        object_store = Usage("object_store_memory", store_used or 0.0, store_total)  # stats not in yet
+        object_store = Usage(
+            "object_store_memory", store_used or 0.0, store_total
+        )  # stats not in yet
 
     disk = None
     disks = _dict(raw.get("disk"))
@@ -169,7 +183,9 @@ def parse_node(raw: Any, logical_text: str = "") -> Node | None:
     load = _list(raw.get("loadAvg"))
     load_avg = tuple(float(x) for x in _list(load[0]) if _num(x) is not None) if load else ()
     snapshot = _dict(raylet.get("stateSnapshot"))
-    gpus = tuple(g for g in (parse_gpu(x, node_id, host or ip) for x in _list(raw.get("gpus"))) if g)
+    gpus = tuple(
+        g for g in (parse_gpu(x, node_id, host or ip) for x in _list(raw.get("gpus"))) if g
+    )
     return Node(
         node_id=node_id,
         hostname=host,
@@ -258,7 +274,9 @@ def _pending(lines: list[str]) -> tuple[PendingNode, ...]:
         status = status.strip()
         count, _, word = status.partition(" ")
         if count.isdigit():
-            out.extend(PendingNode("", node_type.strip(), word or "pending") for _ in range(int(count)))
+            out.extend(
+                PendingNode("", node_type.strip(), word or "pending") for _ in range(int(count))
+            )
         else:
             out.append(PendingNode("", node_type.strip(), status or "pending"))
     return tuple(out)
@@ -370,9 +388,15 @@ def parse_serve(data: Any) -> ServeStatus:
                     name=_str(raw_dep.get("name")) or dep_name,
                     status=_str(raw_dep.get("status")),
                     message=_str(raw_dep.get("message")),
-                    target_replicas=_int(raw_dep.get("target_num_replicas"), _int(config.get("num_replicas"))),
+                    target_replicas=_int(
+                        raw_dep.get("target_num_replicas"), _int(config.get("num_replicas"))
+                    ),
                     replicas=replicas,
-                    resources={k: float(v) for k, v in _dict(raw_dep.get("required_resources")).items() if _num(v) is not None},
+                    resources={
+                        k: float(v)
+                        for k, v in _dict(raw_dep.get("required_resources")).items()
+                        if _num(v) is not None
+                    },
                 )
             )
         apps.append(

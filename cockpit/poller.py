@@ -126,10 +126,15 @@ class Poller:
                 if _is_connection(exc):
                     self._failures += 1
                     self.snapshot = replace(
-                        snap, info=info, fetched_at=now, connected=False,
+                        snap,
+                        info=info,
+                        fetched_at=now,
+                        connected=False,
                         connection_error=exc.one_line(),
-                        errors={s: exc.one_line() for s in ("nodes", "autoscaler", "jobs", "serve")},
-                    )  # fmt: skip
+                        errors={
+                            s: exc.one_line() for s in ("nodes", "autoscaler", "jobs", "serve")
+                        },
+                    )
                     return self.snapshot
 
         want_structured = self._polls % self.slow_every == 1 or self.slow_every == 1
@@ -142,7 +147,8 @@ class Poller:
             calls["serve"] = self.client.serve_applications()
         if want_structured:
             calls["structured"] = self.client.cluster_status()
-        results = dict(zip(calls, await asyncio.gather(*calls.values(), return_exceptions=True)))
+        gathered = await asyncio.gather(*calls.values(), return_exceptions=True)
+        results = dict(zip(calls, gathered, strict=False))
 
         updates: dict[str, Any] = {}
         errors = dict(snap.errors)
@@ -150,8 +156,12 @@ class Poller:
         connection_errors = []
         if "structured" in results and not isinstance(results["structured"], BaseException):
             self._structured = results["structured"]
-        parsers = {"nodes": parse_nodes, "autoscaler": self._parse_autoscaler, "jobs": parse_jobs,
-                   "serve": parse_serve}  # fmt: skip
+        parsers = {
+            "nodes": parse_nodes,
+            "autoscaler": self._parse_autoscaler,
+            "jobs": parse_jobs,
+            "serve": parse_serve,
+        }
         for section, parser in parsers.items():
             if section not in results:
                 continue
@@ -182,11 +192,15 @@ class Poller:
             self._failures += 1
             info = replace(info, ray_version="")  # re-read the version when it comes back
         new = replace(
-            snap, info=info, fetched_at=now, errors=errors, updated_at=updated_at,
+            snap,
+            info=info,
+            fetched_at=now,
+            errors=errors,
+            updated_at=updated_at,
             connected=connected,
             connection_error="" if connected else connection_errors[0].one_line(),
             **updates,
-        )  # fmt: skip
+        )
         self._record_history(new)
         self.snapshot = replace(new, history=self.history.frozen())
         return self.snapshot

@@ -32,44 +32,74 @@ def snapshot_dict(snap: Snapshot) -> dict[str, Any]:
         "totals": {name: _u(u) for name, u in sorted(snap.totals().items())},
         "nodes": [
             {
-                "node_id": n.node_id, "hostname": n.hostname, "ip": n.ip, "is_head": n.is_head,
-                "state": n.state, "activity": n.activity, "node_type": n.node_type,
-                "cpu_percent": n.cpu_percent, "cpu": _u(n.cpu_logical), "gpu": _u(n.gpu_logical),
-                "memory": _u(n.memory), "object_store": _u(n.object_store), "disk": _u(n.disk),
+                "node_id": n.node_id,
+                "hostname": n.hostname,
+                "ip": n.ip,
+                "is_head": n.is_head,
+                "state": n.state,
+                "activity": n.activity,
+                "node_type": n.node_type,
+                "cpu_percent": n.cpu_percent,
+                "cpu": _u(n.cpu_logical),
+                "gpu": _u(n.gpu_logical),
+                "memory": _u(n.memory),
+                "object_store": _u(n.object_store),
+                "disk": _u(n.disk),
                 "gpus": len(n.gpus),
-            }  # fmt: skip
+            }
             for n in snap.nodes
         ],
         "gpus": [
             {
-                "node_id": g.node_id, "node": g.node_host, "index": g.index, "name": g.name,
-                "uuid": g.uuid, "utilization": g.utilization, "memory_used_mb": g.memory_used_mb,
-                "memory_total_mb": g.memory_total_mb, "temperature_c": g.temperature_c,
-                "power_w": g.power_w, "processes": g.processes,
-            }  # fmt: skip
+                "node_id": g.node_id,
+                "node": g.node_host,
+                "index": g.index,
+                "name": g.name,
+                "uuid": g.uuid,
+                "utilization": g.utilization,
+                "memory_used_mb": g.memory_used_mb,
+                "memory_total_mb": g.memory_total_mb,
+                "temperature_c": g.temperature_c,
+                "power_w": g.power_w,
+                "processes": g.processes,
+            }
             for g in snap.gpus
         ],
         "autoscaler": {
             "available": a.available,
             "active": dict(a.active),
             "idle": dict(a.idle),
-            "pending": [{"what": p.what, "node_type": p.node_type, "status": p.status} for p in a.pending],
+            "pending": [
+                {"what": p.what, "node_type": p.node_type, "status": p.status} for p in a.pending
+            ],
             "failures": list(a.failures),
             "demands": list(a.demands),
             "usage": {u.name: _u(u) for u in a.usage},
         },
         "jobs": [
             {
-                "submission_id": j.submission_id, "job_id": j.job_id, "type": j.type,
-                "status": j.status, "entrypoint": j.entrypoint, "start_time_ms": j.start_time_ms,
-                "end_time_ms": j.end_time_ms, "message": j.message,
-            }  # fmt: skip
+                "submission_id": j.submission_id,
+                "job_id": j.job_id,
+                "type": j.type,
+                "status": j.status,
+                "entrypoint": j.entrypoint,
+                "start_time_ms": j.start_time_ms,
+                "end_time_ms": j.end_time_ms,
+                "message": j.message,
+            }
             for j in snap.jobs
         ],
         "serve": {
             "running": snap.serve.running,
-            "apps": [{"name": s.name, "status": s.status, "route_prefix": s.route_prefix,
-                      "deployments": {d.name: d.status for d in s.deployments}} for s in snap.serve.apps],  # fmt: skip
+            "apps": [
+                {
+                    "name": s.name,
+                    "status": s.status,
+                    "route_prefix": s.route_prefix,
+                    "deployments": {d.name: d.status for d in s.deployments},
+                }
+                for s in snap.serve.apps
+            ],
         },
     }
 
@@ -89,21 +119,30 @@ def _bar(fraction: float, width: int = 20) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     return out
 
 
 def snapshot_text(snap: Snapshot) -> str:
-    lines = [f"raycockpit  {snap.info.address}  Ray {snap.info.ray_version or '?'}  "
-             f"{local_time(snap.fetched_at or clock.now())}"]  # fmt: skip
+    lines = [
+        f"raycockpit  {snap.info.address}  Ray {snap.info.ray_version or '?'}  "
+        f"{local_time(snap.fetched_at or clock.now())}"
+    ]
     for section, error in sorted(snap.errors.items()):
         lines.append(f"! {section}: {error}")
 
     lines += ["", "== Overview"]
     totals = snap.totals()
-    for key, label in (("CPU", "CPU"), ("GPU", "GPU"), ("memory", "Memory"), ("object_store_memory", "Object store")):
+    for key, label in (
+        ("CPU", "CPU"),
+        ("GPU", "GPU"),
+        ("memory", "Memory"),
+        ("object_store_memory", "Object store"),
+    ):
         u = totals.get(key)
         if u is None or u.total <= 0:
             lines.append(f"{label:<13} none")
@@ -119,8 +158,12 @@ def snapshot_text(snap: Snapshot) -> str:
     lines.append(f"Nodes         {fmt_counts(states)}")
     lines.append(f"Jobs          {fmt_counts(jobs)}")
     a = snap.autoscaler
-    lines.append(f"Autoscaler    active {a.active_count}, idle {a.idle_count}, pending {a.pending_count}, failed {len(a.failures)}"
-                 if a.available else "Autoscaler    no report yet")  # fmt: skip
+    lines.append(
+        f"Autoscaler    active {a.active_count}, idle {a.idle_count}, "
+        f"pending {a.pending_count}, failed {len(a.failures)}"
+        if a.available
+        else "Autoscaler    no report yet"
+    )
     serve = snap.serve
     if serve.running:
         apps = ", ".join(f"{s.name} {s.status}" for s in serve.apps) or "no applications"
@@ -129,19 +172,38 @@ def snapshot_text(snap: Snapshot) -> str:
     lines.append(f"Serve         {apps}")
 
     lines += ["", "== Nodes"]
-    rows = [[n.hostname or "-", n.ip, "head" if n.is_head else "", n.activity or n.state,
-             "-" if n.cpu_percent is None else f"{n.cpu_percent:.1f}%", _amount(n.cpu_logical),
-             _amount(n.memory, True), _amount(n.object_store, True),
-             _amount(n.gpu_logical) if n.gpu_logical else str(len(n.gpus))]
-            for n in snap.nodes]  # fmt: skip
-    lines += _table(["HOST", "IP", "ROLE", "STATE", "CPU%", "CPUS", "MEMORY", "OBJECT STORE", "GPUS"], rows)
+    rows = [
+        [
+            n.hostname or "-",
+            n.ip,
+            "head" if n.is_head else "",
+            n.activity or n.state,
+            "-" if n.cpu_percent is None else f"{n.cpu_percent:.1f}%",
+            _amount(n.cpu_logical),
+            _amount(n.memory, True),
+            _amount(n.object_store, True),
+            _amount(n.gpu_logical) if n.gpu_logical else str(len(n.gpus)),
+        ]
+        for n in snap.nodes
+    ]
+    lines += _table(
+        ["HOST", "IP", "ROLE", "STATE", "CPU%", "CPUS", "MEMORY", "OBJECT STORE", "GPUS"], rows
+    )
 
     lines += ["", "== GPUs"]
     if snap.gpus:
-        rows = [[g.node_host, str(g.index), g.name, "n/a" if g.utilization is None else f"{g.utilization:.0f}%",
-                 f"{g.memory_used_mb:.0f}/{g.memory_total_mb:.0f}MiB",
-                 "-" if g.temperature_c is None else f"{g.temperature_c:.0f}C",
-                 "-" if g.power_w is None else f"{g.power_w:.0f}W"] for g in snap.gpus]  # fmt: skip
+        rows = [
+            [
+                g.node_host,
+                str(g.index),
+                g.name,
+                "n/a" if g.utilization is None else f"{g.utilization:.0f}%",
+                f"{g.memory_used_mb:.0f}/{g.memory_total_mb:.0f}MiB",
+                "-" if g.temperature_c is None else f"{g.temperature_c:.0f}C",
+                "-" if g.power_w is None else f"{g.power_w:.0f}W",
+            ]
+            for g in snap.gpus
+        ]
         lines += _table(["NODE", "#", "NAME", "UTIL", "MEMORY", "TEMP", "POWER"], rows)
     else:
         lines.append("no GPUs reported by this cluster")

@@ -8,8 +8,6 @@ and time.
 
 from __future__ import annotations
 
-from raycockpit import __version__
-
 import asyncio
 import json
 import math
@@ -19,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from raycockpit import __version__
 
 USER_AGENT = f"raycockpit-serve-tester/{__version__} (python-httpx)"
 METHODS = ("POST", "GET", "PUT", "DELETE")
@@ -32,13 +32,139 @@ SHOW_LINES = 80
 # Two real rows of scikit-learn's digits (images 0 and 1: a "0" and a "1"), the serve workload's
 # POST /predict input: 64 pixel values 0..16 each.
 DIGITS_ROWS = [
-    [0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0, 0, 3, 15, 2, 0, 11, 8, 0, 0, 4, 12, 0,
-     0, 8, 8, 0, 0, 5, 8, 0, 0, 9, 8, 0, 0, 4, 11, 0, 1, 12, 7, 0, 0, 2, 14, 5, 10, 12, 0, 0, 0,
-     0, 6, 13, 10, 0, 0, 0],
-    [0, 0, 0, 12, 13, 5, 0, 0, 0, 0, 0, 11, 16, 9, 0, 0, 0, 0, 3, 15, 16, 6, 0, 0, 0, 7, 15, 16,
-     16, 2, 0, 0, 0, 0, 1, 16, 16, 3, 0, 0, 0, 0, 1, 16, 16, 6, 0, 0, 0, 0, 1, 16, 16, 6, 0, 0,
-     0, 0, 0, 11, 16, 10, 0, 0],
-]  # fmt: skip
+    [
+        0,
+        0,
+        5,
+        13,
+        9,
+        1,
+        0,
+        0,
+        0,
+        0,
+        13,
+        15,
+        10,
+        15,
+        5,
+        0,
+        0,
+        3,
+        15,
+        2,
+        0,
+        11,
+        8,
+        0,
+        0,
+        4,
+        12,
+        0,
+        0,
+        8,
+        8,
+        0,
+        0,
+        5,
+        8,
+        0,
+        0,
+        9,
+        8,
+        0,
+        0,
+        4,
+        11,
+        0,
+        1,
+        12,
+        7,
+        0,
+        0,
+        2,
+        14,
+        5,
+        10,
+        12,
+        0,
+        0,
+        0,
+        0,
+        6,
+        13,
+        10,
+        0,
+        0,
+        0,
+    ],
+    [
+        0,
+        0,
+        0,
+        12,
+        13,
+        5,
+        0,
+        0,
+        0,
+        0,
+        0,
+        11,
+        16,
+        9,
+        0,
+        0,
+        0,
+        0,
+        3,
+        15,
+        16,
+        6,
+        0,
+        0,
+        0,
+        7,
+        15,
+        16,
+        16,
+        2,
+        0,
+        0,
+        0,
+        0,
+        1,
+        16,
+        16,
+        3,
+        0,
+        0,
+        0,
+        0,
+        1,
+        16,
+        16,
+        6,
+        0,
+        0,
+        0,
+        0,
+        1,
+        16,
+        16,
+        6,
+        0,
+        0,
+        0,
+        0,
+        0,
+        11,
+        16,
+        10,
+        0,
+        0,
+    ],
+]
 DEFAULT_PATH = "/predict"
 
 
@@ -86,7 +212,9 @@ def parse_json_body(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FormError(f"body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise FormError(
+            f"body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
 
 
 def parse_count(text: str, name: str, maximum: int) -> int:
@@ -95,7 +223,9 @@ def parse_count(text: str, name: str, maximum: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise FormError(f"{name} must be a whole number from 1 to {maximum}, not {value!r}") from None
+        raise FormError(
+            f"{name} must be a whole number from 1 to {maximum}, not {value!r}"
+        ) from None
     if not 1 <= number <= maximum:
         raise FormError(f"{name} must be from 1 to {maximum}, not {number}")
     return number
@@ -171,18 +301,22 @@ def _request_args(method: str, body: str | None) -> dict[str, Any]:
 
 def _client(timeout: float, connections: int = 1) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, headers={"User-Agent": USER_AGENT},
-                             trust_env=False)  # fmt: skip
+    return httpx.AsyncClient(
+        timeout=timeout, limits=limits, headers={"User-Agent": USER_AGENT}, trust_env=False
+    )
 
 
-async def _one(http: httpx.AsyncClient, url: str, method: str, args: dict[str, Any],
-               timeout: float) -> Result:  # fmt: skip
+async def _one(
+    http: httpx.AsyncClient, url: str, method: str, args: dict[str, Any], timeout: float
+) -> Result:
     t0 = time.perf_counter()
     try:
         response = await http.request(method.upper(), url, **args)
         text = response.text
     except Exception as exc:  # every failure becomes one line
-        return Result(None, "", (time.perf_counter() - t0) * 1000, _one_line_error(exc, url, timeout))
+        return Result(
+            None, "", (time.perf_counter() - t0) * 1000, _one_line_error(exc, url, timeout)
+        )
     return Result(response.status_code, text, (time.perf_counter() - t0) * 1000)
 
 

@@ -51,7 +51,8 @@ class TailState:
     attempt: int = 0  # while RECONNECTING: which try this is (1, 2, ...)
 
     def one_line(self) -> str:
-        """E.g. 'following', 'reconnecting (try 2, in 1.0 s): log tail dropped', 'ended: job SUCCEEDED'."""
+        """E.g. 'following', 'reconnecting (try 2, in 1.0 s): log tail dropped',
+        'ended: job SUCCEEDED'."""
         if self.state == RECONNECTING:
             wait = f", in {self.retry_in:.1f} s" if self.retry_in else ""
             return f"reconnecting (try {self.attempt}{wait}): {self.reason}"
@@ -180,7 +181,9 @@ class JobLogFollower:
                     )
                 delay = min(self._backoff_initial * 2 ** (attempt - 1), self._backoff_max)
                 await self._set(
-                    TailState(RECONNECTING, reason, self.reconnects, retry_in=delay, attempt=attempt)
+                    TailState(
+                        RECONNECTING, reason, self.reconnects, retry_in=delay, attempt=attempt
+                    )
                 )
                 await asyncio.sleep(delay)
                 try:

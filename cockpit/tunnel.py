@@ -32,7 +32,9 @@ from raycockpit.cockpit.local import LOOPBACK, free_port, port_in_use
 
 DEFAULT_REMOTE_DASHBOARD = 8265
 CONNECT_TIMEOUT_S = 10.0
-_TARGET = re.compile(r"^(?:(?P<user>[^@\s:/]+)@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^@\s:/\[\]]+)(?::(?P<port>\d{1,5}))?$")
+_TARGET = re.compile(
+    r"^(?:(?P<user>[^@\s:/]+)@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^@\s:/\[\]]+)(?::(?P<port>\d{1,5}))?$"
+)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,9 @@ class SshTarget:
         match = _TARGET.match((text or "").strip())
         port = int(match["port"]) if match and match["port"] else None
         if not match or (port is not None and not 0 < port < 65536):
-            raise ValueError(f"--ssh {text!r} is not [user@]host[:port] (e.g. alice@head.example:22)")
+            raise ValueError(
+                f"--ssh {text!r} is not [user@]host[:port] (e.g. alice@head.example:22)"
+            )
         return cls(host=match["host"].strip("[]"), user=match["user"], port=port)
 
     @property
@@ -63,22 +67,41 @@ def explain(stderr: str, target: SshTarget, timeout: float) -> tuple[str, str]:
     text = stderr.strip()
     low = text.lower()
     if "host key verification failed" in low or "remote host identification has changed" in low:
-        return (f"ssh: the host key of {target.host} is not trusted (unknown or changed)",
-                f"check it and accept it once with `ssh {target.destination}`, or fix ~/.ssh/known_hosts")  # fmt: skip
+        return (
+            f"ssh: the host key of {target.host} is not trusted (unknown or changed)",
+            f"check it and accept it once with `ssh {target.destination}`, "
+            "or fix ~/.ssh/known_hosts",
+        )
     if "permission denied" in low or "too many authentication failures" in low:
-        return (f"ssh: {target.destination} refused the login",
-                "check the user name, --ssh-key FILE or your ssh-agent (raycockpit never asks for passwords)")  # fmt: skip
+        return (
+            f"ssh: {target.destination} refused the login",
+            "check the user name, --ssh-key FILE or your ssh-agent "
+            "(raycockpit never asks for passwords)",
+        )
     if "could not resolve hostname" in low or "name or service not known" in low:
-        return f"ssh: cannot resolve host {target.host}", "check the name or its Host entry in ~/.ssh/config"
+        return (
+            f"ssh: cannot resolve host {target.host}",
+            "check the name or its Host entry in ~/.ssh/config",
+        )
     if "connection refused" in low:
-        return (f"ssh: nothing accepts SSH connections on {target.host}:{target.port or 22}",
-                "check the host and port (user@host:port), and that sshd runs there")  # fmt: skip
+        return (
+            f"ssh: nothing accepts SSH connections on {target.host}:{target.port or 22}",
+            "check the host and port (user@host:port), and that sshd runs there",
+        )
     if "timed out" in low:
-        return f"ssh: {target.host} did not answer in {timeout:.0f} s", "check the host, the network or a ProxyJump"
+        return (
+            f"ssh: {target.host} did not answer in {timeout:.0f} s",
+            "check the host, the network or a ProxyJump",
+        )
     if "address already in use" in low or "cannot listen" in low:
         return "ssh: the tunnel's local port is taken", "try again (raycockpit picks another port)"
-    last = [line for line in text.splitlines() if line.strip()][-1:] or ["ssh ended without a message"]
-    return f"ssh to {target} failed: {last[0][:200]}", "try `ssh " + target.destination + "` by hand to see why"
+    last = [line for line in text.splitlines() if line.strip()][-1:] or [
+        "ssh ended without a message"
+    ]
+    return (
+        f"ssh to {target} failed: {last[0][:200]}",
+        "try `ssh " + target.destination + "` by hand to see why",
+    )
 
 
 class SshTunnel:
@@ -117,14 +140,26 @@ class SshTunnel:
 
     def command(self) -> list[str]:
         cmd = [
-            self.ssh or "ssh", "-N", "-T",
-            "-L", f"{LOOPBACK}:{self.local_port}:127.0.0.1:{self.remote_port}",
-            "-o", "BatchMode=yes",
-            "-o", f"ConnectTimeout={max(1, round(self.connect_timeout))}",
-            "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
-            "-o", "ExitOnForwardFailure=yes",
-            "-o", "ControlPath=none", "-o", "ControlMaster=no",
-        ]  # fmt: skip
+            self.ssh or "ssh",
+            "-N",
+            "-T",
+            "-L",
+            f"{LOOPBACK}:{self.local_port}:127.0.0.1:{self.remote_port}",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"ConnectTimeout={max(1, round(self.connect_timeout))}",
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-o",
+            "ControlPath=none",
+            "-o",
+            "ControlMaster=no",
+        ]
         if self.target.port:
             cmd += ["-p", str(self.target.port)]
         if self.key:
@@ -139,16 +174,22 @@ class SshTunnel:
         one line and a hint; never waits longer than the connect timeout plus a few seconds."""
         self.close()
         if self.ssh is None:
-            raise TunnelError("no `ssh` client on PATH", hint="install OpenSSH's client (apt-get install openssh-client)")
+            raise TunnelError(
+                "no `ssh` client on PATH",
+                hint="install OpenSSH's client (apt-get install openssh-client)",
+            )
         errors = tempfile.TemporaryFile()
         with self._lock:
             if self._shut:
                 errors.close()
                 raise TunnelError("the tunnel is shut down")
             self.process = subprocess.Popen(
-                self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
                 start_new_session=True,  # never reads the cockpit's terminal, never gets its hangup
-            )  # fmt: skip
+            )
         deadline = time.monotonic() + self.connect_timeout + 5.0
         try:
             proc = self.process
@@ -157,7 +198,9 @@ class SshTunnel:
                     raise TunnelError("the tunnel is shut down")
                 if proc.poll() is not None:
                     errors.seek(0)
-                    what, hint = explain(errors.read().decode(errors="replace"), self.target, self.connect_timeout)
+                    what, hint = explain(
+                        errors.read().decode(errors="replace"), self.target, self.connect_timeout
+                    )
                     self.process = None
                     self.last_error = what
                     raise TunnelError(what, hint=hint)
@@ -167,7 +210,9 @@ class SshTunnel:
                     return
                 time.sleep(0.1)
             self.close()
-            self.last_error = f"ssh: no link to {self.target} after {self.connect_timeout + 5:.0f} s"
+            self.last_error = (
+                f"ssh: no link to {self.target} after {self.connect_timeout + 5:.0f} s"
+            )
             raise TunnelError(self.last_error, hint="check the host, the network or a ProxyJump")
         finally:
             errors.close()

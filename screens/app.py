@@ -92,8 +92,10 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
 
     BINDINGS = [
         # the nav line shows the pane keys; the Footer keeps its width for the rest (80 columns)
-        *[Binding(str(i + 1), f"show_pane('{name}')", cls.TITLE, id=f"pane.{name}", show=False)
-          for i, (name, cls) in enumerate(PANES)],  # fmt: skip
+        *[
+            Binding(str(i + 1), f"show_pane('{name}')", cls.TITLE, id=f"pane.{name}", show=False)
+            for i, (name, cls) in enumerate(PANES)
+        ],
         Binding("colon", "command_bar", "Command", id="app.command"),
         Binding("p", "toggle_pause", "Pause", id="app.pause"),
         Binding("r", "refresh_now", "Refresh", id="app.refresh"),
@@ -134,7 +136,13 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
         with ContentSwitcher(initial="overview"):
             for name, cls in PANES:
                 yield cls(id=name)
-        yield CommandBar(placeholder=":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :overview  :pause  :refresh  :keys  :stop-head  :quit", id="command-bar")
+        yield CommandBar(
+            placeholder=(
+                ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :overview  :pause  "
+                ":refresh  :keys  :stop-head  :quit"
+            ),
+            id="command-bar",
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -151,8 +159,11 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
         else:
             self._connect()
         if self.kept_head is not None:
-            self.notify(f"attached to a head left running by raycockpit (pid {self.kept_head.pid}); "
-                        ":stop-head stops it", timeout=15)  # fmt: skip
+            self.notify(
+                f"attached to a head left running by raycockpit (pid {self.kept_head.pid}); "
+                ":stop-head stops it",
+                timeout=15,
+            )
 
     # -- signals: a hangup (SSH drop, closed terminal), SIGTERM and SIGINT do what q does ----------
 
@@ -187,7 +198,9 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
 
     def focus_pane(self) -> None:
         pane = self.query_one(f"#{self.current_pane}", Pane)
-        targets = [w for w in pane.query("DataTable, OptionList, Tree") if w.display and w.can_focus]
+        targets = [
+            w for w in pane.query("DataTable, OptionList, Tree") if w.display and w.can_focus
+        ]
         if targets:
             targets[0].focus()
         else:
@@ -228,7 +241,11 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
 
     @property
     def shown_address(self) -> str:
-        return f"ssh {self.tunnel.target} → :{self.tunnel.remote_port}" if self.tunnel else self.address
+        return (
+            f"ssh {self.tunnel.target} → :{self.tunnel.remote_port}"
+            if self.tunnel
+            else self.address
+        )
 
     @property
     def link_state(self) -> str:
@@ -293,10 +310,14 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
         self._update_status_lines()
         banner = self.query_one(Banner)
         if not snap.connected and self.tunnel is not None and self.link_state != "up":
-            banner.show_message(f"the ssh link to {self.tunnel.target} is {self.link_state}; the last data is kept")
+            banner.show_message(
+                f"the ssh link to {self.tunnel.target} is {self.link_state}; the last data is kept"
+            )
         elif not snap.connected and snap.connection_error:
             wait = self.poller.current_interval if self.poller else self.settings.refresh
-            banner.show_message(f"{snap.connection_error} · retrying every {wait:.0f} s; the last data is kept")
+            banner.show_message(
+                f"{snap.connection_error} · retrying every {wait:.0f} s; the last data is kept"
+            )
         else:
             banner.show_message("")
         self.query_one(f"#{self.current_pane}", Pane).show(snap)
@@ -325,7 +346,11 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
         """The one place where a failed worker becomes a readable message."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            text = error.one_line() if isinstance(error, CockpitError) else f"{type(error).__name__}: {error}"
+            text = (
+                error.one_line()
+                if isinstance(error, CockpitError)
+                else f"{type(error).__name__}: {error}"
+            )
             self.notify(text, severity="error", timeout=8)
 
     # -- details ------------------------------------------------------------------------------
@@ -364,17 +389,33 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
 
     def run_command(self, command: str) -> None:
         names = dict(PANES)
-        aliases = {"gpu": "gpus", "node": "nodes", "job": "jobs", "as": "autoscaler", "ov": "overview"}
+        aliases = {
+            "gpu": "gpus",
+            "node": "nodes",
+            "job": "jobs",
+            "as": "autoscaler",
+            "ov": "overview",
+        }
         command = aliases.get(command, command)
-        actions = {"pause": self.action_toggle_pause, "resume": self.action_toggle_pause,
-                   "refresh": self.action_refresh_now, "keys": self.action_keys, "help": self.action_keys,
-                   "stop-head": self.action_stop_head, "quit": self.exit, "q": self.exit}  # fmt: skip
+        actions = {
+            "pause": self.action_toggle_pause,
+            "resume": self.action_toggle_pause,
+            "refresh": self.action_refresh_now,
+            "keys": self.action_keys,
+            "help": self.action_keys,
+            "stop-head": self.action_stop_head,
+            "quit": self.exit,
+            "q": self.exit,
+        }
         if command in names:
             self.action_show_pane(command)
         elif command in actions:
             actions[command]()
         elif command:
-            self.notify(f"unknown command ':{command}'; try :" + " :".join([*names, *actions][:9]), severity="warning")
+            self.notify(
+                f"unknown command ':{command}'; try :" + " :".join([*names, *actions][:9]),
+                severity="warning",
+            )
 
     def action_stop_head(self) -> None:
         """Stop the local head this cockpit started, or one an earlier cockpit kept (confirmed)."""
@@ -386,14 +427,19 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
         elif self.kept_head is not None and self.kept_head.running():
             pid, url = self.kept_head.pid, self.kept_head.dashboard_url
         else:
-            self.notify("no head started by raycockpit here: stop a cluster where it was started",
-                        severity="warning")  # fmt: skip
+            self.notify(
+                "no head started by raycockpit here: stop a cluster where it was started",
+                severity="warning",
+            )
             return
         self.push_screen(
-            ConfirmScreen(f"Stop the local Ray head at {url} (pid {pid})?",
-                          "Its jobs, actors and Serve apps end, and every process it started "
-                          "is stopped.", "Stop head"),
-            lambda yes: yes and self._stop_head())  # fmt: skip
+            ConfirmScreen(
+                f"Stop the local Ray head at {url} (pid {pid})?",
+                "Its jobs, actors and Serve apps end, and every process it started is stopped.",
+                "Stop head",
+            ),
+            lambda yes: yes and self._stop_head(),
+        )
 
     @work(thread=True, exclusive=True, group="head", exit_on_error=False)
     def _stop_head(self) -> None:
@@ -425,8 +471,16 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
             break
         if pane_keys:
             groups.append((f"{pane.TITLE} pane", pane_keys))
-        groups.append(("Tables and details", [("↑ ↓ pgup pgdn", "move"), ("escape", "back / close"),
-                                              ("ctrl+p", "command palette")]))  # fmt: skip
+        groups.append(
+            (
+                "Tables and details",
+                [
+                    ("↑ ↓ pgup pgdn", "move"),
+                    ("escape", "back / close"),
+                    ("ctrl+p", "command palette"),
+                ],
+            )
+        )
         self.push_screen(KeysScreen(groups))
 
     @staticmethod
@@ -434,7 +488,14 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
         out = []
         for b in bindings:
             if isinstance(b, Binding):
-                out.append((b.key.replace("question_mark", "?").replace("colon", ":").replace("slash", "/"), b.description))
+                out.append(
+                    (
+                        b.key.replace("question_mark", "?")
+                        .replace("colon", ":")
+                        .replace("slash", "/"),
+                        b.description,
+                    )
+                )
         return out
 
     async def on_unmount(self) -> None:
@@ -452,5 +513,11 @@ def make_app(
     tunnel: SshTunnel | None = None,
 ) -> CockpitApp:
     """The one composition root, used by the CLI, the tests and the benchmarks."""
-    return CockpitApp(settings or Settings(), address=address, client=client, head=head,
-                      kept_head=kept_head, tunnel=tunnel)  # fmt: skip
+    return CockpitApp(
+        settings or Settings(),
+        address=address,
+        client=client,
+        head=head,
+        kept_head=kept_head,
+        tunnel=tunnel,
+    )

@@ -19,7 +19,13 @@ from raycockpit.screens.widgets.render import bar
 
 def autoscaler_view(a: AutoscalerStatus) -> Group:
     if not a.available:
-        return Group(Text("The autoscaler has not reported yet (it does a few seconds after the head starts).", style="dim"))
+        return Group(
+            Text(
+                "The autoscaler has not reported yet "
+                "(it does a few seconds after the head starts).",
+                style="dim",
+            )
+        )
     nodes = Table(title="Nodes", title_justify="left", expand=False, box=None, padding=(0, 2))
     nodes.add_column("State")
     nodes.add_column("Node type")
@@ -78,7 +84,9 @@ class AutoscalerPane(Pane):
 
     def render_snapshot(self, snap: Snapshot) -> None:
         self.query_one("#autoscaler-view", Static).update(autoscaler_view(snap.autoscaler))
-        self.query_one("#autoscaler-raw", Static).update(Text(snap.autoscaler.raw_text or "(no text yet)"))
+        self.query_one("#autoscaler-raw", Static).update(
+            Text(snap.autoscaler.raw_text or "(no text yet)")
+        )
 
     def action_toggle_raw(self) -> None:
         view, raw = self.query_one("#autoscaler-view"), self.query_one("#autoscaler-raw")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,10 +9,10 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from raycockpit.cockpit import clock
+from raycockpit.cockpit.format import human_duration
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.screens.widgets.filter_bar import FilterBar
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
-from raycockpit.cockpit.format import human_duration
 
 
 class Pane(Vertical):
@@ -53,7 +52,9 @@ class Pane(Vertical):
                 when = f"last good {human_duration(age)} ago" if age is not None else "no data yet"
                 lines.append(f"stale {section} ({when}): {snap.errors[section]}")
         text = "\n".join(lines)
-        if text != getattr(self, "_stale_text", None):  # an unchanged update still re-lays the screen
+        if text != getattr(
+            self, "_stale_text", None
+        ):  # an unchanged update still re-lays the screen
             self._stale_text = text
             self._stale.update(Text(text))
             self._stale.set_class(bool(lines), "-visible")
@@ -74,8 +75,12 @@ class TablePane(Pane):
     def compose(self) -> ComposeResult:
         yield self.compose_stale()
         yield FilterBar()
-        yield KeyedTable(self.COLUMNS, sort_column=self.SORT_COLUMN, sort_reverse=self.SORT_REVERSE,
-                         id=f"{self.id}-table")  # fmt: skip
+        yield KeyedTable(
+            self.COLUMNS,
+            sort_column=self.SORT_COLUMN,
+            sort_reverse=self.SORT_REVERSE,
+            id=f"{self.id}-table",
+        )
 
     @property
     def table(self) -> KeyedTable:

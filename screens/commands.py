@@ -10,14 +10,23 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 class CockpitCommands(Provider):
     def _commands(self) -> list[tuple[str, str, object]]:
         app = self.app
-        items = [(f"Go to {title}", f"show the {title} pane", partial(app.action_show_pane, name))
-                 for name, title in app.pane_titles()]  # fmt: skip
+        items = [
+            (f"Go to {title}", f"show the {title} pane", partial(app.action_show_pane, name))
+            for name, title in app.pane_titles()
+        ]
         items += [
-            ("Pause / resume refresh", "stop or restart polling the dashboard", app.action_toggle_pause),
+            (
+                "Pause / resume refresh",
+                "stop or restart polling the dashboard",
+                app.action_toggle_pause,
+            ),
             ("Refresh now", "poll the dashboard at once", app.action_refresh_now),
             ("Show keys", "list every key binding", app.action_keys),
-            ("Stop the local head", "stop the Ray head raycockpit started or kept (:stop-head)",
-             app.action_stop_head),
+            (
+                "Stop the local head",
+                "stop the Ray head raycockpit started or kept (:stop-head)",
+                app.action_stop_head,
+            ),
             ("Quit", "leave raycockpit", app.action_quit),
         ]
         return items

@@ -11,7 +11,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-
 MAX_SCALE = 1024
 
 
@@ -71,8 +70,13 @@ class ScaleScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text.assemble(("Scale ", "bold"), (f"{self.app_name} / {self.deployment}", "bold cyan"),
-                                       f"  (now {self.current if self.current is not None else '?'} replicas)"))  # fmt: skip
+            yield Static(
+                Text.assemble(
+                    ("Scale ", "bold"),
+                    (f"{self.app_name} / {self.deployment}", "bold cyan"),
+                    f"  (now {self.current if self.current is not None else '?'} replicas)",
+                )
+            )
             yield Static(f"Replicas (0..{MAX_SCALE}), Enter to send, Esc to cancel:")
             yield Input(str(self.current or 1), id="scale-input", compact=True)
             yield Static("", id="scale-error")
@@ -84,7 +88,9 @@ class ScaleScreen(ModalScreen[int | None]):
         event.stop()
         value = event.value.strip()
         if not value.isdigit() or not 0 <= int(value) <= MAX_SCALE:
-            self.query_one("#scale-error", Static).update(f"type a whole number from 0 to {MAX_SCALE}, not {value!r}")
+            self.query_one("#scale-error", Static).update(
+                f"type a whole number from 0 to {MAX_SCALE}, not {value!r}"
+            )
             return
         self.dismiss(int(value))
 
@@ -98,7 +104,9 @@ class PreviewScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,ctrl+o", "app.pop_screen", "Close", id="preview.close")]
     DEFAULT_CSS = """
     PreviewScreen { align: center middle; }
-    PreviewScreen > VerticalScroll { width: 90%; height: 85%; border: round $primary; background: $panel; padding: 0 1; }
+    PreviewScreen > VerticalScroll {
+        width: 90%; height: 85%; border: round $primary; background: $panel; padding: 0 1;
+    }
     """
 
     def __init__(self, body_json: str, command: str, note: str = "") -> None:
@@ -110,7 +118,9 @@ class PreviewScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(Text("POST /api/jobs/", style="bold"))
-            yield Static(Syntax(self.body_json, "json", word_wrap=True, theme="ansi_dark"), id="preview-body")
+            yield Static(
+                Syntax(self.body_json, "json", word_wrap=True, theme="ansi_dark"), id="preview-body"
+            )
             yield Static(Text("\nThe same launch with the Ray CLI", style="bold"))
             yield Static(Text(self.command), id="preview-command")
             if self.note:

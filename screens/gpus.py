@@ -26,15 +26,22 @@ COLUMNS = [
 ]
 
 NO_GPUS = (
-    "No GPUs reported by this cluster. Ray reports GPUs through each node's agent (NVIDIA via NVML, "
-    "AMD via amdsmi); nodes without GPUs, or containers without driver access, report none."
+    "No GPUs reported by this cluster. Ray reports GPUs through each node's agent "
+    "(NVIDIA via NVML, AMD via amdsmi); nodes without GPUs, or containers without driver access, "
+    "report none."
 )
 
 
 def gpu_row(gpu: Gpu, node: Node, history: tuple[float, ...]) -> tuple[str, list, dict]:
     util = gpu.utilization
-    util_cell = Text("n/a", style="dim") if util is None else bar(util / 100, 8) + Text(f" {util:3.0f}%")
-    mem = f"{gpu.memory_used_mb / 1024:.1f}/{gpu.memory_total_mb / 1024:.1f}" if gpu.memory_total_mb else "-"
+    util_cell = (
+        Text("n/a", style="dim") if util is None else bar(util / 100, 8) + Text(f" {util:3.0f}%")
+    )
+    mem = (
+        f"{gpu.memory_used_mb / 1024:.1f}/{gpu.memory_total_mb / 1024:.1f}"
+        if gpu.memory_total_mb
+        else "-"
+    )
     reserved = "-"
     if node.gpu_logical is not None and node.gpu_logical.total:
         reserved = usage_text(node.gpu_logical, is_bytes=False, sep="/")
@@ -50,8 +57,14 @@ def gpu_row(gpu: Gpu, node: Node, history: tuple[float, ...]) -> tuple[str, list
         reserved,
         gpu.name,
     ]
-    sort = {"index": gpu.index, "util": -1 if util is None else util, "memory": gpu.memory_used_mb,
-            "temp": gpu.temperature_c or -1, "power": gpu.power_w or -1, "procs": gpu.processes}  # fmt: skip
+    sort = {
+        "index": gpu.index,
+        "util": -1 if util is None else util,
+        "memory": gpu.memory_used_mb,
+        "temp": gpu.temperature_c or -1,
+        "power": gpu.power_w or -1,
+        "procs": gpu.processes,
+    }
     return gpu.key, cells, sort
 
 
@@ -77,7 +90,9 @@ class GpusPane(Pane):
         empty = self.query_one("#gpus-empty", Static)
         logical = sum(n.gpu_logical.total for n in snap.alive_nodes if n.gpu_logical)
         if not rows and logical:
-            empty.update(NO_GPUS + f"\nRay itself has {amount(logical)} logical GPU(s) in its resources.")
+            empty.update(
+                NO_GPUS + f"\nRay itself has {amount(logical)} logical GPU(s) in its resources."
+            )
         empty.set_class(not rows, "-visible")
         table = self.query_one("#gpus-table", KeyedTable)
         table.display = bool(rows)

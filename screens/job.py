@@ -145,11 +145,15 @@ class JobScreen(Screen):
         text = Text()
         text.append(f"{job.key}  ", style="bold")
         text.append_text(status_text(job.status))
-        text.append(f"  started {timestamp(job.start_time_ms)}  duration {human_duration(job.duration_s(clock.now() * 1000))}")
+        duration = human_duration(job.duration_s(clock.now() * 1000))
+        text.append(f"  started {timestamp(job.start_time_ms)}  duration {duration}")
         text.append(f"\nresources: {resources_text(job)}", style="dim")
         self.query_one(LogView).source_status = f"tail {self.tail.one_line()}"
         if job.message:
-            text.append(f"\n{job.message.strip().splitlines()[0][:200]}", style="red" if job.status == "FAILED" else "")
+            text.append(
+                f"\n{job.message.strip().splitlines()[0][:200]}",
+                style="red" if job.status == "FAILED" else "",
+            )
         self.query_one("#job-head", Static).update(text)
 
     # -- actions ----------------------------------------------------------------------------------

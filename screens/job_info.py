@@ -1,4 +1,5 @@
-"""One job in full: entrypoint, runtime_env, metadata, times, status message (the job screen's `i`)."""
+"""One job in full: entrypoint, runtime_env, metadata, times, status message (the job screen's
+`i`)."""
 
 from __future__ import annotations
 
@@ -34,5 +35,7 @@ def job_view(job: Job) -> Group:
     if job.runtime_env:
         info.add_row("runtime_env", Text(json.dumps(job.runtime_env, indent=1, sort_keys=True)))
     if job.metadata:
-        info.add_row("Metadata", Text("\n".join(f"{k} = {v}" for k, v in sorted(job.metadata.items()))))
+        info.add_row(
+            "Metadata", Text("\n".join(f"{k} = {v}" for k, v in sorted(job.metadata.items())))
+        )
     return Group(info)

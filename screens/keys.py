@@ -15,7 +15,9 @@ class KeysScreen(ModalScreen):
 
     DEFAULT_CSS = """
     KeysScreen { align: center middle; }
-    KeysScreen VerticalScroll { width: 72; height: 80%; border: round $primary; background: $panel; padding: 0 1; }
+    KeysScreen VerticalScroll {
+        width: 72; height: 80%; border: round $primary; background: $panel; padding: 0 1;
+    }
     """
 
     def __init__(self, groups: list[tuple[str, list[tuple[str, str]]]]) -> None:

@@ -47,7 +47,11 @@ class LaunchPane(Pane):
         options.clear_options()
         if readonly:
             self.query_one("#launch-help", Static).update(
-                Text("Read-only mode (--readonly): launching jobs is turned off.", style="bold yellow"))
+                Text(
+                    "Read-only mode (--readonly): launching jobs is turned off.",
+                    style="bold yellow",
+                )
+            )
             return
         for spec in specs:
             label = Text(f"{spec.title:<26}", style="bold")
@@ -55,10 +59,19 @@ class LaunchPane(Pane):
             origin = "bundled" if spec.bundled else str(spec.source.parent if spec.source else "")
             label.append(f"  {', '.join(spec.presets) or 'no presets'}  ({origin})", style="dim")
             options.add_option(Option(label, id=spec.name))
-        options.add_option(Option(Text(f"{'Custom job':<26}", style="bold") + Text(" any command, like ray job submit", style="dim"), id=CUSTOM))
+        options.add_option(
+            Option(
+                Text(f"{'Custom job':<26}", style="bold")
+                + Text(" any command, like ray job submit", style="dim"),
+                id=CUSTOM,
+            )
+        )
         options.highlighted = 0
-        help_text = Text("Enter opens a form. Bundled workloads come from configs/workloads/; add your own "
-                         "specs (with a working_dir) to ~/.config/raycockpit/workloads/.", style="dim")
+        help_text = Text(
+            "Enter opens a form. Bundled workloads come from configs/workloads/; add your own "
+            "specs (with a working_dir) to ~/.config/raycockpit/workloads/.",
+            style="dim",
+        )
         for problem in problems:
             help_text.append(f"\n⚠ {problem}", style="yellow")
         self.query_one("#launch-help", Static).update(help_text)

@@ -15,19 +15,37 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
 
-from raycockpit.cockpit.launch import JobOptions, JobRequest, WorkloadSpec, build_custom_request, build_request
+from raycockpit.cockpit.launch import (
+    JobOptions,
+    JobRequest,
+    WorkloadSpec,
+    build_custom_request,
+    build_request,
+)
 from raycockpit.screens.widgets.status_line import StatusLine
 
 PRESET_KEYS = ("f2", "f3", "f4", "f5")
 OPTION_FIELDS = (
     ("num_cpus", "entrypoint CPUs", "CPUs reserved for the driver (empty: Ray's default, 0)"),
     ("num_gpus", "entrypoint GPUs", "GPUs reserved for the driver (empty: none)"),
-    ("memory", "entrypoint memory", "memory reserved for the driver, e.g. 512MiB or 2GiB (empty: none)"),
-    ("env_vars", "env vars", 'KEY=value pairs separated by spaces, e.g. OMP_NUM_THREADS=1 NAME="a b"'),
+    (
+        "memory",
+        "entrypoint memory",
+        "memory reserved for the driver, e.g. 512MiB or 2GiB (empty: none)",
+    ),
+    (
+        "env_vars",
+        "env vars",
+        'KEY=value pairs separated by spaces, e.g. OMP_NUM_THREADS=1 NAME="a b"',
+    ),
     ("pip", "pip packages", "extra packages installed for this job, e.g. mlflow==3.1 'pandas>=2'"),
 )
 CUSTOM_FIELDS = (
-    ("entrypoint", "entrypoint", "the command to run, e.g. python train.py --epochs 3 (run by a shell, like ray job submit)"),
+    (
+        "entrypoint",
+        "entrypoint",
+        "the command to run, e.g. python train.py --epochs 3 (run by a shell, like ray job submit)",
+    ),
     ("working_dir", "working dir", "a local folder to ship as the job's working_dir (empty: none)"),
     ("metadata", "metadata", "key=value pairs stored with the job"),
 )
@@ -37,8 +55,10 @@ class LaunchFormScreen(Screen):
     BINDINGS = [
         Binding("ctrl+r", "submit", "Submit", id="form.submit"),
         Binding("ctrl+o", "preview", "Preview", id="form.preview"),
-        *[Binding(key, f"preset({i})", f"preset {i + 1}", show=False, id=f"form.preset{i + 1}")
-          for i, key in enumerate(PRESET_KEYS)],  # fmt: skip
+        *[
+            Binding(key, f"preset({i})", f"preset {i + 1}", show=False, id=f"form.preset{i + 1}")
+            for i, key in enumerate(PRESET_KEYS)
+        ],
         Binding("escape", "app.pop_screen", "Back", id="form.back"),
     ]
 
@@ -48,7 +68,9 @@ class LaunchFormScreen(Screen):
     LaunchFormScreen .field { height: auto; }
     LaunchFormScreen .field { margin-top: 1; }
     LaunchFormScreen .field Label { width: 22; padding: 0 1 0 0; text-style: bold; }
-    LaunchFormScreen .field Input { width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }
+    LaunchFormScreen .field Input {
+        width: 1fr; height: 1; border: none; padding: 0 1; background: $boost;
+    }
     LaunchFormScreen .field Input:focus { background: $primary 40%; }
     LaunchFormScreen .field Input.-invalid { background: $error 40%; border: none; }
     LaunchFormScreen .field Input.-invalid:focus { border: none; }
@@ -70,8 +92,13 @@ class LaunchFormScreen(Screen):
             super().__init__()
             self.request = request
 
-    def __init__(self, spec: WorkloadSpec | None, values: dict[str, str] | None = None,
-                 options: JobOptions | None = None, preset: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        spec: WorkloadSpec | None,
+        values: dict[str, str] | None = None,
+        options: JobOptions | None = None,
+        preset: str | None = None,
+    ) -> None:
         super().__init__()
         self.spec = spec  # None: the custom job form
         if spec is not None:
@@ -90,23 +117,34 @@ class LaunchFormScreen(Screen):
         with Vertical(id="form-head"):
             if self.spec is None:
                 yield Static(Text("Custom job", style="bold"))
-                yield Static(Text("Runs any command on the cluster, like `ray job submit`.", style="dim"))
+                yield Static(
+                    Text("Runs any command on the cluster, like `ray job submit`.", style="dim")
+                )
             else:
                 yield Static(Text(f"{self.spec.title}  ({self.spec.name})", style="bold"))
                 yield Static(Text(self.spec.description, style="dim"))
-                presets = "   ".join(f"{key.upper()} {name}" for key, name in zip(PRESET_KEYS, self.spec.presets))
-                yield Static(Text(f"presets: {presets}   ctrl+o preview   ctrl+r submit", style="cyan"))
+                keyed = zip(PRESET_KEYS, self.spec.presets, strict=False)
+                presets = "   ".join(f"{key.upper()} {name}" for key, name in keyed)
+                yield Static(
+                    Text(f"presets: {presets}   ctrl+o preview   ctrl+r submit", style="cyan")
+                )
         with VerticalScroll(id="form"):
             if self.spec is None:
                 for name, label, help_text in CUSTOM_FIELDS:
-                    yield from self._field(name, label, help_text, Input(self.values.get(name, ""), id=f"f-{name}"))
+                    yield from self._field(
+                        name, label, help_text, Input(self.values.get(name, ""), id=f"f-{name}")
+                    )
             else:
                 for p in self.spec.params:
                     yield from self._field(p.name, p.label, self._help(p), self._widget(p))
             yield Static("Job", classes="section")
             for name, label, help_text in OPTION_FIELDS:
-                yield from self._field(f"opt-{name}", label, help_text,
-                                       Input(getattr(self.options, name), id=f"f-opt-{name}"))  # fmt: skip
+                yield from self._field(
+                    f"opt-{name}",
+                    label,
+                    help_text,
+                    Input(getattr(self.options, name), id=f"f-opt-{name}"),
+                )
         yield Static(id="form-status")
         yield Footer()
 
@@ -121,8 +159,12 @@ class LaunchFormScreen(Screen):
         value = self.values.get(p.name, p.text(p.default))
         if p.type in ("choice", "bool"):
             choices = p.choices if p.type == "choice" else ("true", "false")
-            return Select([(c, c) for c in choices], value=value if value in choices else Select.BLANK,
-                          allow_blank=False, id=f"f-{p.name}")  # fmt: skip
+            return Select(
+                [(c, c) for c in choices],
+                value=value if value in choices else Select.BLANK,
+                allow_blank=False,
+                id=f"f-{p.name}",
+            )
         return Input(value, id=f"f-{p.name}")
 
     def _field(self, name: str, label: str, help_text: str, widget) -> ComposeResult:
@@ -143,23 +185,33 @@ class LaunchFormScreen(Screen):
 
     def read(self) -> tuple[dict[str, str], JobOptions]:
         values: dict[str, str] = {}
-        names = [n for n, _, _ in CUSTOM_FIELDS] if self.spec is None else [p.name for p in self.spec.params]
+        names = (
+            [n for n, _, _ in CUSTOM_FIELDS]
+            if self.spec is None
+            else [p.name for p in self.spec.params]
+        )
         for name in names:
             widget = self.query_one(f"#f-{name}")
             value = widget.value
             values[name] = "" if value is Select.BLANK or value is None else str(value)
-        options = JobOptions(**{n: self.query_one(f"#f-opt-{n}", Input).value for n, _, _ in OPTION_FIELDS})
+        options = JobOptions(
+            **{n: self.query_one(f"#f-opt-{n}", Input).value for n, _, _ in OPTION_FIELDS}
+        )
         return values, options
 
     def build(self) -> tuple[JobRequest | None, dict[str, str]]:
         values, options = self.read()
         if self.spec is None:
-            return build_custom_request(values["entrypoint"], values["working_dir"], options, values["metadata"])
+            return build_custom_request(
+                values["entrypoint"], values["working_dir"], options, values["metadata"]
+            )
         return build_request(self.spec, values, options)
 
     def _validate_all(self, show: bool = True) -> dict[str, str]:
         _, errors = self.build()
-        self.errors = {(f"opt-{k}" if k in JobOptions().as_dict() else k): v for k, v in errors.items()}
+        self.errors = {
+            (f"opt-{k}" if k in JobOptions().as_dict() else k): v for k, v in errors.items()
+        }
         for box in self.query(".error"):
             name = (box.id or "")[2:]
             message = self.errors.get(name, "")
@@ -177,7 +229,9 @@ class LaunchFormScreen(Screen):
         self._validate_all()
 
     def _status(self, message: str, error: bool = True) -> None:
-        self.query_one("#form-status", Static).update(Text(message, style="bold red" if error else "green"))
+        self.query_one("#form-status", Static).update(
+            Text(message, style="bold red" if error else "green")
+        )
 
     def _refuse(self) -> bool:
         errors = self._validate_all()

@@ -39,10 +39,18 @@ def node_view(node: Node) -> Group:
     usage.add_column(width=24)
     usage.add_column()
     if node.cpu_percent is not None:
-        usage.add_row("CPU (physical)", bar(node.cpu_percent / 100, 24), f"{node.cpu_percent:.1f}% of {node.cpus_physical or '?'} cores")
-    for label, u, in_bytes in (("CPU (Ray)", node.cpu_logical, False), ("GPU (Ray)", node.gpu_logical, False),
-                               ("Memory", node.memory, True), ("Object store", node.object_store, True),
-                               ("Disk /", node.disk, True)):  # fmt: skip
+        usage.add_row(
+            "CPU (physical)",
+            bar(node.cpu_percent / 100, 24),
+            f"{node.cpu_percent:.1f}% of {node.cpus_physical or '?'} cores",
+        )
+    for label, u, in_bytes in (
+        ("CPU (Ray)", node.cpu_logical, False),
+        ("GPU (Ray)", node.gpu_logical, False),
+        ("Memory", node.memory, True),
+        ("Object store", node.object_store, True),
+        ("Disk /", node.disk, True),
+    ):
         if u is not None and u.total:
             usage.add_row(label, bar(u.fraction, 24), usage_text(u, is_bytes=in_bytes))
 
@@ -59,10 +67,15 @@ def node_view(node: Node) -> Group:
         for col in ("#", "Name", "Util", "Memory MiB", "Temp", "Power", "Procs"):
             gpus.add_column(col)
         for g in node.gpus:
-            gpus.add_row(str(g.index), g.name, "n/a" if g.utilization is None else f"{g.utilization:.0f}%",
-                         f"{g.memory_used_mb:,.0f}/{g.memory_total_mb:,.0f}",
-                         "-" if g.temperature_c is None else f"{g.temperature_c:.0f}°C",
-                         "-" if g.power_w is None else f"{g.power_w:.0f} W", str(g.processes))  # fmt: skip
+            gpus.add_row(
+                str(g.index),
+                g.name,
+                "n/a" if g.utilization is None else f"{g.utilization:.0f}%",
+                f"{g.memory_used_mb:,.0f}/{g.memory_total_mb:,.0f}",
+                "-" if g.temperature_c is None else f"{g.temperature_c:.0f}°C",
+                "-" if g.power_w is None else f"{g.power_w:.0f} W",
+                str(g.processes),
+            )
         parts += [Text(""), gpus]
     if node.labels:
         parts += [Text(""), Text("Labels", style="bold")]

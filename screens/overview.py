@@ -45,8 +45,13 @@ class OverviewPane(Pane):
                 yield Static(id="ov-serve", classes="card")
 
     def on_mount(self) -> None:
-        for card_id, title in (("ov-totals", "Cluster"), ("ov-nodes", "Nodes"), ("ov-jobs", "Jobs"),
-                               ("ov-autoscaler", "Autoscaler"), ("ov-serve", "Serve")):  # fmt: skip
+        for card_id, title in (
+            ("ov-totals", "Cluster"),
+            ("ov-nodes", "Nodes"),
+            ("ov-jobs", "Jobs"),
+            ("ov-autoscaler", "Autoscaler"),
+            ("ov-serve", "Serve"),
+        ):
             self.query_one(f"#{card_id}").border_title = title
 
     def render_snapshot(self, snap: Snapshot) -> None:
@@ -91,8 +96,11 @@ def _counts(counter: Counter, empty: str) -> Text:
 def nodes_card(snap: Snapshot) -> Group:
     states = Counter(n.state for n in snap.nodes)
     activity = Counter(n.activity for n in snap.alive_nodes if n.activity)
-    return Group(_counts(states, "no nodes reported yet"), _counts(activity, ""),
-                 Text(f"{len(snap.gpus)} GPU(s) reported", style="dim"))  # fmt: skip
+    return Group(
+        _counts(states, "no nodes reported yet"),
+        _counts(activity, ""),
+        Text(f"{len(snap.gpus)} GPU(s) reported", style="dim"),
+    )
 
 
 def jobs_card(snap: Snapshot) -> Group:
@@ -100,7 +108,14 @@ def jobs_card(snap: Snapshot) -> Group:
     lines = [_counts(statuses, "no jobs yet")]
     running = [j for j in snap.jobs if j.status == "RUNNING"][:3]
     for job in running:
-        lines.append(Text(f"▶ {job.key}  {job.entrypoint[:40]}", style="cyan", overflow="ellipsis", no_wrap=True))
+        lines.append(
+            Text(
+                f"▶ {job.key}  {job.entrypoint[:40]}",
+                style="cyan",
+                overflow="ellipsis",
+                no_wrap=True,
+            )
+        )
     return Group(*lines)
 
 
@@ -115,7 +130,14 @@ def autoscaler_card(snap: Snapshot) -> Group:
     text.append(f"  failed {len(a.failures)}", style="bold red" if a.failures else "")
     lines = [text]
     if a.demands:
-        lines.append(Text(f"{len(a.demands)} pending demand(s): {a.demands[0]}", style="yellow", overflow="ellipsis", no_wrap=True))
+        lines.append(
+            Text(
+                f"{len(a.demands)} pending demand(s): {a.demands[0]}",
+                style="yellow",
+                overflow="ellipsis",
+                no_wrap=True,
+            )
+        )
     return Group(*lines)
 
 

@@ -23,7 +23,10 @@ class StartupScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text("Starting an embedded local Ray head (loopback only)…", style="bold"), id="startup-title")
+            yield Static(
+                Text("Starting an embedded local Ray head (loopback only)…", style="bold"),
+                id="startup-title",
+            )
             yield LoadingIndicator()
             yield Static(id="startup-tick")
             with Center():

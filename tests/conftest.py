@@ -28,7 +28,8 @@ def load_fixture(name: str):
 
 @pytest.fixture(scope="session")
 def ray_head():
-    """A real Ray head (loopback, isolated ports, its own temp dir), stopped by its pid at the end."""
+    """A real Ray head (loopback, isolated ports, its own temp dir), stopped by its pid at the
+    end."""
     temp_dir = tempfile.mkdtemp(prefix="rc-test-")
     head = LocalHead(ports=HeadPorts.isolated(), temp_dir=temp_dir, workdir=str(REPO_ROOT))
     head.start()

@@ -1,1 +1,3 @@
-"""Bundled workloads: run ON the cluster as job entrypoints. Imports nothing of cockpit/, screens/ or textual."""
+"""Bundled workloads: run ON the cluster as job entrypoints.
+
+Imports nothing of cockpit/, screens/ or textual."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 TYPES = ("int", "float", "bool", "str", "choice")
 GPU_CHOICES = ("auto", "true", "false")
@@ -104,20 +105,32 @@ class _OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser(workload: str, params: Sequence[Param],
-                 presets: Mapping[str, Mapping[str, Any]]) -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog=workload, allow_abbrev=False,
-                            description=f"raycockpit bundled workload '{workload}'")
-    parser.add_argument("--preset", default=None, metavar="NAME",
-                        help="apply a preset first: " + ", ".join(presets))
+def build_parser(
+    workload: str, params: Sequence[Param], presets: Mapping[str, Mapping[str, Any]]
+) -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog=workload, allow_abbrev=False, description=f"raycockpit bundled workload '{workload}'"
+    )
+    parser.add_argument(
+        "--preset", default=None, metavar="NAME", help="apply a preset first: " + ", ".join(presets)
+    )
     for p in params:
-        parser.add_argument(p.flag, dest=p.name, default=None, metavar=p.type.upper(),
-                            help=f"{p.help} ({p.describe()}; default {p.default!r})")
+        parser.add_argument(
+            p.flag,
+            dest=p.name,
+            default=None,
+            metavar=p.type.upper(),
+            help=f"{p.help} ({p.describe()}; default {p.default!r})",
+        )
     return parser
 
 
-def parse(workload: str, params: Sequence[Param], presets: Mapping[str, Mapping[str, Any]],
-          argv: Iterable[str] | None = None) -> dict[str, Any]:
+def parse(
+    workload: str,
+    params: Sequence[Param],
+    presets: Mapping[str, Mapping[str, Any]],
+    argv: Iterable[str] | None = None,
+) -> dict[str, Any]:
     """Parse argv into a dict of resolved values: defaults, then preset, then explicit flags."""
     parser = build_parser(workload, params, presets)
     ns = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -165,5 +178,8 @@ def require_mlflow(workload: str, uri: str) -> None:
     import importlib.util
 
     if importlib.util.find_spec("mlflow") is None:
-        fail(workload, f"--mlflow-uri {uri!r} needs the 'mlflow' package, which is not "
-                       "installed in this Python (pip install mlflow), or leave the flag out")
+        fail(
+            workload,
+            f"--mlflow-uri {uri!r} needs the 'mlflow' package, which is not "
+            "installed in this Python (pip install mlflow), or leave the flag out",
+        )

@@ -9,8 +9,9 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from workloads._events import Emitter
 
@@ -36,8 +37,12 @@ def connect() -> Any:
     # cluster up by address; on a machine running several clusters that fails unless
     # RAY_ADDRESS is set in the workers too. env_vars merge with the job's own per key.
     address = os.environ.get("RAY_ADDRESS", "")
-    if address and "://" not in address and address not in ("auto", "local") \
-            and "RAY_ADDRESS" not in _job_env_vars():
+    if (
+        address
+        and "://" not in address
+        and address not in ("auto", "local")
+        and "RAY_ADDRESS" not in _job_env_vars()
+    ):
         runtime_env["env_vars"] = {"RAY_ADDRESS": address}
     kwargs: dict[str, Any] = {"log_to_driver": True}
     if runtime_env:
@@ -67,8 +72,11 @@ def resolve_gpu(choice: str) -> bool:
     """use_gpu 'auto' means: use GPUs when the cluster has any."""
     if choice == "true":
         if cluster_gpus() == 0:
-            print("use_gpu=true but the cluster has no GPUs right now: waiting for the "
-                  "autoscaler to add some", flush=True)
+            print(
+                "use_gpu=true but the cluster has no GPUs right now: waiting for the "
+                "autoscaler to add some",
+                flush=True,
+            )
         return True
     if choice == "false":
         return False
@@ -79,8 +87,11 @@ def cluster_summary() -> dict[str, float]:
     import ray
 
     res = ray.cluster_resources()
-    return {"cluster_cpus": float(res.get("CPU", 0.0)), "cluster_gpus": float(res.get("GPU", 0.0)),
-            "nodes": len([n for n in ray.nodes() if n.get("Alive")])}
+    return {
+        "cluster_cpus": float(res.get("CPU", 0.0)),
+        "cluster_gpus": float(res.get("GPU", 0.0)),
+        "nodes": len([n for n in ray.nodes() if n.get("Alive")]),
+    }
 
 
 def run(workload: str, params: Mapping[str, Any], body: Callable[[Emitter], Mapping[str, Any]]):
@@ -91,15 +102,16 @@ def run(workload: str, params: Mapping[str, Any], body: Callable[[Emitter], Mapp
         summary = dict(body(em) or {})
     except KeyboardInterrupt:
         em.end("error", {"wall_s": time.perf_counter() - t0}, message="interrupted")
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     except SystemExit:
         raise
     except BaseException as exc:  # report every failure as an end event, then fail the job
         traceback.print_exc()
-        em.end("error", {"wall_s": time.perf_counter() - t0},
-               message=f"{type(exc).__name__}: {exc}")
+        em.end(
+            "error", {"wall_s": time.perf_counter() - t0}, message=f"{type(exc).__name__}: {exc}"
+        )
         sys.stdout.flush()
-        raise SystemExit(1)
+        raise SystemExit(1) from None
     summary.setdefault("wall_s", time.perf_counter() - t0)
     message = summary.pop("_message", None)
     status = summary.pop("_status", "ok")

@@ -22,8 +22,8 @@ def load_split(test_size: float = 0.2, seed: int = 0):
 
     x, y = load_digits(return_X_y=True)
     x_tr, x_te, y_tr, y_te = train_test_split(
-        x.astype(np.float32), y.astype(np.int64), test_size=test_size, random_state=seed,
-        stratify=y)
+        x.astype(np.float32), y.astype(np.int64), test_size=test_size, random_state=seed, stratify=y
+    )
     return x_tr, y_tr, x_te, y_te
 
 
@@ -75,8 +75,10 @@ def save(path: str, model, config: dict[str, Any], metrics: dict[str, Any]) -> N
     import torch
 
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"state_dict": state, "config": config, "metrics": metrics},
-               os.path.join(path, CHECKPOINT_FILE))
+    torch.save(
+        {"state_dict": state, "config": config, "metrics": metrics},
+        os.path.join(path, CHECKPOINT_FILE),
+    )
 
 
 def load(directory: str):
@@ -85,8 +87,9 @@ def load(directory: str):
 
     import torch
 
-    blob = torch.load(os.path.join(directory, CHECKPOINT_FILE), map_location="cpu",
-                      weights_only=True)
+    blob = torch.load(
+        os.path.join(directory, CHECKPOINT_FILE), map_location="cpu", weights_only=True
+    )
     cfg = blob["config"]
     model = build_model(cfg["hidden_size"], cfg["dropout"], cfg.get("layers", 2))
     model.load_state_dict(blob["state_dict"])

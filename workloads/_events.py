@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 MARKER = "@@cockpit"
 VERSION = 1
@@ -70,13 +71,24 @@ class Emitter:
     def metric(self, step: int, metrics: Mapping[str, Any], **extra: Any):
         return self.emit("metric", step=int(step), metrics=numeric(metrics), **extra)
 
-    def trial(self, trial_id: str, config: Mapping[str, Any], state: str,
-              metrics: Mapping[str, Any] | None = None, **extra: Any):
-        return self.emit("trial", trial_id=str(trial_id), config=dict(config), state=state,
-                         metrics=numeric(metrics or {}), **extra)
+    def trial(
+        self,
+        trial_id: str,
+        config: Mapping[str, Any],
+        state: str,
+        metrics: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ):
+        return self.emit(
+            "trial",
+            trial_id=str(trial_id),
+            config=dict(config),
+            state=state,
+            metrics=numeric(metrics or {}),
+            **extra,
+        )
 
-    def artifact(self, name: str, *, path: str | None = None, url: str | None = None,
-                 **extra: Any):
+    def artifact(self, name: str, *, path: str | None = None, url: str | None = None, **extra: Any):
         fields: dict[str, Any] = {"name": name}
         if path is not None:
             fields["path"] = str(path)
@@ -85,8 +97,13 @@ class Emitter:
         fields.update(extra)
         return self.emit("artifact", **fields)
 
-    def end(self, status: str = "ok", metrics: Mapping[str, Any] | None = None,
-            message: str | None = None, **extra: Any):
+    def end(
+        self,
+        status: str = "ok",
+        metrics: Mapping[str, Any] | None = None,
+        message: str | None = None,
+        **extra: Any,
+    ):
         fields: dict[str, Any] = {"status": status, "metrics": numeric(metrics or {})}
         if message:
             fields["message"] = message[:500]

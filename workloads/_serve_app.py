@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,8 +34,9 @@ class Predictor:
         if checkpoint:
             model, cfg, metrics = self._load(checkpoint)
             self.source = "checkpoint"
-            self.metrics = {k: v for k, v in metrics.items()
-                            if k in ("epoch", "test_accuracy", "test_loss")}
+            self.metrics = {
+                k: v for k, v in metrics.items() if k in ("epoch", "test_accuracy", "test_loss")
+            }
         else:
             torch.manual_seed(seed)
             cfg = _digits.model_config(128, 0.0, 2)
@@ -70,15 +72,25 @@ class Predictor:
         with self._lock:
             self.requests += 1
             self.rows += len(classes)
-        return {"predictions": classes.tolist(),
-                "probabilities": np.round(probs, 6).tolist(),
-                "model": self.source}
+        return {
+            "predictions": classes.tolist(),
+            "probabilities": np.round(probs, 6).tolist(),
+            "model": self.source,
+        }
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "model": self.source, "checkpoint": self.checkpoint or None,
-                "model_config": self.config, "checkpoint_metrics": self.metrics,
-                "device": str(self.device), "pid": os.getpid(),
-                "requests": self.requests, "rows": self.rows, "batches": self.batches}
+        return {
+            "status": "ok",
+            "model": self.source,
+            "checkpoint": self.checkpoint or None,
+            "model_config": self.config,
+            "checkpoint_metrics": self.metrics,
+            "device": str(self.device),
+            "pid": os.getpid(),
+            "requests": self.requests,
+            "rows": self.rows,
+            "batches": self.batches,
+        }
 
 
 def parse_rows(payload: Any) -> np.ndarray:
@@ -96,8 +108,10 @@ def parse_rows(payload: Any) -> np.ndarray:
     except (TypeError, ValueError):
         raise ValueError("rows must be lists of numbers") from None
     if x.ndim != 2 or x.shape[1] != _digits.NUM_FEATURES:
-        raise ValueError(f"each row needs {_digits.NUM_FEATURES} numbers (8x8 pixels, 0..16), "
-                         f"got shape {list(x.shape)}")
+        raise ValueError(
+            f"each row needs {_digits.NUM_FEATURES} numbers (8x8 pixels, 0..16), "
+            f"got shape {list(x.shape)}"
+        )
     if not np.isfinite(x).all():
         raise ValueError("rows must be finite numbers")
     return x
@@ -157,12 +171,21 @@ def make_deployment():
     """The Serve deployment class (import ray.serve only when serving)."""
     from ray import serve
 
-    @serve.deployment(graceful_shutdown_timeout_s=2.0, graceful_shutdown_wait_loop_s=0.5,
-                      health_check_period_s=5.0)
+    @serve.deployment(
+        graceful_shutdown_timeout_s=2.0,
+        graceful_shutdown_wait_loop_s=0.5,
+        health_check_period_s=5.0,
+    )
     @serve.ingress(fastapi_app)
     class DigitsService:
-        def __init__(self, checkpoint: str = "", seed: int = 0, use_gpu: bool = False,
-                     max_batch_size: int = 16, batch_wait_timeout_s: float = 0.0) -> None:
+        def __init__(
+            self,
+            checkpoint: str = "",
+            seed: int = 0,
+            use_gpu: bool = False,
+            max_batch_size: int = 16,
+            batch_wait_timeout_s: float = 0.0,
+        ) -> None:
             self.predictor = Predictor(checkpoint, seed, use_gpu)
             self.started = time.time()
             self.predict_batched.set_max_batch_size(max_batch_size)
@@ -176,8 +199,9 @@ def make_deployment():
             classes, probs = self.predictor.predict_array(np.concatenate(xs))
             out, start = [], 0
             for n in sizes:
-                out.append(self.predictor.answer(classes[start:start + n],
-                                                 probs[start:start + n]))
+                out.append(
+                    self.predictor.answer(classes[start : start + n], probs[start : start + n])
+                )
                 start += n
             return out
 

@@ -21,15 +21,34 @@ from workloads._args import Param
 WORKLOAD = "core"
 
 PARAMS: tuple[Param, ...] = (
-    Param("num_tasks", "int", 2000, "Monte Carlo tasks in all (spread over the waves).",
-          min=1, max=10**7),
+    Param(
+        "num_tasks",
+        "int",
+        2000,
+        "Monte Carlo tasks in all (spread over the waves).",
+        min=1,
+        max=10**7,
+    ),
     Param("waves", "int", 10, "Waves of tasks (one metric event each).", min=1, max=10000),
-    Param("samples_per_task", "int", 20000, "Random points each Monte Carlo task draws.",
-          min=1, max=10**9),
-    Param("array_mb", "float", 128.0, "Size of the numpy array shared with ray.put (MiB).",
-          min=0.01, max=1048576.0),
-    Param("readers", "int", 32, "Tasks that each read a slice of the shared array.",
-          min=1, max=100000),
+    Param(
+        "samples_per_task",
+        "int",
+        20000,
+        "Random points each Monte Carlo task draws.",
+        min=1,
+        max=10**9,
+    ),
+    Param(
+        "array_mb",
+        "float",
+        128.0,
+        "Size of the numpy array shared with ray.put (MiB).",
+        min=0.01,
+        max=1048576.0,
+    ),
+    Param(
+        "readers", "int", 32, "Tasks that each read a slice of the shared array.", min=1, max=100000
+    ),
     Param("cpus_per_task", "float", 1.0, "CPUs reserved per task.", min=0.01, max=64.0),
     Param("seed", "int", 0, "Random seed.", min=0, max=2**31 - 1),
 )
@@ -66,9 +85,17 @@ def slice_stats(array, lo: int, hi: int, acc) -> int:
     import ray
 
     part = array[lo:hi]
-    ray.get(acc.add.remote("array", {"sum": float(part.sum()),
-                                     "sumsq": float((part * part).sum()),
-                                     "count": float(len(part)), "max": float(part.max())}))
+    ray.get(
+        acc.add.remote(
+            "array",
+            {
+                "sum": float(part.sum()),
+                "sumsq": float((part * part).sum()),
+                "count": float(len(part)),
+                "max": float(part.max()),
+            },
+        )
+    )
     return hi - lo
 
 
@@ -104,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
         t_start = time.perf_counter()
         ray = _cluster.connect()
-        em.start(params, {"cpus_per_task": params["cpus_per_task"],
-                          **_cluster.cluster_summary()})
+        em.start(params, {"cpus_per_task": params["cpus_per_task"], **_cluster.cluster_summary()})
         store_before = object_store_bytes_used()
         acc = ray.remote(Accumulator).options(num_cpus=0).remote()
         cpus = params["cpus_per_task"]
@@ -121,21 +147,39 @@ def main(argv: list[str] | None = None) -> int:
         bounds = np.linspace(0, n, readers + 1).astype(int)
         reader = ray.remote(num_cpus=cpus)(slice_stats)
         t0 = time.perf_counter()
-        read = sum(ray.get([reader.remote(ref, int(lo), int(hi), acc)
-                            for lo, hi in zip(bounds[:-1], bounds[1:])]))
+        read = sum(
+            ray.get(
+                [
+                    reader.remote(ref, int(lo), int(hi), acc)
+                    for lo, hi in zip(bounds[:-1], bounds[1:], strict=False)
+                ]
+            )
+        )
         read_s = time.perf_counter() - t0
         st = ray.get(acc.get.remote("array"))
         mean = st["sum"] / st["count"]
         std = math.sqrt(max(st["sumsq"] / st["count"] - mean * mean, 0.0))
-        ok = (read == n and math.isclose(mean, float(arr.mean()), abs_tol=1e-9)
-              and math.isclose(std, float(arr.std()), rel_tol=1e-9)
-              and st["max"] == float(arr.max()))
+        ok = (
+            read == n
+            and math.isclose(mean, float(arr.mean()), abs_tol=1e-9)
+            and math.isclose(std, float(arr.std()), rel_tol=1e-9)
+            and st["max"] == float(arr.max())
+        )
         if not ok:
-            raise RuntimeError(f"shared-array statistics disagree with numpy: mean {mean} vs "
-                               f"{arr.mean()}, std {std} vs {arr.std()}")
-        shared = {"array_bytes": arr.nbytes, "put_s": put_s, "readers": readers,
-                  "read_s": read_s, "read_gb_per_s": arr.nbytes / read_s / 1e9,
-                  "array_mean": mean, "array_std": std, "array_check_ok": 1}
+            raise RuntimeError(
+                f"shared-array statistics disagree with numpy: mean {mean} vs "
+                f"{arr.mean()}, std {std} vs {arr.std()}"
+            )
+        shared = {
+            "array_bytes": arr.nbytes,
+            "put_s": put_s,
+            "readers": readers,
+            "read_s": read_s,
+            "read_gb_per_s": arr.nbytes / read_s / 1e9,
+            "array_mean": mean,
+            "array_std": std,
+            "array_check_ok": 1,
+        }
         if store_after_put is not None:
             shared["object_store_bytes_used"] = store_after_put
         em.metric(0, shared, stage="shared_array")
@@ -147,8 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         done, busy_s, peak_rate = 0, 0.0, 0.0
         for w, ids in enumerate(per_wave, start=1):
             t0 = time.perf_counter()
-            results = ray.get([mc.remote(params["samples_per_task"],
-                                         params["seed"] * 10**7 + int(i)) for i in ids])
+            results = ray.get(
+                [
+                    mc.remote(params["samples_per_task"], params["seed"] * 10**7 + int(i))
+                    for i in ids
+                ]
+            )
             dt = time.perf_counter() - t0
             ray.get([add.remote("pi", r) for r in results])
             busy_s += dt
@@ -157,9 +205,17 @@ def main(argv: list[str] | None = None) -> int:
             pi = 4.0 * tot["inside"] / tot["total"]
             rate = len(ids) / dt
             peak_rate = max(peak_rate, rate)
-            em.metric(w, {"tasks_done": done, "tasks_per_s": rate, "pi_estimate": pi,
-                          "pi_error": abs(pi - math.pi), "samples": tot["total"]},
-                      stage="tasks")
+            em.metric(
+                w,
+                {
+                    "tasks_done": done,
+                    "tasks_per_s": rate,
+                    "pi_estimate": pi,
+                    "pi_error": abs(pi - math.pi),
+                    "samples": tot["total"],
+                },
+                stage="tasks",
+            )
         tot = ray.get(acc.get.remote("pi"))
         pi = 4.0 * tot["inside"] / tot["total"]
         # 4 sigma of the binomial estimate: a wrong pipeline fails, an unlucky seed does not.
@@ -168,10 +224,17 @@ def main(argv: list[str] | None = None) -> int:
             raise RuntimeError(f"pi estimate {pi} is too far from pi (> {4 * sigma:.2e})")
         updates = ray.get(acc.add.remote("meta", {}))
         del ref
-        summary = {**shared, "tasks": done + readers, "mc_tasks": done,
-                   "tasks_per_s": done / busy_s, "peak_tasks_per_s": peak_rate,
-                   "pi_estimate": pi, "pi_error": abs(pi - math.pi),
-                   "actor_updates": updates, "wall_s": time.perf_counter() - t_start}
+        summary = {
+            **shared,
+            "tasks": done + readers,
+            "mc_tasks": done,
+            "tasks_per_s": done / busy_s,
+            "peak_tasks_per_s": peak_rate,
+            "pi_estimate": pi,
+            "pi_error": abs(pi - math.pi),
+            "actor_updates": updates,
+            "wall_s": time.perf_counter() - t_start,
+        }
         if store_before is not None:
             summary["object_store_bytes_before"] = store_before
         return summary

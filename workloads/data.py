@@ -25,24 +25,45 @@ CLASSES = ("alpha", "beta", "gamma")
 MOD = 1000
 
 PARAMS: tuple[Param, ...] = (
-    Param("pipeline", "choice", "both", "Which pipeline(s) to run.",
-          choices=("both", "range", "csv")),
-    Param("num_rows", "int", 1000000, "Rows of the range pipeline (range(N)).",
-          min=1, max=10**11),
+    Param(
+        "pipeline", "choice", "both", "Which pipeline(s) to run.", choices=("both", "range", "csv")
+    ),
+    Param("num_rows", "int", 1000000, "Rows of the range pipeline (range(N)).", min=1, max=10**11),
     Param("batch_size", "int", 65536, "Rows per map_batches batch.", min=1, max=10**8),
-    Param("num_blocks", "int", 0, "Blocks to split the range into (0: Ray decides).",
-          min=0, max=100000),
-    Param("cpus_per_task", "float", 1.0, "CPUs reserved per map_batches task.",
-          min=0.1, max=64.0),
-    Param("csv_rows", "int", 200000, "Rows of the generated CSV (when --csv-path is empty).",
-          min=10, max=10**9),
-    Param("csv_path", "str", "", "CSV to read instead of a generated one (needs numeric "
-          "columns f0..f3 and a 'label' column); local path or s3://..."),
+    Param(
+        "num_blocks",
+        "int",
+        0,
+        "Blocks to split the range into (0: Ray decides).",
+        min=0,
+        max=100000,
+    ),
+    Param("cpus_per_task", "float", 1.0, "CPUs reserved per map_batches task.", min=0.1, max=64.0),
+    Param(
+        "csv_rows",
+        "int",
+        200000,
+        "Rows of the generated CSV (when --csv-path is empty).",
+        min=10,
+        max=10**9,
+    ),
+    Param(
+        "csv_path",
+        "str",
+        "",
+        "CSV to read instead of a generated one (needs numeric "
+        "columns f0..f3 and a 'label' column); local path or s3://...",
+    ),
     Param("test_size", "float", 0.2, "Fraction of rows in the test split.", min=0.01, max=0.99),
-    Param("output_path", "str", "/tmp/raycockpit/data",
-          "Where parquet outputs go (local path or s3://, gs://, ...)."),
-    Param("seed", "int", 0, "Seed of the generated CSV and the split shuffle.",
-          min=0, max=2**31 - 1),
+    Param(
+        "output_path",
+        "str",
+        "/tmp/raycockpit/data",
+        "Where parquet outputs go (local path or s3://, gs://, ...).",
+    ),
+    Param(
+        "seed", "int", 0, "Seed of the generated CSV and the split shuffle.", min=0, max=2**31 - 1
+    ),
 )
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -102,8 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         out = _cluster.join(params["output_path"], "range")
         t0 = time.perf_counter()
         ds = ray.data.range(n, override_num_blocks=params["num_blocks"] or None)
-        ds = ds.map_batches(featurize, batch_format="numpy", batch_size=params["batch_size"],
-                            num_cpus=params["cpus_per_task"])
+        ds = ds.map_batches(
+            featurize,
+            batch_format="numpy",
+            batch_size=params["batch_size"],
+            num_cpus=params["cpus_per_task"],
+        )
         ds = ds.filter(expr=(col("x") % 3) == 0).materialize()  # run once, use twice
         total = int(ds.sum("y"))
         kept = ds.count()
@@ -112,14 +137,21 @@ def main(argv: list[str] | None = None) -> int:
         total_s = time.perf_counter() - t0
         ok = total == expected_sum(n) and kept == expected_count(n)
         if not ok:
-            raise RuntimeError(f"range pipeline result is wrong: sum {total} (expected "
-                               f"{expected_sum(n)}), rows {kept} (expected {expected_count(n)})")
+            raise RuntimeError(
+                f"range pipeline result is wrong: sum {total} (expected "
+                f"{expected_sum(n)}), rows {kept} (expected {expected_count(n)})"
+            )
         em.artifact("range_parquet", path=out, type="parquet", rows=kept)
-        m = {"range_rows": n, "range_rows_out": kept, "range_sum": total,
-             "range_compute_s": compute_s, "range_s": total_s,
-             "range_rows_per_s": n / compute_s, "range_sum_ok": 1}
-        em.metric(step, {"rows_processed": n, "rows_per_s": n / compute_s, **m},
-                  stage="range")
+        m = {
+            "range_rows": n,
+            "range_rows_out": kept,
+            "range_sum": total,
+            "range_compute_s": compute_s,
+            "range_s": total_s,
+            "range_rows_per_s": n / compute_s,
+            "range_sum_ok": 1,
+        }
+        em.metric(step, {"rows_processed": n, "rows_per_s": n / compute_s, **m}, stage="range")
         return m
 
     def run_csv(em, ray, step: int) -> dict[str, Any]:
@@ -138,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = ds.count()
         prep = Chain(StandardScaler(columns=list(FEATURES)), LabelEncoder(label_column="label"))
         ds = prep.fit_transform(ds)
-        train, test = ds.train_test_split(test_size=params["test_size"], shuffle=True,
-                                          seed=params["seed"])
+        train, test = ds.train_test_split(
+            test_size=params["test_size"], shuffle=True, seed=params["seed"]
+        )
         train_path = _cluster.join(out, "csv", "train")
         test_path = _cluster.join(out, "csv", "test")
         train.write_parquet(train_path, mode="overwrite")
@@ -149,28 +182,39 @@ def main(argv: list[str] | None = None) -> int:
         if n_train + n_test != rows:
             raise RuntimeError(f"split lost rows: {n_train} + {n_test} != {rows}")
         scaler = prep.preprocessors[0]
-        means = {k.split("(")[-1].rstrip(")"): v for k, v in scaler.stats_.items()
-                 if k.startswith("mean(")}
+        means = {
+            k.split("(")[-1].rstrip(")"): v
+            for k, v in scaler.stats_.items()
+            if k.startswith("mean(")
+        }
         sample = train.take(1000)
-        enc_ok = all(r["label"] in range(len(CLASSES)) for r in sample) if not params[
-            "csv_path"] else True
+        enc_ok = (
+            all(r["label"] in range(len(CLASSES)) for r in sample)
+            if not params["csv_path"]
+            else True
+        )
         em.artifact("train_parquet", path=train_path, type="parquet", rows=n_train)
         em.artifact("test_parquet", path=test_path, type="parquet", rows=n_test)
-        m = {"csv_rows": rows, "csv_train_rows": n_train, "csv_test_rows": n_test,
-             "csv_s": csv_s, "csv_generate_s": gen_s, "csv_rows_per_s": rows / csv_s,
-             "csv_labels_ok": int(enc_ok),
-             **{f"csv_mean_{k}": v for k, v in means.items()}}
+        m = {
+            "csv_rows": rows,
+            "csv_train_rows": n_train,
+            "csv_test_rows": n_test,
+            "csv_s": csv_s,
+            "csv_generate_s": gen_s,
+            "csv_rows_per_s": rows / csv_s,
+            "csv_labels_ok": int(enc_ok),
+            **{f"csv_mean_{k}": v for k, v in means.items()},
+        }
         em.metric(step, {"rows_processed": rows, "rows_per_s": rows / csv_s, **m}, stage="csv")
         return m
 
     def body(em):
         t_start = time.perf_counter()
-        ray = _cluster.connect()
-        import ray.data  # noqa: F401
+        _cluster.connect()  # returns the `ray` module, which the import below binds
+        import ray.data
 
         ray.data.DataContext.get_current().enable_progress_bars = False
-        em.start(params, {"cpus_per_task": params["cpus_per_task"],
-                          **_cluster.cluster_summary()})
+        em.start(params, {"cpus_per_task": params["cpus_per_task"], **_cluster.cluster_summary()})
         _cluster.ensure_local_dir(params["output_path"])
         summary: dict[str, Any] = {}
         step = 0

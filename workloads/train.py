@@ -22,25 +22,34 @@ PARAMS: tuple[Param, ...] = (
     Param("num_workers", "int", 1, "Ray Train workers (DDP ranks).", min=1, max=256),
     _args.gpu_param("Train on GPUs: auto uses them when the cluster has any."),
     Param("cpus_per_worker", "float", 1.0, "CPUs reserved per worker.", min=0.1, max=128.0),
-    Param("gpus_per_worker", "float", 1.0, "GPUs per worker when GPUs are used.",
-          min=0.01, max=8.0),
+    Param(
+        "gpus_per_worker", "float", 1.0, "GPUs per worker when GPUs are used.", min=0.01, max=8.0
+    ),
     Param("epochs", "int", 40, "Passes over the training set.", min=1, max=1000),
     Param("batch_size", "int", 32, "Mini-batch size per worker.", min=1, max=4096),
     Param("lr", "float", 0.001, "Adam learning rate.", min=0.000001, max=1.0),
     Param("hidden_size", "int", 128, "Width of each hidden layer.", min=8, max=4096),
     Param("layers", "int", 2, "Number of hidden layers.", min=1, max=8),
     Param("dropout", "float", 0.1, "Dropout after each hidden layer.", min=0.0, max=0.9),
-    Param("test_size", "float", 0.2, "Held-out fraction of the 1,797 digits.",
-          min=0.05, max=0.5),
+    Param("test_size", "float", 0.2, "Held-out fraction of the 1,797 digits.", min=0.05, max=0.5),
     Param("seed", "int", 0, "Random seed (data split, init, shuffling).", min=0, max=2**31 - 1),
-    Param("checkpoint_every", "int", 1, "Checkpoint every N epochs (and the last).",
-          min=1, max=1000),
+    Param(
+        "checkpoint_every", "int", 1, "Checkpoint every N epochs (and the last).", min=1, max=1000
+    ),
     Param("num_to_keep", "int", 2, "Best checkpoints kept (by test accuracy).", min=1, max=100),
-    Param("storage_path", "str", "/tmp/raycockpit/train",
-          "Where runs and checkpoints go (local path or s3://, gs://, ...)."),
+    Param(
+        "storage_path",
+        "str",
+        "/tmp/raycockpit/train",
+        "Where runs and checkpoints go (local path or s3://, gs://, ...).",
+    ),
     Param("run_name", "str", "", "Run folder name under storage_path (default: timestamped)."),
-    Param("mlflow_uri", "str", "", "MLflow tracking URI to log params and metrics to "
-          "(needs mlflow installed); empty: off."),
+    Param(
+        "mlflow_uri",
+        "str",
+        "",
+        "MLflow tracking URI to log params and metrics to (needs mlflow installed); empty: off.",
+    ),
 )
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -53,12 +62,12 @@ def train_func(config: dict[str, Any]) -> dict[str, Any]:
     """Runs on every Ray Train worker (rank)."""
     import tempfile
 
+    import ray.train
+    import ray.train.torch
     import torch
     import torch.nn.functional as F
     from torch.utils.data import DataLoader, TensorDataset
 
-    import ray.train
-    import ray.train.torch
     from workloads import _digits
     from workloads._events import Emitter
 
@@ -70,16 +79,21 @@ def train_func(config: dict[str, Any]) -> dict[str, Any]:
     device = ray.train.torch.get_device()
 
     x_tr, y_tr, x_te, y_te = _digits.load_split(config["test_size"], config["seed"])
-    train_loader = DataLoader(TensorDataset(torch.from_numpy(x_tr), torch.from_numpy(y_tr)),
-                              batch_size=config["batch_size"], shuffle=True)
+    train_loader = DataLoader(
+        TensorDataset(torch.from_numpy(x_tr), torch.from_numpy(y_tr)),
+        batch_size=config["batch_size"],
+        shuffle=True,
+    )
     train_loader = ray.train.torch.prepare_data_loader(train_loader)
     # Every rank scores the whole (small) test set, so all ranks report the same figure.
-    test_loader = DataLoader(TensorDataset(torch.from_numpy(x_te), torch.from_numpy(y_te)),
-                             batch_size=512)
+    test_loader = DataLoader(
+        TensorDataset(torch.from_numpy(x_te), torch.from_numpy(y_te)), batch_size=512
+    )
 
     model_cfg = _digits.model_config(config["hidden_size"], config["dropout"], config["layers"])
     model = ray.train.torch.prepare_model(
-        _digits.build_model(model_cfg["hidden_size"], model_cfg["dropout"], model_cfg["layers"]))
+        _digits.build_model(model_cfg["hidden_size"], model_cfg["dropout"], model_cfg["layers"])
+    )
     opt = torch.optim.Adam(model.parameters(), lr=config["lr"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config["epochs"])
     epochs = config["epochs"]
@@ -102,8 +116,13 @@ def train_func(config: dict[str, Any]) -> dict[str, Any]:
         sched.step()
         test_loss, test_acc, _ = _digits.evaluate(model, test_loader, device)
         best = max(best, test_acc)
-        metrics = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1), "test_loss": test_loss,
-                   "test_accuracy": test_acc, "epoch_s": time.perf_counter() - t0}
+        metrics = {
+            "epoch": epoch,
+            "train_loss": loss_sum / max(seen, 1),
+            "test_loss": test_loss,
+            "test_accuracy": test_acc,
+            "epoch_s": time.perf_counter() - t0,
+        }
         want_ckpt = epoch % config["checkpoint_every"] == 0 or epoch == epochs
         if rank == 0:
             em.metric(epoch, metrics, epochs=epochs)
@@ -150,23 +169,46 @@ def main(argv: list[str] | None = None) -> int:
         if use_gpu:
             per_worker["GPU"] = params["gpus_per_worker"]
         run_name = params["run_name"] or time.strftime("train-%Y%m%d-%H%M%S")
-        em.start(params, {"num_workers": params["num_workers"], "use_gpu": use_gpu,
-                          "resources_per_worker": per_worker, **_cluster.cluster_summary()})
+        em.start(
+            params,
+            {
+                "num_workers": params["num_workers"],
+                "use_gpu": use_gpu,
+                "resources_per_worker": per_worker,
+                **_cluster.cluster_summary(),
+            },
+        )
         _cluster.ensure_local_dir(params["storage_path"])
-        loop_cfg = {k: params[k] for k in ("epochs", "batch_size", "lr", "hidden_size", "layers",
-                                           "dropout", "test_size", "seed", "checkpoint_every",
-                                           "cpus_per_worker")}
+        loop_cfg = {
+            k: params[k]
+            for k in (
+                "epochs",
+                "batch_size",
+                "lr",
+                "hidden_size",
+                "layers",
+                "dropout",
+                "test_size",
+                "seed",
+                "checkpoint_every",
+                "cpus_per_worker",
+            )
+        }
         trainer = TorchTrainer(
             train_func,
             train_loop_config=loop_cfg,
-            scaling_config=ScalingConfig(num_workers=params["num_workers"], use_gpu=use_gpu,
-                                         resources_per_worker=per_worker),
+            scaling_config=ScalingConfig(
+                num_workers=params["num_workers"], use_gpu=use_gpu, resources_per_worker=per_worker
+            ),
             run_config=RunConfig(
-                name=run_name, storage_path=params["storage_path"],
+                name=run_name,
+                storage_path=params["storage_path"],
                 checkpoint_config=CheckpointConfig(
                     num_to_keep=params["num_to_keep"],
                     checkpoint_score_attribute="test_accuracy",
-                    checkpoint_score_order="max")),
+                    checkpoint_score_order="max",
+                ),
+            ),
         )
         t_fit = time.perf_counter()
         result = trainer.fit()
@@ -176,14 +218,19 @@ def main(argv: list[str] | None = None) -> int:
         best_ckpt, best_metrics = None, {}
         for ckpt, metrics in result.best_checkpoints or []:
             if best_ckpt is None or metrics.get("test_accuracy", 0) > best_metrics.get(
-                    "test_accuracy", 0):
+                "test_accuracy", 0
+            ):
                 best_ckpt, best_metrics = ckpt, metrics
         if best_ckpt is None and result.checkpoint is not None:
             best_ckpt, best_metrics = result.checkpoint, result.metrics or {}
         if best_ckpt is not None:
-            em.artifact("best_checkpoint", path=best_ckpt.path, type="checkpoint",
-                        epoch=best_metrics.get("epoch"),
-                        test_accuracy=best_metrics.get("test_accuracy"))
+            em.artifact(
+                "best_checkpoint",
+                path=best_ckpt.path,
+                type="checkpoint",
+                epoch=best_metrics.get("epoch"),
+                test_accuracy=best_metrics.get("test_accuracy"),
+            )
         final = result.metrics or {}
         summary = {
             "test_accuracy": final.get("test_accuracy"),
@@ -197,10 +244,20 @@ def main(argv: list[str] | None = None) -> int:
             history = []
             df = result.metrics_dataframe
             if df is not None:
-                history = df[[c for c in df.columns if c in (
-                    "epoch", "train_loss", "test_loss", "test_accuracy")]].to_dict("records")
-            _mlflow_log(params["mlflow_uri"], run_name, params, history,
-                        {k: v for k, v in summary.items() if isinstance(v, (int, float))})
+                history = df[
+                    [
+                        c
+                        for c in df.columns
+                        if c in ("epoch", "train_loss", "test_loss", "test_accuracy")
+                    ]
+                ].to_dict("records")
+            _mlflow_log(
+                params["mlflow_uri"],
+                run_name,
+                params,
+                history,
+                {k: v for k, v in summary.items() if isinstance(v, (int, float))},
+            )
         return summary
 
     _cluster.run(WORKLOAD, params, body)

@@ -19,30 +19,61 @@ WORKLOAD = "tune"
 HIDDEN_CHOICES = (64, 128, 256)
 
 PARAMS: tuple[Param, ...] = (
-    Param("num_samples", "int", 8, "Trials to run (Optuna proposes each config).",
-          min=1, max=10000),
-    Param("max_epochs", "int", 30, "Most epochs a trial may train (ASHA max_t).",
-          min=1, max=1000),
-    Param("grace_period", "int", 3, "Epochs every trial gets before ASHA may stop it.",
-          min=1, max=1000),
+    Param(
+        "num_samples", "int", 8, "Trials to run (Optuna proposes each config).", min=1, max=10000
+    ),
+    Param("max_epochs", "int", 30, "Most epochs a trial may train (ASHA max_t).", min=1, max=1000),
+    Param(
+        "grace_period",
+        "int",
+        3,
+        "Epochs every trial gets before ASHA may stop it.",
+        min=1,
+        max=1000,
+    ),
     Param("reduction_factor", "int", 2, "ASHA reduction factor.", min=2, max=10),
-    Param("lr_min", "float", 0.0001, "Lower bound of the log-uniform learning rate.",
-          min=0.000001, max=1.0),
-    Param("lr_max", "float", 0.01, "Upper bound of the log-uniform learning rate.",
-          min=0.000001, max=1.0),
+    Param(
+        "lr_min",
+        "float",
+        0.0001,
+        "Lower bound of the log-uniform learning rate.",
+        min=0.000001,
+        max=1.0,
+    ),
+    Param(
+        "lr_max",
+        "float",
+        0.01,
+        "Upper bound of the log-uniform learning rate.",
+        min=0.000001,
+        max=1.0,
+    ),
     Param("dropout_max", "float", 0.5, "Upper bound of the uniform dropout.", min=0.0, max=0.9),
     Param("batch_size", "int", 32, "Mini-batch size.", min=1, max=4096),
-    Param("max_concurrent_trials", "int", 0, "Trials running at once (0: as resources allow).",
-          min=0, max=1024),
+    Param(
+        "max_concurrent_trials",
+        "int",
+        0,
+        "Trials running at once (0: as resources allow).",
+        min=0,
+        max=1024,
+    ),
     Param("cpus_per_trial", "float", 1.0, "CPUs reserved per trial.", min=0.1, max=128.0),
     _args.gpu_param("Give each trial GPUs: auto uses them when the cluster has any."),
-    Param("gpus_per_trial", "float", 1.0, "GPUs per trial when GPUs are used.",
-          min=0.01, max=8.0),
+    Param("gpus_per_trial", "float", 1.0, "GPUs per trial when GPUs are used.", min=0.01, max=8.0),
     Param("seed", "int", 0, "Seed of the search and of the data split.", min=0, max=2**31 - 1),
-    Param("storage_path", "str", "/tmp/raycockpit/tune",
-          "Where Tune writes its experiment (local path or s3://, gs://, ...)."),
-    Param("mlflow_uri", "str", "", "MLflow tracking URI to log trials to "
-          "(needs mlflow installed); empty: off."),
+    Param(
+        "storage_path",
+        "str",
+        "/tmp/raycockpit/tune",
+        "Where Tune writes its experiment (local path or s3://, gs://, ...).",
+    ),
+    Param(
+        "mlflow_uri",
+        "str",
+        "",
+        "MLflow tracking URI to log trials to (needs mlflow installed); empty: off.",
+    ),
 )
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -55,19 +86,23 @@ def trainable(config: dict[str, Any]) -> None:
     """One Tune trial: train the digits MLP, report accuracy each epoch."""
     import torch
     import torch.nn.functional as F
+    from ray import tune
     from torch.utils.data import DataLoader, TensorDataset
 
-    from ray import tune
     from workloads import _digits
 
     torch.manual_seed(config["seed"])
     torch.set_num_threads(1)
     device = torch.device("cuda" if config["use_gpu"] and torch.cuda.is_available() else "cpu")
     x_tr, y_tr, x_te, y_te = _digits.load_split(0.2, config["seed"])
-    train_loader = DataLoader(TensorDataset(torch.from_numpy(x_tr), torch.from_numpy(y_tr)),
-                              batch_size=config["batch_size"], shuffle=True)
-    test_loader = DataLoader(TensorDataset(torch.from_numpy(x_te), torch.from_numpy(y_te)),
-                             batch_size=512)
+    train_loader = DataLoader(
+        TensorDataset(torch.from_numpy(x_tr), torch.from_numpy(y_tr)),
+        batch_size=config["batch_size"],
+        shuffle=True,
+    )
+    test_loader = DataLoader(
+        TensorDataset(torch.from_numpy(x_te), torch.from_numpy(y_te)), batch_size=512
+    )
     model = _digits.build_model(int(config["hidden_size"]), float(config["dropout"])).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=float(config["lr"]))
     for epoch in range(1, config["max_epochs"] + 1):
@@ -93,8 +128,9 @@ def _make_callback(em):
 
         @staticmethod
         def _cfg(trial) -> dict[str, Any]:
-            return {k: trial.config[k] for k in ("lr", "hidden_size", "dropout")
-                    if k in trial.config}
+            return {
+                k: trial.config[k] for k in ("lr", "hidden_size", "dropout") if k in trial.config
+            }
 
         def on_trial_start(self, iteration, trials, trial, **info):
             em.trial(trial.trial_id, self._cfg(trial), "RUNNING")
@@ -103,17 +139,30 @@ def _make_callback(em):
             self.results += 1
             acc = float(result.get("accuracy", 0.0))
             self.best = max(self.best, acc)
-            metrics = {"accuracy": acc, "loss": result.get("loss"),
-                       "epoch": result.get("training_iteration")}
+            metrics = {
+                "accuracy": acc,
+                "loss": result.get("loss"),
+                "epoch": result.get("training_iteration"),
+            }
             em.trial(trial.trial_id, self._cfg(trial), "RUNNING", metrics)
-            em.metric(self.results, {"trial_accuracy": acc, "best_accuracy": self.best},
-                      trial_id=trial.trial_id)
+            em.metric(
+                self.results,
+                {"trial_accuracy": acc, "best_accuracy": self.best},
+                trial_id=trial.trial_id,
+            )
 
         def on_trial_complete(self, iteration, trials, trial, **info):
             last = trial.last_result or {}
-            em.trial(trial.trial_id, self._cfg(trial), "TERMINATED",
-                     {"accuracy": last.get("accuracy"), "loss": last.get("loss"),
-                      "epoch": last.get("training_iteration")})
+            em.trial(
+                trial.trial_id,
+                self._cfg(trial),
+                "TERMINATED",
+                {
+                    "accuracy": last.get("accuracy"),
+                    "loss": last.get("loss"),
+                    "epoch": last.get("training_iteration"),
+                },
+            )
 
         def on_trial_error(self, iteration, trials, trial, **info):
             em.trial(trial.trial_id, self._cfg(trial), "ERROR")
@@ -153,8 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         per_trial = {"cpu": params["cpus_per_trial"]}
         if use_gpu:
             per_trial["gpu"] = params["gpus_per_trial"]
-        em.start(params, {"per_trial": per_trial, "use_gpu": use_gpu,
-                          **_cluster.cluster_summary()})
+        em.start(params, {"per_trial": per_trial, "use_gpu": use_gpu, **_cluster.cluster_summary()})
         _cluster.ensure_local_dir(params["storage_path"])
         space = {
             "lr": tune.loguniform(params["lr_min"], params["lr_max"]),
@@ -169,16 +217,23 @@ def main(argv: list[str] | None = None) -> int:
             tune.with_resources(trainable, per_trial),
             param_space=space,
             tune_config=tune.TuneConfig(
-                metric="accuracy", mode="max", num_samples=params["num_samples"],
+                metric="accuracy",
+                mode="max",
+                num_samples=params["num_samples"],
                 max_concurrent_trials=params["max_concurrent_trials"] or None,
                 search_alg=OptunaSearch(seed=params["seed"]),
-                scheduler=ASHAScheduler(time_attr="training_iteration",
-                                        max_t=params["max_epochs"],
-                                        grace_period=params["grace_period"],
-                                        reduction_factor=params["reduction_factor"])),
-            run_config=tune.RunConfig(name=time.strftime("tune-%Y%m%d-%H%M%S"),
-                                      storage_path=params["storage_path"],
-                                      callbacks=[_make_callback(em)]),
+                scheduler=ASHAScheduler(
+                    time_attr="training_iteration",
+                    max_t=params["max_epochs"],
+                    grace_period=params["grace_period"],
+                    reduction_factor=params["reduction_factor"],
+                ),
+            ),
+            run_config=tune.RunConfig(
+                name=time.strftime("tune-%Y%m%d-%H%M%S"),
+                storage_path=params["storage_path"],
+                callbacks=[_make_callback(em)],
+            ),
         )
         t_fit = time.perf_counter()
         grid = tuner.fit()
@@ -187,28 +242,47 @@ def main(argv: list[str] | None = None) -> int:
         best = grid.get_best_result(metric="accuracy", mode="max", scope="all")
         best_cfg = {k: best.config[k] for k in ("lr", "hidden_size", "dropout")}
         df = best.metrics_dataframe
-        best_acc = float(df["accuracy"].max()) if df is not None and len(df) else float(
-            best.metrics["accuracy"])
+        best_acc = (
+            float(df["accuracy"].max())
+            if df is not None and len(df)
+            else float(best.metrics["accuracy"])
+        )
         errors = sum(1 for r in grid if r.error)
-        stopped_early = sum(1 for r in grid if not r.error and
-                            r.metrics.get("training_iteration", 0) < params["max_epochs"])
+        stopped_early = sum(
+            1
+            for r in grid
+            if not r.error and r.metrics.get("training_iteration", 0) < params["max_epochs"]
+        )
         em.artifact("experiment", path=grid.experiment_path, type="tune_experiment")
-        summary = {"best_accuracy": best_acc, "trials": len(grid), "trials_errored": errors,
-                   "trials_stopped_early": stopped_early, "fit_s": fit_s,
-                   "wall_s": time.perf_counter() - t_start}
+        summary = {
+            "best_accuracy": best_acc,
+            "trials": len(grid),
+            "trials_errored": errors,
+            "trials_stopped_early": stopped_early,
+            "fit_s": fit_s,
+            "wall_s": time.perf_counter() - t_start,
+        }
         if params["mlflow_uri"]:
-            rows = [{"trial_id": r.metrics.get("trial_id", str(i)),
-                     "config": {k: r.config[k] for k in ("lr", "hidden_size", "dropout")},
-                     "metrics": {"accuracy": float(r.metrics.get("accuracy", 0.0))}}
-                    for i, r in enumerate(grid) if not r.error]
+            rows = [
+                {
+                    "trial_id": r.metrics.get("trial_id", str(i)),
+                    "config": {k: r.config[k] for k in ("lr", "hidden_size", "dropout")},
+                    "metrics": {"accuracy": float(r.metrics.get("accuracy", 0.0))},
+                }
+                for i, r in enumerate(grid)
+                if not r.error
+            ]
             _mlflow_log(params["mlflow_uri"], params, rows, {"accuracy": best_acc})
         if errors == len(grid):
             summary["_status"] = "error"
             summary["_message"] = f"all {errors} trials failed"
-        summary["_extra"] = {"best_config": best_cfg,
-                             "best_trial_id": best.metrics.get("trial_id")}
-        return {**summary, "best_lr": best_cfg["lr"], "best_hidden_size": best_cfg["hidden_size"],
-                "best_dropout": best_cfg["dropout"]}
+        summary["_extra"] = {"best_config": best_cfg, "best_trial_id": best.metrics.get("trial_id")}
+        return {
+            **summary,
+            "best_lr": best_cfg["lr"],
+            "best_hidden_size": best_cfg["hidden_size"],
+            "best_dropout": best_cfg["dropout"],
+        }
 
     _cluster.run(WORKLOAD, params, body)
     return 0

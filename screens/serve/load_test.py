@@ -64,8 +64,10 @@ class LoadTest(Horizontal):
     def counts(self) -> tuple[int, int]:
         """(N, C) from the fields; the first one that is wrong is marked and FormError says why."""
         values = []
-        fields = (("#serve-n", "N (requests)", MAX_REQUESTS),
-                  ("#serve-c", "C (concurrency)", MAX_CONCURRENCY))  # fmt: skip
+        fields = (
+            ("#serve-n", "N (requests)", MAX_REQUESTS),
+            ("#serve-c", "C (concurrency)", MAX_CONCURRENCY),
+        )
         for selector, name, maximum in fields:
             field = self.query_one(selector, Input)
             field.remove_class("-invalid")

@@ -162,8 +162,9 @@ class ServePane(Pane):
             text.append(f"  proxies: {proxies}", style="dim")
         text.append(f"  {len(serve.apps)} app{'s' if len(serve.apps) != 1 else ''}")
         if not serve.apps:
-            text.append("  (no applications: launch the serve workload to deploy one)",
-                        style="yellow")  # fmt: skip
+            text.append(
+                "  (no applications: launch the serve workload to deploy one)", style="yellow"
+            )
         return text
 
     def on_tree_node_highlighted(self, event: ServeTree.NodeHighlighted) -> None:
@@ -235,8 +236,9 @@ class ServePane(Pane):
             return
         found = self._selected()
         if found is None or found[1] is None:
-            self.show_action("put the tree cursor on a deployment (or a replica) to scale it",
-                             error=True)  # fmt: skip
+            self.show_action(
+                "put the tree cursor on a deployment (or a replica) to scale it", error=True
+            )
             return
         app, dep, _ = found
 
@@ -274,9 +276,11 @@ class ServePane(Pane):
         if self._refuse_readonly():
             return
         apps = [a.name for a in self.snapshot.serve.apps] if self.snapshot else []
-        detail = (f"This deletes EVERY application ({len(apps)}: {', '.join(apps) or 'none'}) and "
-                  "stops Serve's controller and proxies (DELETE /api/serve/applications/). Jobs "
-                  "that deployed them keep running.")  # fmt: skip
+        detail = (
+            f"This deletes EVERY application ({len(apps)}: {', '.join(apps) or 'none'}) and "
+            "stops Serve's controller and proxies (DELETE /api/serve/applications/). Jobs "
+            "that deployed them keep running."
+        )
 
         def done(yes: bool | None) -> None:
             if yes:

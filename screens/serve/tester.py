@@ -57,13 +57,19 @@ class RequestTester(VerticalScroll):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
             yield Select([], prompt="no app yet", id="serve-route", compact=True)
-            yield Select([(m, m) for m in METHODS], value="POST", allow_blank=False,
-                         id="serve-method", compact=True)  # fmt: skip
+            yield Select(
+                [(m, m) for m in METHODS],
+                value="POST",
+                allow_blank=False,
+                id="serve-method",
+                compact=True,
+            )
         with Horizontal(classes="row"):
             yield Label("path")
             yield Input(DEFAULT_PATH, id="serve-path", compact=True)
-        yield TextArea(example_body(), id="serve-body", compact=True, soft_wrap=True,
-                       show_line_numbers=False)  # fmt: skip
+        yield TextArea(
+            example_body(), id="serve-body", compact=True, soft_wrap=True, show_line_numbers=False
+        )
         yield Static("", id="serve-form-error")
         yield LoadTest(classes="row")
         with Horizontal(classes="row"):

@@ -62,8 +62,10 @@ def detail_text(found: Selection | None) -> Text:
         return Text("")
     app, dep, replica = found
     if replica is not None:
-        return Text(f"replica {replica.replica_id} {replica.state} pid {replica.pid or '-'} "
-                    f"node {replica.node_ip or '-'}")  # fmt: skip
+        return Text(
+            f"replica {replica.replica_id} {replica.state} pid {replica.pid or '-'} "
+            f"node {replica.node_ip or '-'}"
+        )
     if dep is not None:
         res = ", ".join(f"{k} {v:g}" for k, v in sorted(dep.resources.items()))
         text = Text(f"{app.name}/{dep.name}: {dep.status}, target {dep.target_replicas} replicas")

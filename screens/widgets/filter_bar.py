@@ -1,4 +1,5 @@
-"""A one-line filter input that opens with `/`, filters as you type, and closes with Enter/Escape."""
+"""A one-line filter input that opens with `/`, filters as you type, and closes with
+Enter/Escape."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ class FilterBar(Input):
         pass
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(placeholder="filter: type to match any column; Enter keeps it, Esc clears", id=id)
+        super().__init__(
+            placeholder="filter: type to match any column; Enter keeps it, Esc clears", id=id
+        )
 
     can_focus = False  # only while open: a hidden input must never take the keys
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual.binding import Binding
 from textual._two_way_dict import TwoWayDict
+from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -62,7 +62,9 @@ class KeyedTable(DataTable):
     # -- feeding ------------------------------------------------------------------------------
 
     def set_rows(self, rows: Sequence[tuple[str, Sequence[Any], dict[str, Any] | None]]) -> None:
-        self._rows = {key: (list(cells), dict(sort_values or {})) for key, cells, sort_values in rows}
+        self._rows = {
+            key: (list(cells), dict(sort_values or {})) for key, cells, sort_values in rows
+        }
         self._apply()
 
     def _visible(self) -> list[str]:
@@ -89,7 +91,9 @@ class KeyedTable(DataTable):
     def _apply(self) -> None:
         wanted = self._visible()
         present = [row.key.value for row in self.ordered_rows]
-        cursor_key = present[self.cursor_row] if present and 0 <= self.cursor_row < len(present) else None
+        cursor_key = (
+            present[self.cursor_row] if present and 0 <= self.cursor_row < len(present) else None
+        )
         for key in set(present) - set(wanted):
             self.remove_row(key)
         present_set = set(present)
@@ -120,7 +124,7 @@ class KeyedTable(DataTable):
         Writes DataTable's cell store the way update_cell() does (Textual is pinned exactly)."""
         row = self._data[RowKey(key)]
         changed = False
-        for col, new in zip(self.columns_spec, cells):
+        for col, new in zip(self.columns_spec, cells, strict=False):
             column = ColumnKey(col.key)
             old = row.get(column)
             if _plain(old) != _plain(new) or (isinstance(new, Text) and old != new):

@@ -65,7 +65,9 @@ class LogLines(ScrollView, can_focus=True):
         self._adjusting = False  # True while the view itself moves scroll_y (not the user)
 
     def render_line(self, y: int) -> Strip:
-        return self.log_view._render_row(self.scroll_offset, y, self.scrollable_content_region.width)
+        return self.log_view._render_row(
+            self.scroll_offset, y, self.scrollable_content_region.width
+        )
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -171,7 +173,8 @@ class LogView(Vertical):
     filter: reactive[str] = reactive("")
     """Only lines containing this text are shown ('' for all)."""
     source_status: reactive[str] = reactive("")
-    """A line the owner sets (the follower's state, e.g. 'reconnecting in 2 s'); shown in the status."""
+    """A line the owner sets (the follower's state, e.g. 'reconnecting in 2 s'); shown in the
+    status."""
 
     @dataclass
     class SaveRequested(Message):

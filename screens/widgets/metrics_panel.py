@@ -18,16 +18,32 @@ from raycockpit.cockpit.events import MetricSeries, Trial
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 from raycockpit.screens.widgets.render import sparkline
 
-PREFERRED = ("test_accuracy", "accuracy", "best_accuracy", "episode_return_mean", "test_loss", "train_loss",
-             "loss", "rows_per_s", "tasks_per_s", "p50_ms")  # fmt: skip
+PREFERRED = (
+    "test_accuracy",
+    "accuracy",
+    "best_accuracy",
+    "episode_return_mean",
+    "test_loss",
+    "train_loss",
+    "loss",
+    "rows_per_s",
+    "tasks_per_s",
+    "p50_ms",
+)
 COUNTERS = {"epoch", "epochs", "iteration", "step", "training_iteration"}
 
 
 def best_trial(trials: dict[str, Trial]) -> tuple[str | None, str | None]:
     """(trial id, metric) of the best trial: highest accuracy/return, or lowest loss."""
     names = {name for t in trials.values() for name in t.metrics}
-    metric = next((m for m in ("accuracy", "test_accuracy", "episode_return_mean", "reward", "score", "loss")
-                   if m in names), None)  # fmt: skip
+    metric = next(
+        (
+            m
+            for m in ("accuracy", "test_accuracy", "episode_return_mean", "reward", "score", "loss")
+            if m in names
+        ),
+        None,
+    )
     if metric is None:
         return None, None
     lower = "loss" in metric
@@ -62,8 +78,16 @@ class MetricsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield PlotextPlot(id="metrics-plot")
-        yield KeyedTable([Column("best", ""), Column("trial", "Trial"), Column("state", "State"),
-                          Column("metric", "Metric"), Column("config", "Config")], id="metrics-trials")  # fmt: skip
+        yield KeyedTable(
+            [
+                Column("best", ""),
+                Column("trial", "Trial"),
+                Column("state", "State"),
+                Column("metric", "Metric"),
+                Column("config", "Config"),
+            ],
+            id="metrics-trials",
+        )
         yield Static(id="metrics-last")
         yield Static(id="metrics-artifacts")
 
@@ -74,7 +98,9 @@ class MetricsPanel(Vertical):
         if self.series is None:
             return []
         names = [n for n in self.series.series if n not in COUNTERS]
-        return sorted(names, key=lambda n: (PREFERRED.index(n) if n in PREFERRED else len(PREFERRED), n))
+        return sorted(
+            names, key=lambda n: (PREFERRED.index(n) if n in PREFERRED else len(PREFERRED), n)
+        )
 
     def action_next_metric(self) -> None:
         names = self.plotted_names()
@@ -122,7 +148,11 @@ class MetricsPanel(Vertical):
         end = series.end
         if end is not None:
             status = str(end.data.get("status", "?"))
-            table.add_row(Text("end", style="bold"), Text(status, style="green" if status == "ok" else "bold red"), "")
+            table.add_row(
+                Text("end", style="bold"),
+                Text(status, style="green" if status == "ok" else "bold red"),
+                "",
+            )
             for name, value in list(end.metrics.items())[:4]:
                 table.add_row(f"  {name}", _fmt(value), "")
         self.query_one("#metrics-last", Static).update(table)
@@ -135,12 +165,27 @@ class MetricsPanel(Vertical):
         best_id, metric = best_trial(series.trials)
         rows = []
         for trial in series.trials.values():
-            config = " ".join(f"{k}={_fmt(v) if isinstance(v, float) else v}" for k, v in trial.config.items())
+            config = " ".join(
+                f"{k}={_fmt(v) if isinstance(v, float) else v}" for k, v in trial.config.items()
+            )
             value = trial.metrics.get(metric) if metric else None
-            cells = [Text("★", style="bold yellow") if trial.trial_id == best_id else "",
-                     trial.trial_id, trial.state, "-" if value is None else f"{metric} {_fmt(value)}", config]  # fmt: skip
-            rows.append((trial.trial_id, cells, {"metric": value if value is not None else float("-inf"),
-                                                 "best": 0 if trial.trial_id == best_id else 1}))  # fmt: skip
+            cells = [
+                Text("★", style="bold yellow") if trial.trial_id == best_id else "",
+                trial.trial_id,
+                trial.state,
+                "-" if value is None else f"{metric} {_fmt(value)}",
+                config,
+            ]
+            rows.append(
+                (
+                    trial.trial_id,
+                    cells,
+                    {
+                        "metric": value if value is not None else float("-inf"),
+                        "best": 0 if trial.trial_id == best_id else 1,
+                    },
+                )
+            )
         table.set_rows(rows)
 
     def _artifacts(self, series: MetricSeries) -> None:

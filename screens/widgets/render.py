@@ -16,13 +16,29 @@ FULL, EMPTY = "█", "░"
 EIGHTHS = " ▏▎▍▌▋▊▉"
 
 STATUS_STYLES = {
-    "SUCCEEDED": "bold green", "RUNNING": "bold cyan", "PENDING": "yellow", "STOPPED": "magenta",
-    "FAILED": "bold red", "ALIVE": "green", "DEAD": "red", "ACTIVE": "green", "IDLE": "dim",
-    "DRAINING": "yellow", "HEALTHY": "green", "UNHEALTHY": "bold red", "DEPLOYING": "yellow",
-    "DEPLOY_FAILED": "bold red", "UPDATING": "yellow", "UPSCALING": "cyan", "DOWNSCALING": "cyan",
-    "DELETING": "magenta", "NOT_STARTED": "dim", "STARTING": "yellow", "RECOVERING": "yellow",
+    "SUCCEEDED": "bold green",
+    "RUNNING": "bold cyan",
+    "PENDING": "yellow",
+    "STOPPED": "magenta",
+    "FAILED": "bold red",
+    "ALIVE": "green",
+    "DEAD": "red",
+    "ACTIVE": "green",
+    "IDLE": "dim",
+    "DRAINING": "yellow",
+    "HEALTHY": "green",
+    "UNHEALTHY": "bold red",
+    "DEPLOYING": "yellow",
+    "DEPLOY_FAILED": "bold red",
+    "UPDATING": "yellow",
+    "UPSCALING": "cyan",
+    "DOWNSCALING": "cyan",
+    "DELETING": "magenta",
+    "NOT_STARTED": "dim",
+    "STARTING": "yellow",
+    "RECOVERING": "yellow",
     "STOPPING": "magenta",
-}  # fmt: skip
+}
 
 
 def status_text(status: str) -> Text:
@@ -43,7 +59,9 @@ def bar(fraction: float | None, width: int = 20) -> Text:
     return text
 
 
-def sparkline(values: tuple[float, ...] | list[float], width: int = 20, top: float | None = 100.0) -> str:
+def sparkline(
+    values: tuple[float, ...] | list[float], width: int = 20, top: float | None = 100.0
+) -> str:
     """The last `width` values as block characters (0..top; top=None scales to the max)."""
     values = list(values)[-width:]
     if not values:

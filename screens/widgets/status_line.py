@@ -47,7 +47,10 @@ class StatusLine(Static):
         text.append(self.address or (snap.info.address if snap else ""), style="bold cyan")
         if self.link:
             up = self.link == "up"
-            text.append(f"  ⇄ {'link up' if up else 'link ' + self.link}", style="green" if up else "bold red")
+            text.append(
+                f"  ⇄ {'link up' if up else 'link ' + self.link}",
+                style="green" if up else "bold red",
+            )
         if snap and snap.info.ray_version:
             text.append(f"  Ray {snap.info.ray_version}")
         if self.state_note:

@@ -98,8 +98,14 @@ class JobWorkers:
         except CockpitError as exc:
             self.post_message(JobSubmitFailed(exc.one_line(), form))
             return
-        job = Job(submission_id=job_id, job_id="", type="SUBMISSION", status="PENDING",
-                  entrypoint=request.entrypoint, metadata=dict(request.metadata))  # fmt: skip
+        job = Job(
+            submission_id=job_id,
+            job_id="",
+            type="SUBMISSION",
+            status="PENDING",
+            entrypoint=request.entrypoint,
+            metadata=dict(request.metadata),
+        )
         self.post_message(JobSubmitted(job, form))
 
     def on_job_submit_failed(self, message: JobSubmitFailed) -> None:
@@ -119,12 +125,17 @@ class JobWorkers:
         uri, note = None, ""
         if request.package_root is not None:
             try:
-                package = await asyncio.to_thread(build_package, request.package_root, request.package_include)
+                package = await asyncio.to_thread(
+                    build_package, request.package_root, request.package_include
+                )
             except CockpitError as exc:
                 self.notify(exc.one_line(), severity="error")
                 return
             uri = package.uri
-            note = f"working_dir: {request.package_root} → {package.name} ({package.files} files, {package.size:,} bytes), uploaded once per content hash"
+            note = (
+                f"working_dir: {request.package_root} → {package.name} "
+                f"({package.files} files, {package.size:,} bytes), uploaded once per content hash"
+            )
         body = json.dumps(request.body(uri), indent=2)
         self.post_message(PreviewReady(body, request.ray_job_submit(self.address), note))
 
@@ -132,7 +143,9 @@ class JobWorkers:
         self.push_screen(PreviewScreen(message.body, message.command, message.note))
 
     def open_job(self, job: Job) -> None:
-        screen = JobScreen(job, readonly=self.settings.readonly, max_lines=self.settings.log_max_lines)
+        screen = JobScreen(
+            job, readonly=self.settings.readonly, max_lines=self.settings.log_max_lines
+        )
         self.push_screen(screen)
         self._tail_workers.setdefault(job.key, []).append(self._follow(job.key))
 
@@ -140,8 +153,11 @@ class JobWorkers:
     async def _follow(self, job_id: str) -> None:
         if self.client is None:
             return
-        follower = JobLogFollower(self.client, job_id,
-                                  on_state=lambda state: self.post_message(JobTailState(job_id, state)))  # fmt: skip
+        follower = JobLogFollower(
+            self.client,
+            job_id,
+            on_state=lambda state: self.post_message(JobTailState(job_id, state)),
+        )
         await follower.run(lambda lines: self.post_message(JobLogLines(job_id, lines)))
 
     def _job_screens(self, job_id: str) -> list[JobScreen]:
@@ -167,11 +183,17 @@ class JobWorkers:
             self.notify("read-only mode: the cluster is not changed", severity="warning")
             return
         if message.action == "stop":
-            self.push_screen(ConfirmScreen(f"Stop job {job.key}?", job.entrypoint[:300], "Stop"),
-                             lambda yes: yes and self._job_call("stop", job))  # fmt: skip
+            self.push_screen(
+                ConfirmScreen(f"Stop job {job.key}?", job.entrypoint[:300], "Stop"),
+                lambda yes: yes and self._job_call("stop", job),
+            )
         elif message.action == "delete":
-            self.push_screen(ConfirmScreen(f"Delete job {job.key} and its record?", job.entrypoint[:300], "Delete"),
-                             lambda yes: yes and self._job_call("delete", job))  # fmt: skip
+            self.push_screen(
+                ConfirmScreen(
+                    f"Delete job {job.key} and its record?", job.entrypoint[:300], "Delete"
+                ),
+                lambda yes: yes and self._job_call("delete", job),
+            )
         elif message.action in ("resubmit", "duplicate"):
             self._relaunch(job, edit=message.action == "duplicate")
 
@@ -182,7 +204,10 @@ class JobWorkers:
         try:
             if action == "stop":
                 ok = await self.client.stop_job(job.key)
-                self.notify(f"stop requested for {job.key}" if ok else f"{job.key} was not running", timeout=4)
+                self.notify(
+                    f"stop requested for {job.key}" if ok else f"{job.key} was not running",
+                    timeout=4,
+                )
             else:
                 ok = await self.client.delete_job(job.key)
                 self.notify(f"deleted {job.key}" if ok else f"{job.key} was not deleted", timeout=4)
@@ -216,11 +241,21 @@ class JobWorkers:
         if edit:
             self.push_screen(form)
             return
-        request, errors = (build_custom_request(values.get("entrypoint", ""), values.get("working_dir", ""), options,
-                                                values.get("metadata", "")) if spec is None
-                           else build_request(spec, values, options))  # fmt: skip
+        request, errors = (
+            build_custom_request(
+                values.get("entrypoint", ""),
+                values.get("working_dir", ""),
+                options,
+                values.get("metadata", ""),
+            )
+            if spec is None
+            else build_request(spec, values, options)
+        )
         if request is None:
-            self.notify("cannot resubmit as it was: " + "; ".join(errors.values()) + " (use e to edit)", severity="error")
+            self.notify(
+                "cannot resubmit as it was: " + "; ".join(errors.values()) + " (use e to edit)",
+                severity="error",
+            )
             return
         self._submit(request)
 

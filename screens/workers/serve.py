@@ -50,10 +50,13 @@ class ServeWorkers:
         self._serve_load(message.url, message.method, message.body, message.n, message.concurrency)
 
     @work(group="serve", exit_on_error=False)
-    async def _serve_load(self, url: str, method: str, body: str | None, n: int, concurrency: int) -> None:
+    async def _serve_load(
+        self, url: str, method: str, body: str | None, n: int, concurrency: int
+    ) -> None:
         try:
-            result = await serve_tester.load_test(url, method, body, n, concurrency,
-                                                  timeout=self._request_timeout())  # fmt: skip
+            result = await serve_tester.load_test(
+                url, method, body, n, concurrency, timeout=self._request_timeout()
+            )
         except Exception as exc:  # the pane must learn that the test ended, whatever happened
             done = LoadTestDone(None, f"{type(exc).__name__}: {exc}".splitlines()[0])
         else:
@@ -65,11 +68,13 @@ class ServeWorkers:
         if pane is not None:
             pane.show_load_result(message.result, message.error)
 
-    # -- cluster actions (refused in read-only mode) ---------------------------------------------------
+    # -- cluster actions (refused in read-only mode) -----------------------------------------------
 
     def on_serve_pane_scale_deployment(self, message: ServePane.ScaleDeployment) -> None:
         what = f"scale {message.app_name}/{message.deployment} to {message.replicas}"
-        self._serve_action(what, "scale_deployment", message.app_name, message.deployment, message.replicas)
+        self._serve_action(
+            what, "scale_deployment", message.app_name, message.deployment, message.replicas
+        )
 
     def on_serve_pane_delete_app(self, message: ServePane.DeleteApp) -> None:
         self._serve_action(f"delete app {message.app_name}", "delete_serve_app", message.app_name)
@@ -90,7 +95,9 @@ class ServeWorkers:
             except CockpitError as exc:
                 text, error = exc.one_line(), True
             else:
-                text = f"{what}: done" + (f" ({answer})" if isinstance(answer, str) and answer else "")
+                text = f"{what}: done" + (
+                    f" ({answer})" if isinstance(answer, str) and answer else ""
+                )
                 error = False
                 poller = getattr(self, "poller", None)
                 if poller is not None:

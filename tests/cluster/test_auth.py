@@ -20,8 +20,12 @@ pytestmark = pytest.mark.cluster
 @pytest.fixture(scope="module")
 def token_head():
     token = secrets.token_hex(16)
-    head = LocalHead(ports=HeadPorts.isolated(), temp_dir=tempfile.mkdtemp(prefix="rc-auth-"), num_cpus=1,
-                     extra_env={"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})  # fmt: skip
+    head = LocalHead(
+        ports=HeadPorts.isolated(),
+        temp_dir=tempfile.mkdtemp(prefix="rc-auth-"),
+        num_cpus=1,
+        extra_env={"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token},
+    )
     head.start()
     try:
         yield head, token
@@ -48,12 +52,25 @@ def test_once_reads_the_token_from_the_environment_and_never_prints_it(token_hea
     head, token = token_head
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env["HOME"] = str(tmp_path)  # no ~/.ray/auth_token of the user's
-    cmd = [sys.executable, "-m", "raycockpit.cockpit.cli", "--once", "--address", head.dashboard_url]
+    cmd = [
+        sys.executable,
+        "-m",
+        "raycockpit.cockpit.cli",
+        "--once",
+        "--address",
+        head.dashboard_url,
+    ]
     refused = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "requires an auth token" in refused.stderr
     token_file = tmp_path / "tok"
     token_file.write_text(token + "\n")
-    ok = subprocess.run(cmd, env={**env, "RAY_AUTH_TOKEN_PATH": str(token_file)}, capture_output=True, text=True, timeout=60)
+    ok = subprocess.run(
+        cmd,
+        env={**env, "RAY_AUTH_TOKEN_PATH": str(token_file)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "== Nodes" in ok.stdout and "127.0.0.1" in ok.stdout
     assert token not in ok.stdout + ok.stderr + refused.stdout + refused.stderr

@@ -13,18 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from raycockpit.screens.app import make_app
 from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.local import process_tree, still_running
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.cockpit.poller import Poller
+from raycockpit.screens.app import make_app
 from tests.cluster.fake_cluster import WORKER_TYPE, start_fake_cluster
 from tests.fixtures.record import DEMAND_DRIVER
 from tests.ui.helpers import rendered_text
 
 pytestmark = pytest.mark.cluster
-
 
 
 def workers_alive(snap: Snapshot) -> list:
@@ -36,7 +35,9 @@ def worker_listed(snap: Snapshot) -> bool:
     return any(t == WORKER_TYPE for t, _ in auto.active + auto.idle)
 
 
-async def wait_for(poller: Poller, what: str, ok: Callable[[Snapshot], bool], timeout: float) -> Snapshot:
+async def wait_for(
+    poller: Poller, what: str, ok: Callable[[Snapshot], bool], timeout: float
+) -> Snapshot:
     """Poll until `ok(snapshot)`; on timeout fail with the raw `ray status` text and the nodes."""
     deadline = time.monotonic() + timeout
     seen = []
@@ -49,7 +50,8 @@ async def wait_for(poller: Poller, what: str, ok: Callable[[Snapshot], bool], ti
         if time.monotonic() > deadline:
             nodes = [(n.node_id[-5:], n.node_type, n.state) for n in snap.nodes]
             raise AssertionError(
-                f"autoscaler: not {what} after {timeout:.0f} s\nerrors: {snap.errors}\nnodes: {nodes}\n"
+                f"autoscaler: not {what} after {timeout:.0f} s\nerrors: {snap.errors}\n"
+                f"nodes: {nodes}\n"
                 "ray status texts seen (last 3):\n" + "\n-----\n".join(seen[-3:])
             )
         await asyncio.sleep(0.3)
@@ -74,7 +76,9 @@ def pane_rows(text: str, state: str) -> list[str]:
 
 def cmdline(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
     except OSError:
         return ""
 
@@ -86,7 +90,10 @@ async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
     tree: dict[int, int] = {}
     try:
         app = make_app(Settings(refresh=0.5), address=head.dashboard_url)
-        async with DashboardClient(head.dashboard_url, discover=False) as client, app.run_test(size=(120, 36)) as pilot:
+        async with (
+            DashboardClient(head.dashboard_url, discover=False) as client,
+            app.run_test(size=(120, 36)) as pilot,
+        ):
             await pilot.press("4")
             assert app.current_pane == "autoscaler"
             poller = Poller(client, interval=1.0)
@@ -99,43 +106,73 @@ async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
 
             # 1. the demand shows, and a cpu_worker is launching or pending
             snap = await wait_for(
-                poller, f"launching a {WORKER_TYPE}",
-                lambda s: any(p.node_type == WORKER_TYPE for p in s.autoscaler.pending), 60,
-            )  # fmt: skip
+                poller,
+                f"launching a {WORKER_TYPE}",
+                lambda s: any(p.node_type == WORKER_TYPE for p in s.autoscaler.pending),
+                60,
+            )
             pending = [p for p in snap.autoscaler.pending if p.node_type == WORKER_TYPE]
-            assert pending[0].status in {"launching", "uninitialized", "pending", "setting-up", "waiting-for-ssh"}, pending
+            assert pending[0].status in {
+                "launching",
+                "uninitialized",
+                "pending",
+                "setting-up",
+                "waiting-for-ssh",
+            }, pending
             assert not worker_listed(snap)
-            text = await pane_shows(pilot, f"a pending {WORKER_TYPE}",
-                                    lambda t: any(WORKER_TYPE in r for r in pane_rows(t, "pending")))  # fmt: skip
+            text = await pane_shows(
+                pilot,
+                f"a pending {WORKER_TYPE}",
+                lambda t: any(WORKER_TYPE in r for r in pane_rows(t, "pending")),
+            )
             assert "pending tasks/actors" in text  # the demand that caused it
 
             # 2. active: in `ray status` and ALIVE in the node table; the task runs there
             snap = await wait_for(
-                poller, f"showing an active {WORKER_TYPE} node",
-                lambda s: worker_listed(s) and len(workers_alive(s)) >= 1, 90,
-            )  # fmt: skip
+                poller,
+                f"showing an active {WORKER_TYPE} node",
+                lambda s: worker_listed(s) and len(workers_alive(s)) >= 1,
+                90,
+            )
             (worker,) = workers_alive(snap)
             assert worker.node_type == WORKER_TYPE and worker.resources_total.get("CPU") == 1.0
             assert snap.autoscaler.pending == (), snap.autoscaler.raw_text
             assert snap.errors == {}, snap.errors
-            await pane_shows(pilot, f"an active {WORKER_TYPE}",
-                             lambda t: any(WORKER_TYPE in r for r in pane_rows(t, "active"))
-                             and not pane_rows(t, "pending"))  # fmt: skip
+            await pane_shows(
+                pilot,
+                f"an active {WORKER_TYPE}",
+                lambda t: (
+                    any(WORKER_TYPE in r for r in pane_rows(t, "active"))
+                    and not pane_rows(t, "pending")
+                ),
+            )
 
             # 3. the task ends; the idle worker is removed (idle_timeout_minutes: 0.1)
             release.touch()
             snap = await wait_for(
-                poller, "done with the job", lambda s: any(j.key == job and j.terminal for j in s.jobs), 60
+                poller,
+                "done with the job",
+                lambda s: any(j.key == job and j.terminal for j in s.jobs),
+                60,
             )
             (done,) = [j for j in snap.jobs if j.key == job]
             assert done.status == "SUCCEEDED", done.message
             snap = await wait_for(
-                poller, f"removing the idle {WORKER_TYPE}",
-                lambda s: not worker_listed(s) and not s.autoscaler.pending and not workers_alive(s), 90,
-            )  # fmt: skip
-            assert any(n.node_id == worker.node_id and n.state == "DEAD" for n in snap.nodes), snap.nodes
-            await pane_shows(pilot, f"the {WORKER_TYPE} removed",
-                             lambda t: WORKER_TYPE not in t and "ray.head.default" in t)  # fmt: skip
+                poller,
+                f"removing the idle {WORKER_TYPE}",
+                lambda s: (
+                    not worker_listed(s) and not s.autoscaler.pending and not workers_alive(s)
+                ),
+                90,
+            )
+            assert any(n.node_id == worker.node_id and n.state == "DEAD" for n in snap.nodes), (
+                snap.nodes
+            )
+            await pane_shows(
+                pilot,
+                f"the {WORKER_TYPE} removed",
+                lambda t: WORKER_TYPE not in t and "ray.head.default" in t,
+            )
 
             # 4. scale up once more, and stop the head while the fake node runs
             await client.submit_job(f"{sys.executable} {driver} {tmp_path / 'release-2'}")
@@ -150,7 +187,14 @@ async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
     left = still_running(tree)
     # and by ps: nothing of the head's tree runs; an exited worker may linger a moment as a zombie
     # (<defunct>, state Z) until its parent reaps it: that holds no port, memory or CPU
-    listed = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-p", ",".join(map(str, tree))],
-                            capture_output=True, text=True).stdout  # fmt: skip
-    running = [line for line in listed.splitlines() if line.split()[1:2] and not line.split()[1].startswith("Z")]
+    listed = subprocess.run(
+        ["ps", "-o", "pid=,stat=,args=", "-p", ",".join(map(str, tree))],
+        capture_output=True,
+        text=True,
+    ).stdout
+    running = [
+        line
+        for line in listed.splitlines()
+        if line.split()[1:2] and not line.split()[1].startswith("Z")
+    ]
     assert not left and not running, f"processes left after stop:\n{listed}"

@@ -47,8 +47,11 @@ async def test_nodes_and_cluster_status(client):
 
 
 async def test_tiny_job_succeeds_and_logs(client):
-    code = "import ray; ray.init(); print('sum', sum(ray.get([ray.remote(lambda x: x * x).remote(i) for i in range(10)])))"
-    job_id = await client.submit_job(f"{sys.executable} -c \"{code}\"", metadata={"test": "tiny"})
+    code = (
+        "import ray; ray.init(); "
+        "print('sum', sum(ray.get([ray.remote(lambda x: x * x).remote(i) for i in range(10)])))"
+    )
+    job_id = await client.submit_job(f'{sys.executable} -c "{code}"', metadata={"test": "tiny"})
     job = await wait_status(client, job_id, TERMINAL_JOB_STATES)
     assert job["status"] == "SUCCEEDED", job.get("message")
     assert "sum 285" in await client.job_logs(job_id)
@@ -60,7 +63,7 @@ async def test_tiny_job_succeeds_and_logs(client):
 
 async def test_stop_sleeping_job_and_tail(client):
     code = "import time\nfor i in range(600):\n    print('tick', i, flush=True); time.sleep(0.2)"
-    job_id = await client.submit_job(f"{sys.executable} -u -c \"{code}\"")
+    job_id = await client.submit_job(f'{sys.executable} -u -c "{code}"')
     await wait_status(client, job_id, {"RUNNING"})
     received = ""
     async for chunk in client.tail_job_logs(job_id):
@@ -81,13 +84,17 @@ async def test_unreachable_dashboard_is_a_typed_error():
 
 
 async def test_actor_and_task_summaries(client):
-    code = ("import ray; ray.init()\n"
-            "@ray.remote\nclass Counter:\n    def inc(self): return 1\n"
-            "c = Counter.remote(); print(sum(ray.get([c.inc.remote() for _ in range(5)])))")  # fmt: skip
+    code = (
+        "import ray; ray.init()\n"
+        "@ray.remote\nclass Counter:\n    def inc(self): return 1\n"
+        "c = Counter.remote(); print(sum(ray.get([c.inc.remote() for _ in range(5)])))"
+    )
     job_id = await client.submit_job(f'{sys.executable} -c "{code}"')
     job = await wait_status(client, job_id, TERMINAL_JOB_STATES)
     assert job["status"] == "SUCCEEDED", job.get("message")
-    tasks = (await client.task_summary())["result"]["result"]["node_id_to_summary"]["cluster"]["summary"]
+    tasks = (await client.task_summary())["result"]["result"]["node_id_to_summary"]["cluster"][
+        "summary"
+    ]
     assert any("Counter" in name for name in tasks), list(tasks)
     actors = await client.actor_summary()
     assert "Counter" in str(actors)
@@ -113,7 +120,9 @@ async def test_working_dir_uploaded_once_per_content_hash(client, tmp_path):
     uri = await ensure_uploaded(client, package)
     assert await ensure_uploaded(client, build_package(tmp_path, include=("job",))) == uri
     assert uploads == [package.name]  # the second launch found it on the cluster
-    job_id = await client.submit_job(f"{sys.executable} job/hello.py", runtime_env={"working_dir": uri})
+    job_id = await client.submit_job(
+        f"{sys.executable} job/hello.py", runtime_env={"working_dir": uri}
+    )
     job = await wait_status(client, job_id, TERMINAL_JOB_STATES)
     assert job["status"] == "SUCCEEDED", job.get("message")
     assert f"hello from {tmp_path.name}" in await client.job_logs(job_id)

@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from raycockpit.cockpit.client import DashboardClient
-from raycockpit.cockpit.launch import JobOptions, build_custom_request, build_request, load_specs, submit
+from raycockpit.cockpit.launch import (
+    JobOptions,
+    build_custom_request,
+    build_request,
+    load_specs,
+    submit,
+)
 from raycockpit.cockpit.local import HeadPorts, LocalHead
 from raycockpit.cockpit.models import TERMINAL_JOB_STATES
 
@@ -51,8 +57,11 @@ def trapped_head(tmp_path_factory):
         mp.setenv("SSH_CONNECTION", "127.0.0.1 52022 127.0.0.1 22")
         mp.setenv("SSH_TTY", "/dev/pts/9")
         mp.delenv("SHLVL", raising=False)
-        head = LocalHead(ports=HeadPorts.isolated(), temp_dir=tempfile.mkdtemp(prefix="rc-trap-"),
-                         workdir=str(ROOT))  # fmt: skip
+        head = LocalHead(
+            ports=HeadPorts.isolated(),
+            temp_dir=tempfile.mkdtemp(prefix="rc-trap-"),
+            workdir=str(ROOT),
+        )
         head.start()
     try:
         yield head
@@ -76,12 +85,15 @@ async def test_jobs_ignore_the_login_shells_python(trapped_head):
     bundled, errors = build_request(core, core.preset_values("smoke"), JobOptions())
     assert bundled is not None, errors
     custom, errors = build_custom_request(
-        'python -c "import ray, sys; print(\'RAY_FROM\', sys.executable, ray.__version__)"', "",
-        JobOptions())  # fmt: skip
+        "python -c \"import ray, sys; print('RAY_FROM', sys.executable, ray.__version__)\"",
+        "",
+        JobOptions(),
+    )
     assert custom is not None, errors
     async with DashboardClient(trapped_head.dashboard_url, discover=False) as client:
         (job_a, log_a), (job_b, log_b) = await asyncio.gather(
-            run_to_end(client, bundled), run_to_end(client, custom))
+            run_to_end(client, bundled), run_to_end(client, custom)
+        )
     assert job_b["status"] == "SUCCEEDED", f"{job_b.get('message')}\n{log_b[-2000:]}"
     assert "RAY_FROM" in log_b and "decoy" not in log_b
     assert job_a["status"] == "SUCCEEDED", f"{job_a.get('message')}\n{log_a[-2000:]}"

@@ -17,13 +17,17 @@ async def test_snapshot_of_the_real_head(client, ray_head):
     poller = Poller(client, interval=1.0)
     deadline = time.monotonic() + 60
     snap = await poller.poll_once()
-    while not snap.autoscaler.available and time.monotonic() < deadline:  # the autoscaler reports late
+    while (
+        not snap.autoscaler.available and time.monotonic() < deadline
+    ):  # the autoscaler reports late
         await asyncio.sleep(1)
         snap = await poller.poll_once()
     assert snap.autoscaler.available, f"no autoscaler report in 60 s: {snap.autoscaler.raw_text!r}"
     assert snap.connected and snap.errors == {}, snap.errors
     assert snap.info.ray_version == "2.60.0" and snap.info.session_name
-    assert set(SECTIONS) - {"serve"} <= set(snap.updated_at)  # serve: unless not installed on the head
+    assert set(SECTIONS) - {"serve"} <= set(
+        snap.updated_at
+    )  # serve: unless not installed on the head
 
     (head,) = snap.nodes
     assert head.is_head and head.state == "ALIVE" and head.ip == "127.0.0.1"

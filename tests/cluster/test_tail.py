@@ -22,7 +22,7 @@ def numbered_job(count: int, rate: float) -> str:
         f"for i in range({count}):\n"
         f"    print('n', i, 'x' * (i % 7), flush=True); time.sleep({1.0 / rate})"
     )
-    return f"{sys.executable} -u -c \"{code}\""
+    return f'{sys.executable} -u -c "{code}"'
 
 
 def expected_numbered(count: int) -> list[str]:
@@ -78,7 +78,10 @@ class CutProxy:
 
         try:
             await asyncio.wait(
-                [asyncio.ensure_future(pipe(reader, up_writer)), asyncio.ensure_future(pipe(up_reader, writer))],
+                [
+                    asyncio.ensure_future(pipe(reader, up_writer)),
+                    asyncio.ensure_future(pipe(up_reader, writer)),
+                ],
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
@@ -124,11 +127,15 @@ async def test_cut_sockets_mid_job_no_duplicates_no_gaps(client, ray_head):
     async def wait_numbered(n: int, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while numbered_seen() < n:
-            assert time.monotonic() < deadline, f"only {numbered_seen()} numbered lines after {timeout} s"
+            assert time.monotonic() < deadline, (
+                f"only {numbered_seen()} numbered lines after {timeout} s"
+            )
             await asyncio.sleep(0.02)
 
     async with DashboardClient(f"http://127.0.0.1:{proxy.port}", discover=False, timeout=5) as via:
-        follower = JobLogFollower(via, job_id, on_state=states.append, backoff_initial=0.2, backoff_max=1.0)
+        follower = JobLogFollower(
+            via, job_id, on_state=states.append, backoff_initial=0.2, backoff_max=1.0
+        )
         task = asyncio.create_task(follower.run(delivered.extend))
         try:
             # 1: cut everything and refuse new connections for a while (lines pile up meanwhile)
@@ -159,4 +166,6 @@ async def test_cut_sockets_mid_job_no_duplicates_no_gaps(client, ray_head):
     assert follower.reconnects >= 2 and final.reconnects == follower.reconnects
     reconnecting = [s for s in states if s.state == RECONNECTING]
     assert reconnecting and all(s.reason for s in reconnecting)
-    assert any(s.retry_in and s.retry_in > 0.2 for s in reconnecting)  # the refused tries backed off
+    assert any(
+        s.retry_in and s.retry_in > 0.2 for s in reconnecting
+    )  # the refused tries backed off

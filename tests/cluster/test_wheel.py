@@ -44,7 +44,7 @@ BUNDLED = {"train", "tune", "rl", "data", "serve", "core"}
 MARK = "@@wheel-test "
 
 # Run by the venv's python from the clean temp folder: drives the real app headless.
-LAUNCH_SCRIPT = r'''
+LAUNCH_SCRIPT = r"""
 import asyncio, json, sys, time
 
 import raycockpit
@@ -94,7 +94,7 @@ async def main(url):
 
 
 asyncio.run(main(sys.argv[1]))
-'''
+"""
 
 
 def _quiet(text: str) -> str:
@@ -103,7 +103,9 @@ def _quiet(text: str) -> str:
 
 
 def _run(cmd: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, **kwargs)
+    result = subprocess.run(
+        cmd, check=False, capture_output=True, text=True, timeout=timeout, **kwargs
+    )
     assert result.returncode == 0, (
         f"{' '.join(map(str, cmd))} exited {result.returncode}\n{_quiet(result.stdout)[-3000:]}\n"
         f"{_quiet(result.stderr)[-5000:]}"
@@ -144,8 +146,15 @@ class Installed:
         self.env: dict[str, str] = {}
 
     def run(self, args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run(args, check=False, capture_output=True, text=True, timeout=timeout,
-                              cwd=self.cwd, env=self.env)  # fmt: skip
+        return subprocess.run(
+            args,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.cwd,
+            env=self.env,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -155,12 +164,26 @@ def installed():
     started = time.monotonic()
     try:
         dist = tmp / "dist"
-        _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "--disable-pip-version-check",
-              "-w", str(dist), str(ROOT)], timeout=300)  # fmt: skip
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "-q",
+                "--disable-pip-version-check",
+                "-w",
+                str(dist),
+                str(ROOT),
+            ],
+            timeout=300,
+        )
         wheels = sorted(dist.glob("raycockpit-*.whl"))
         assert len(wheels) == 1, wheels
         inst.wheel = wheels[0]
-        # Our pip installs into the new venv (--python): no ensurepip run, which costs 20 s on 2 cores.
+        # Our pip installs into the new venv (--python): no ensurepip run, which costs 20 s on
+        # 2 cores.
         # --no-compile: only what the runs below import gets compiled.
         if _pip_has_python_option():
             _run([_base_python(), "-m", "venv", "--without-pip", str(inst.venv)], timeout=120)
@@ -168,21 +191,37 @@ def installed():
         else:
             _run([_base_python(), "-m", "venv", str(inst.venv)], timeout=300)
             pip = [str(inst.python), "-m", "pip"]
-        _run([*pip, "install", "-q", "--no-compile", "--disable-pip-version-check", str(inst.wheel)], timeout=600)
-        purelib = _run([str(inst.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                       timeout=60).stdout.strip()  # fmt: skip
+        _run(
+            [*pip, "install", "-q", "--no-compile", "--disable-pip-version-check", str(inst.wheel)],
+            timeout=600,
+        )
+        purelib = _run(
+            [str(inst.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            timeout=60,
+        ).stdout.strip()
         inst.purelib = Path(purelib)
         inst.cwd.mkdir()
         inst.home.mkdir()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("PYTHON", "RAY_", "RAYCOCKPIT_", "XDG_", "VIRTUAL_ENV", "CONDA"))}  # fmt: skip
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PYTHON", "RAY_", "RAYCOCKPIT_", "XDG_", "VIRTUAL_ENV", "CONDA"))
+        }
         venv_bin = str(inst.venv / "bin")
         checkout_bins = {str(ROOT / ".venv" / "bin"), str(Path(sys.executable).parent)}
-        path = [p for p in env.get("PATH", os.defpath).split(os.pathsep) if p and p not in checkout_bins]
-        env.update(PATH=os.pathsep.join([venv_bin, *path]), HOME=str(inst.home), PYTHONNOUSERSITE="1",
-                   RAYCOCKPIT_CONFIG=str(tmp / "no-such-dir" / "cockpit.yaml"))  # fmt: skip
+        path = [
+            p for p in env.get("PATH", os.defpath).split(os.pathsep) if p and p not in checkout_bins
+        ]
+        env.update(
+            PATH=os.pathsep.join([venv_bin, *path]),
+            HOME=str(inst.home),
+            PYTHONNOUSERSITE="1",
+            RAYCOCKPIT_CONFIG=str(tmp / "no-such-dir" / "cockpit.yaml"),
+        )
         inst.env = env
-        print(f"\nwheel built and installed into a fresh venv in {time.monotonic() - started:.1f} s")
+        print(
+            f"\nwheel built and installed into a fresh venv in {time.monotonic() - started:.1f} s"
+        )
         yield inst
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -190,7 +229,10 @@ def installed():
 
 def test_no_ray_no_torch_in_the_venv(installed):
     names = ("ray", "torch", "raycockpit")
-    code = f"import importlib.util as u, json; print(json.dumps({{m: u.find_spec(m) is not None for m in {names}}}))"
+    code = (
+        "import importlib.util as u, json; "
+        f"print(json.dumps({{m: u.find_spec(m) is not None for m in {names}}}))"
+    )
     result = installed.run([str(installed.python), "-c", code])
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"ray": False, "torch": False, "raycockpit": True}
@@ -220,14 +262,20 @@ def test_one_import_name_in_site_packages(installed):
 def test_version(installed):
     result = installed.run([str(installed.script), "--version"], timeout=60)
     assert result.returncode == 0, result.stderr
-    written = re.search(r'__version__ = "([^"]+)"', (ROOT / "raycockpit" / "__init__.py").read_text()).group(1)
+    written = re.search(
+        r'__version__ = "([^"]+)"', (ROOT / "raycockpit" / "__init__.py").read_text()
+    ).group(1)
     assert written == raycockpit.__version__
     assert result.stdout.strip() == f"raycockpit {written}"
 
 
 def test_once_json_against_the_head(installed, ray_head):
-    result = installed.run([str(installed.script), "--once", "--json", "--address", ray_head.dashboard_url])
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+    result = installed.run(
+        [str(installed.script), "--once", "--json", "--address", ray_head.dashboard_url]
+    )
+    assert result.returncode == 0, (
+        f"exit {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+    )
     data = json.loads(result.stdout)
     assert data["schema"] == 1 and data["connected"] is True, data.get("errors")
     assert data["address"] == ray_head.dashboard_url.rstrip("/")
@@ -238,12 +286,16 @@ def test_once_json_against_the_head(installed, ray_head):
 def test_launch_pane_lists_and_previews_from_the_installed_package(installed, ray_head):
     script = installed.cwd / "launch_headless.py"
     script.write_text(LAUNCH_SCRIPT)
-    result = installed.run([str(installed.python), str(script), ray_head.dashboard_url], timeout=180)
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    result = installed.run(
+        [str(installed.python), str(script), ray_head.dashboard_url], timeout=180
+    )
+    assert result.returncode == 0, (
+        f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    )
     out: dict = {}
     for line in result.stdout.splitlines():
         if line.startswith(MARK):
-            out.update(json.loads(line[len(MARK):]))
+            out.update(json.loads(line[len(MARK) :]))
     installed_pkg = installed.purelib / "raycockpit"
 
     # The venv's python ran the installed package, and it finds its folders inside itself.
@@ -260,18 +312,25 @@ def test_launch_pane_lists_and_previews_from_the_installed_package(installed, ra
     # The preview of the core form: the entrypoint and the working_dir from the installed folder.
     body = json.loads(out["body"])
     assert body["entrypoint"].startswith("python -m workloads.core"), body
-    assert re.fullmatch(r"gcs://_ray_pkg_[0-9a-f]{32}\.zip", body["runtime_env"]["working_dir"]), body
+    assert re.fullmatch(r"gcs://_ray_pkg_[0-9a-f]{32}\.zip", body["runtime_env"]["working_dir"]), (
+        body
+    )
     assert "python -m workloads.core" in out["command"], out["command"]
     assert f"--working-dir {installed_pkg}" in out["command"], out["command"]
     assert str(ROOT) not in out["command"] + out["note"] + out["body"]
     assert Path(out["working_dir"]) == installed_pkg
-    assert out["note"].startswith(f"working_dir: {installed_pkg} → {out['package_name']} ("), out["note"]
+    assert out["note"].startswith(f"working_dir: {installed_pkg} → {out['package_name']} ("), out[
+        "note"
+    ]
     assert body["runtime_env"]["working_dir"] == f"gcs://{out['package_name']}"
 
     # The package holds workloads/ and nothing else: the same .py files the wheel ships.
     members = out["package_members"]
     assert members and all(m.startswith("workloads/") for m in members), members
-    shipped = {n.removeprefix("raycockpit/") for n in zipfile.ZipFile(installed.wheel).namelist()
-               if n.startswith("raycockpit/workloads/")}  # fmt: skip
+    shipped = {
+        n.removeprefix("raycockpit/")
+        for n in zipfile.ZipFile(installed.wheel).namelist()
+        if n.startswith("raycockpit/workloads/")
+    }
     assert {m for m in members if not m.endswith("/")} == shipped
     assert "workloads/core.py" in members and "workloads/_args.py" in members

@@ -16,8 +16,8 @@ import pytest
 from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.events import parse_events
 from raycockpit.cockpit.local import free_port
-from raycockpit.cockpit.packaging import build_package, ensure_uploaded
 from raycockpit.cockpit.models import TERMINAL_JOB_STATES
+from raycockpit.cockpit.packaging import build_package, ensure_uploaded
 
 pytestmark = pytest.mark.cluster
 
@@ -46,8 +46,9 @@ def tail(text: str, lines: int = 60) -> str:
 
 async def submit(client, runtime_env, name: str, *args: str) -> str:
     entrypoint = shlex.join(["python", "-m", f"workloads.{name}", "--preset", "smoke", *args])
-    return await client.submit_job(entrypoint, runtime_env=runtime_env,
-                                   metadata={"raycockpit_workload": name, "test": "smoke"})
+    return await client.submit_job(
+        entrypoint, runtime_env=runtime_env, metadata={"raycockpit_workload": name, "test": "smoke"}
+    )
 
 
 async def wait_done(client, job_id: str, timeout: float = JOB_TIMEOUT_S) -> dict:
@@ -70,7 +71,8 @@ async def run_smoke(client, runtime_env, name: str, *args: str):
         await client.stop_job(job_id)
     assert job["status"] == "SUCCEEDED", (
         f"{name} smoke job {job['status']} after {seconds:.0f} s: {job.get('message')}\n"
-        f"--- log tail ---\n{tail(logs)}")
+        f"--- log tail ---\n{tail(logs)}"
+    )
     events = [e for e in parse_events(logs) if e.workload == name]
     check_stream(name, events, logs)
     return events, logs, seconds
@@ -84,8 +86,10 @@ def check_stream(name: str, events, logs: str) -> None:
     assert "metric" in kinds, f"{name}: no metric event\n{tail(logs)}"
     end = events[-1].data
     assert end["status"] == "ok", f"{name}: end {end}\n{tail(logs)}"
-    assert isinstance(events[0].data.get("params"), dict) and events[0].data["params"]["preset"] \
-        == "smoke"
+    assert (
+        isinstance(events[0].data.get("params"), dict)
+        and events[0].data["params"]["preset"] == "smoke"
+    )
     for e in events:
         if e.kind == "metric":
             assert e.step is not None and e.metrics, f"{name}: empty metric event {e.data}"
@@ -96,8 +100,9 @@ def artifacts(events) -> dict[str, dict]:
 
 
 async def test_train_smoke(client, runtime_env, out_dir):
-    events, _, _ = await run_smoke(client, runtime_env, "train",
-                                   "--storage-path", str(out_dir / "train"))
+    events, _, _ = await run_smoke(
+        client, runtime_env, "train", "--storage-path", str(out_dir / "train")
+    )
     metrics = [e for e in events if e.kind == "metric"]
     assert [e.step for e in metrics] == [1.0, 2.0, 3.0]  # one per epoch, once each
     assert all(0.0 <= e.metrics["test_accuracy"] <= 1.0 for e in metrics)
@@ -108,8 +113,9 @@ async def test_train_smoke(client, runtime_env, out_dir):
 
 
 async def test_tune_smoke(client, runtime_env, out_dir):
-    events, _, _ = await run_smoke(client, runtime_env, "tune",
-                                   "--storage-path", str(out_dir / "tune"))
+    events, _, _ = await run_smoke(
+        client, runtime_env, "tune", "--storage-path", str(out_dir / "tune")
+    )
     trials = [e for e in events if e.kind == "trial"]
     ids = {e.data["trial_id"] for e in trials}
     assert len(ids) == 2
@@ -121,8 +127,7 @@ async def test_tune_smoke(client, runtime_env, out_dir):
 
 
 async def test_rl_smoke(client, runtime_env, out_dir):
-    events, _, _ = await run_smoke(client, runtime_env, "rl",
-                                   "--storage-path", str(out_dir / "rl"))
+    events, _, _ = await run_smoke(client, runtime_env, "rl", "--storage-path", str(out_dir / "rl"))
     metrics = [e for e in events if e.kind == "metric"]
     assert len(metrics) == 3
     assert metrics[-1].metrics["env_steps"] >= 3000
@@ -131,8 +136,9 @@ async def test_rl_smoke(client, runtime_env, out_dir):
 
 
 async def test_rl_custom_env(client, runtime_env, out_dir):
-    events, _, _ = await run_smoke(client, runtime_env, "rl", "--env", "custom",
-                                   "--storage-path", str(out_dir / "rl-custom"))
+    events, _, _ = await run_smoke(
+        client, runtime_env, "rl", "--env", "custom", "--storage-path", str(out_dir / "rl-custom")
+    )
     start, end = events[0].data, events[-1].data
     assert start["params"]["env"] == "custom"
     assert end["env_id"] == "raycockpit-match-argmax-v0"
@@ -141,8 +147,9 @@ async def test_rl_custom_env(client, runtime_env, out_dir):
 
 
 async def test_data_smoke(client, runtime_env, out_dir):
-    events, _, _ = await run_smoke(client, runtime_env, "data",
-                                   "--output-path", str(out_dir / "data"))
+    events, _, _ = await run_smoke(
+        client, runtime_env, "data", "--output-path", str(out_dir / "data")
+    )
     end = events[-1].data["metrics"]
     assert end["range_sum_ok"] == 1 and end["range_rows"] == 100000
     assert end["csv_train_rows"] + end["csv_test_rows"] == end["csv_rows"] == 20000
@@ -196,7 +203,8 @@ async def test_serve_smoke_http_then_stop(client, runtime_env):
             assert len(body["predictions"]) == 16 and len(body["probabilities"][0]) == 10
             assert all(0 <= p <= 9 for p in body["predictions"])
             if ckpt:  # a trained model reads most digits right
-                correct = sum(int(p == y) for p, y in zip(body["predictions"], y_te[:16]))
+                pairs = zip(body["predictions"], y_te[:16], strict=False)
+                correct = sum(int(p == y) for p, y in pairs)
                 assert correct >= 10
             bad = await http.post(url + "predict", json=[[1, 2, 3]])
             assert bad.status_code == 422

@@ -7,7 +7,10 @@ import pytest
 from tests.e2e.sshd import ThrowawaySshd, find_sshd
 from tests.e2e.terminal import find_tmux
 
-NO_SSHD = "no OpenSSH sshd here: apt-get install openssh-server (CI installs it) to run the SSH end-to-end tests"
+NO_SSHD = (
+    "no OpenSSH sshd here: apt-get install openssh-server (CI installs it) "
+    "to run the SSH end-to-end tests"
+)
 NO_TMUX = "no tmux here: apt-get install tmux (CI installs it) to run the terminal end-to-end tests"
 
 

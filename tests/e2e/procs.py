@@ -1,7 +1,7 @@
 """Processes by pid for the end-to-end tests: find a process's tree, stop it, see what is left.
 
-Built on `raycockpit.cockpit.local.process_tree` / `still_running` (pid -> start time, so a reused pid is
-never mistaken for ours). Nothing here matches names or command lines.
+Built on `raycockpit.cockpit.local.process_tree` / `still_running` (pid -> start time, so a
+reused pid is never mistaken for ours). Nothing here matches names or command lines.
 """
 
 from __future__ import annotations

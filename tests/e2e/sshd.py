@@ -60,8 +60,12 @@ class ThrowawaySshd:
     # -- files --------------------------------------------------------------------------------
 
     def _keygen(self, path: Path, comment: str) -> None:
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-                       check=True, stdin=subprocess.DEVNULL, capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+        )
 
     def _write_files(self) -> None:
         self._keygen(self.host_key, "raycockpit-test-host")
@@ -108,7 +112,8 @@ Host {self.alias}
     # -- running ------------------------------------------------------------------------------
 
     def ssh_argv(self, *remote: str, tty: bool = False) -> list[str]:
-        """`ssh -F CONFIG [-t -t] ALIAS REMOTE...` (`-t -t` forces a remote pty even without one here)."""
+        """`ssh -F CONFIG [-t -t] ALIAS REMOTE...` (`-t -t` forces a remote pty even without one
+        here)."""
         return [
             "ssh",
             "-F",
@@ -134,9 +139,13 @@ Host {self.alias}
         if not PRIVSEP_DIR.is_dir():
             PRIVSEP_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([self.sshd, "-D", "-e", "-f", str(self.config)],
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         start_new_session=True)  # fmt: skip
+            self.proc = subprocess.Popen(
+                [self.sshd, "-D", "-e", "-f", str(self.config)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         try:
             self._wait_ready(timeout)
         except BaseException:
@@ -154,13 +163,20 @@ Host {self.alias}
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"sshd did not listen on {LOOPBACK}:{self.port} in {timeout:.0f} s:\n{self.log()[-2000:]}"
+                    f"sshd did not listen on {LOOPBACK}:{self.port} in {timeout:.0f} s:\n"
+                    f"{self.log()[-2000:]}"
                 )
             time.sleep(0.05)
         last = ""
         while time.monotonic() < deadline:
-            probe = subprocess.run(self.ssh_argv("true"), check=False, stdin=subprocess.DEVNULL, capture_output=True,
-                                   text=True, timeout=max(1.0, deadline - time.monotonic()))  # fmt: skip
+            probe = subprocess.run(
+                self.ssh_argv("true"),
+                check=False,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=max(1.0, deadline - time.monotonic()),
+            )
             if probe.returncode == 0:
                 return
             last = probe.stderr

@@ -72,9 +72,26 @@ class Terminal:
         # the server is started with remain-on-exit already on (set before the pane's program runs,
         # so even a program that exits at once leaves its screen and status behind)
         try:
-            self._tmux("start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";",
-                       "new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height),
-                       "-c", self.cwd, *inner)  # fmt: skip
+            self._tmux(
+                "start-server",
+                ";",
+                "set-option",
+                "-g",
+                "remain-on-exit",
+                "on",
+                ";",
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                "-c",
+                self.cwd,
+                *inner,
+            )
             self.server_pid = int(self._format("#{pid}"))
         except BaseException:
             self.close()
@@ -85,9 +102,15 @@ class Terminal:
 
     def _tmux(self, *args: str, check: bool = True) -> str:
         env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-        done = subprocess.run([self.tmux, "-S", str(self.socket), "-f", "/dev/null", *args], check=False,
-                              env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=10)  # fmt: skip
+        done = subprocess.run(
+            [self.tmux, "-S", str(self.socket), "-f", "/dev/null", *args],
+            check=False,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if check and done.returncode != 0:
             raise RuntimeError(f"tmux {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout
@@ -153,8 +176,10 @@ class Terminal:
                 return screen
             if time.monotonic() > deadline:
                 status = f" (program exited with {self.exit_status()})" if self.pane_dead() else ""
-                raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or expected!r}{status}; "
-                                     f"the screen:\n{screen}")  # fmt: skip
+                raise AssertionError(
+                    f"timed out after {timeout:.0f} s waiting for {what or expected!r}{status}; "
+                    f"the screen:\n{screen}"
+                )
             time.sleep(interval)
 
     def wait_exit(self, timeout: float = 30.0) -> int:

@@ -36,7 +36,9 @@ def home(tmp_path):
 @pytest.fixture(autouse=True)
 def standard_ports_free(tmux):
     if port_in_use(8265) or port_in_use(6379):
-        pytest.skip("something already listens on 127.0.0.1:8265 or :6379; these tests start a head there")
+        pytest.skip(
+            "something already listens on 127.0.0.1:8265 or :6379; these tests start a head there"
+        )
 
 
 def cockpit_env(home: Path) -> dict[str, str]:
@@ -89,7 +91,9 @@ def test_sigterm_keeps_a_kept_head_and_the_next_cockpit_stops_it(home):
                 second.wait_for("Stop the local Ray head", 10, "the confirmation")
                 second.send("y")
                 second.wait_for("local Ray head stopped", HEAD_STOP_S, "the head stopped")
-                assert wait_gone(head, HEAD_STOP_S) == {}, "processes of the kept head survived :stop-head"
+                assert wait_gone(head, HEAD_STOP_S) == {}, (
+                    "processes of the kept head survived :stop-head"
+                )
                 assert not list((home / ".local/state/raycockpit/kept-heads").glob("*.json"))
                 os.kill(second.pane_pid(), signal.SIGINT)
                 assert second.wait_exit(30) == 128 + signal.SIGINT

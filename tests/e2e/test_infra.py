@@ -16,8 +16,14 @@ from tests.e2e.terminal import Terminal
 
 
 def ssh(sshd, *remote: str, timeout: float = 15) -> subprocess.CompletedProcess:
-    return subprocess.run(sshd.ssh_argv(*remote), check=False, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        sshd.ssh_argv(*remote),
+        check=False,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_ssh_runs_a_remote_command_in_an_ssh_environment(sshd):
@@ -31,8 +37,12 @@ def test_ssh_runs_a_remote_command_in_an_ssh_environment(sshd):
 
 
 def test_drop_connections_ends_live_sessions_but_keeps_listening(sshd):
-    client = subprocess.Popen(sshd.ssh_argv("sleep", "30"), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    client = subprocess.Popen(
+        sshd.ssh_argv("sleep", "30"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 10
         while not sshd.connections() and time.monotonic() < deadline:
@@ -69,8 +79,12 @@ def test_stop_leaves_no_process_of_its_tree():
     if find_sshd() is None:
         pytest.skip("no OpenSSH sshd here: apt-get install openssh-server")
     with ThrowawaySshd(alias="stophead") as server:
-        client = subprocess.Popen(server.ssh_argv("sleep", "30"), stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        client = subprocess.Popen(
+            server.ssh_argv("sleep", "30"),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while not any(_comm(pid) == "sleep" for pid in server.connections()):
             assert time.monotonic() < deadline, "the remote sleep never started"
@@ -83,8 +97,12 @@ def test_stop_leaves_no_process_of_its_tree():
 
 
 def test_terminal_gives_the_program_exactly_its_environment(tmux):
-    with Terminal(["sh", "-c", "env | sort; exit 3"], size=(60, 12), env={"PATH": "/usr/bin:/bin", "FOO": "bar"},
-                  term="screen-256color") as term:  # fmt: skip
+    with Terminal(
+        ["sh", "-c", "env | sort; exit 3"],
+        size=(60, 12),
+        env={"PATH": "/usr/bin:/bin", "FOO": "bar"},
+        term="screen-256color",
+    ) as term:
         assert term.wait_exit(10) == 3
         shown = [line for line in term.lines() if "=" in line]
         # env -i: nothing of the runner's or tmux's environment (no TMUX, TMUX_PANE, HOME)

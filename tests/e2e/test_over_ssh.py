@@ -39,9 +39,11 @@ HEAD_STOP_S = 60
 def remote_cockpit(sshd, home: Path, *args: str) -> list[str]:
     """What a user types: ssh -t host 'cd raycockpit && .venv/bin/raycockpit' (with the test's
     HOME and no settings file; sshd gives the session SSH_CLIENT and a fresh, low SHLVL)."""
-    command = (f"cd {shlex.quote(str(REPO))} && env HOME={shlex.quote(str(home))} "
-               f"RAYCOCKPIT_CONFIG={shlex.quote(str(home / 'none.yaml'))} "
-               f"{shlex.quote(str(RAYCOCKPIT))} {shlex.join(args)}")  # fmt: skip
+    command = (
+        f"cd {shlex.quote(str(REPO))} && env HOME={shlex.quote(str(home))} "
+        f"RAYCOCKPIT_CONFIG={shlex.quote(str(home / 'none.yaml'))} "
+        f"{shlex.quote(str(RAYCOCKPIT))} {shlex.join(args)}"
+    )
     return sshd.ssh_argv(command, tty=True)
 
 
@@ -55,7 +57,9 @@ def trapped_home(tmp_path):
 @pytest.fixture
 def standard_ports_free(tmux):
     if port_in_use(8265) or port_in_use(6379):
-        pytest.skip("something already listens on 127.0.0.1:8265 or :6379; these tests start a head there")
+        pytest.skip(
+            "something already listens on 127.0.0.1:8265 or :6379; these tests start a head there"
+        )
 
 
 def local_env(tmp_path: Path) -> dict[str, str]:
@@ -64,9 +68,13 @@ def local_env(tmp_path: Path) -> dict[str, str]:
     return {**BASE_ENV, "HOME": str(home), "RAYCOCKPIT_CONFIG": str(home / "none.yaml")}
 
 
-def test_a_embedded_head_over_ssh_launches_a_workload_and_quits_clean(sshd, standard_ports_free, trapped_home, tmp_path):
+def test_a_embedded_head_over_ssh_launches_a_workload_and_quits_clean(
+    sshd, standard_ports_free, trapped_home, tmp_path
+):
     names = [spec.name for spec in load_specs([])[0]]
-    with Terminal(remote_cockpit(sshd, trapped_home), size=(130, 40), env=local_env(tmp_path)) as term:
+    with Terminal(
+        remote_cockpit(sshd, trapped_home), size=(130, 40), env=local_env(tmp_path)
+    ) as term:
         term.wait_for("● connected", HEAD_START_S, "the embedded head over ssh")
         session = sshd.connections()  # the ssh session: its shell, raycockpit and the whole head
         term.send("2")
@@ -89,13 +97,19 @@ def test_a_embedded_head_over_ssh_launches_a_workload_and_quits_clean(sshd, stan
         assert not port_in_use(8265) and not port_in_use(6379)
 
 
-def test_b_dropped_ssh_connection_stops_the_embedded_head(sshd, standard_ports_free, trapped_home, tmp_path):
+def test_b_dropped_ssh_connection_stops_the_embedded_head(
+    sshd, standard_ports_free, trapped_home, tmp_path
+):
     with Terminal(remote_cockpit(sshd, trapped_home), env=local_env(tmp_path)) as term:
         term.wait_for("● connected", HEAD_START_S, "the embedded head over ssh")
         session = sshd.connections()
         try:
-            stop_pids({term.pane_pid(): session.get(term.pane_pid(), 0)} | term.processes())  # the ssh client dies: the link drops
-            assert wait_gone(session, HEAD_STOP_S) == {}, "processes of the head survived the dropped link"
+            stop_pids(
+                {term.pane_pid(): session.get(term.pane_pid(), 0)} | term.processes()
+            )  # the ssh client dies: the link drops
+            assert wait_gone(session, HEAD_STOP_S) == {}, (
+                "processes of the head survived the dropped link"
+            )
             assert not port_in_use(8265) and not port_in_use(6379)
         finally:
             stop_pids(session)
@@ -108,28 +122,51 @@ def ssh_settings(tmp_path: Path, sshd, **extra) -> Path:
 
 
 def run_once(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([str(RAYCOCKPIT), "--once", *args], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.run(
+        [str(RAYCOCKPIT), "--once", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_once_through_the_tunnel(sshd, ray_head, tmp_path):
     settings = ssh_settings(tmp_path, sshd)
     port = str(ray_head.ports.dashboard)
-    done = run_once("--json", "--ssh", sshd.alias, "--remote-dashboard", port, "--config", str(settings))
+    done = run_once(
+        "--json", "--ssh", sshd.alias, "--remote-dashboard", port, "--config", str(settings)
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["connected"] and report["nodes"][0]["ip"] == "127.0.0.1"
     # the settings file can name ssh: instead of address:
-    settings.write_text(json.dumps({"ssh": sshd.alias, "remote_dashboard": int(port),
-                                    "ssh_options": ["-F", str(sshd.client_config)]}))  # fmt: skip
+    settings.write_text(
+        json.dumps(
+            {
+                "ssh": sshd.alias,
+                "remote_dashboard": int(port),
+                "ssh_options": ["-F", str(sshd.client_config)],
+            }
+        )
+    )
     assert run_once("--config", str(settings)).returncode == 0
 
 
 def test_host_key_and_login_failures_are_one_line(sshd, tmp_path):
     # a known_hosts without the server's key: strict checking refuses, ssh never prompts
     config = tmp_path / "ssh_config"
-    config.write_text(sshd.client_config.read_text().replace(str(sshd.known_hosts), str(tmp_path / "empty_known_hosts")))
-    done = run_once("--ssh", sshd.alias, "--config", str(ssh_settings(tmp_path, sshd, ssh_options=["-F", str(config)])))
+    config.write_text(
+        sshd.client_config.read_text().replace(
+            str(sshd.known_hosts), str(tmp_path / "empty_known_hosts")
+        )
+    )
+    done = run_once(
+        "--ssh",
+        sshd.alias,
+        "--config",
+        str(ssh_settings(tmp_path, sshd, ssh_options=["-F", str(config)])),
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "host key of testhead is not trusted" in done.stderr and "known_hosts" in done.stderr
     # a key the server does not know
@@ -137,13 +174,24 @@ def test_host_key_and_login_failures_are_one_line(sshd, tmp_path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     start = time.monotonic()
     keyless = tmp_path / "ssh_config_keyless"
-    keyless.write_text(sshd.client_config.read_text().replace(f"IdentityFile {sshd.client_key}", ""))
+    keyless.write_text(
+        sshd.client_config.read_text().replace(f"IdentityFile {sshd.client_key}", "")
+    )
     settings = ssh_settings(tmp_path, sshd, ssh_options=["-F", str(keyless)])
     done = run_once("--ssh", sshd.alias, "--ssh-key", str(other), "--config", str(settings))
-    assert done.returncode == 2 and "refused the login" in done.stderr and "--ssh-key" in done.stderr
+    assert (
+        done.returncode == 2 and "refused the login" in done.stderr and "--ssh-key" in done.stderr
+    )
     assert time.monotonic() - start < 30
     # the link is up but no dashboard answers at the far end: said as such
-    done = run_once("--ssh", sshd.alias, "--remote-dashboard", "1", "--config", str(ssh_settings(tmp_path, sshd)))
+    done = run_once(
+        "--ssh",
+        sshd.alias,
+        "--remote-dashboard",
+        "1",
+        "--config",
+        str(ssh_settings(tmp_path, sshd)),
+    )
     assert done.returncode == 2 and "no Ray dashboard answers on its port 1" in done.stderr
     # nothing listens: refused at once, with the port said
     done = run_once("--ssh", "127.0.0.1:1", "--config", str(tmp_path / "none.yaml"))
@@ -152,14 +200,25 @@ def test_host_key_and_login_failures_are_one_line(sshd, tmp_path):
 
 
 LINES = 150
-PRINTER = ('python -c "import time; [print(\'line %04d\' % i, flush=True) or time.sleep(0.1) '
-           f'for i in range({LINES})]"')  # fmt: skip
+PRINTER = (
+    "python -c \"import time; [print('line %04d' % i, flush=True) or time.sleep(0.1) "
+    f'for i in range({LINES})]"'
+)
 
 
 def test_c_ssh_tunnel_survives_a_dropped_link_and_the_tail_stays_exact(sshd, ray_head, tmp_path):
     settings = ssh_settings(tmp_path, sshd)
-    args = [str(RAYCOCKPIT), "--ssh", sshd.alias, "--remote-dashboard", str(ray_head.ports.dashboard),
-            "--config", str(settings), "--refresh", "1"]  # fmt: skip
+    args = [
+        str(RAYCOCKPIT),
+        "--ssh",
+        sshd.alias,
+        "--remote-dashboard",
+        str(ray_head.ports.dashboard),
+        "--config",
+        str(settings),
+        "--refresh",
+        "1",
+    ]
     with Terminal(args, size=(130, 40), env=local_env(tmp_path), cwd=tmp_path) as term:
         term.wait_for("● connected", 60, "the cockpit through the tunnel")
         assert "⇄ link up" in term.screen()
@@ -188,15 +247,27 @@ def test_c_ssh_tunnel_survives_a_dropped_link_and_the_tail_stays_exact(sshd, ray
         term.send("Enter")
         screen = term.wait_for("filter: line 0", 10, "the filter")
         shown, total = map(int, re.search(r"([\d,]+) of ([\d,]+) lines", screen).groups())
-        assert shown == LINES, f"{shown} 'line 0NNN' lines in the view for {LINES} printed (each must be there once)"
-        full = subprocess.run(["curl", "-s", f"{ray_head.dashboard_url}/api/jobs/{job_id}/logs"],
-                              capture_output=True, text=True, timeout=30).stdout  # fmt: skip
-        assert total == len(json.loads(full)["logs"].splitlines()), "the view and the job's log differ"
+        assert shown == LINES, (
+            f"{shown} 'line 0NNN' lines in the view for {LINES} printed (each must be there once)"
+        )
+        full = subprocess.run(
+            ["curl", "-s", f"{ray_head.dashboard_url}/api/jobs/{job_id}/logs"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
+        assert total == len(json.loads(full)["logs"].splitlines()), (
+            "the view and the job's log differ"
+        )
         term.send("Escape")  # clears the filter
         term.wait_for(lambda screen: "filter: line 0" not in screen, 10, "the filter cleared")
-        term.send("Escape")  # back from the job screen (each Escape on its own: ESC+key reads as alt+key)
+        term.send(
+            "Escape"
+        )  # back from the job screen (each Escape on its own: ESC+key reads as alt+key)
         term.wait_for("Custom job", 10, "the Launch pane again")
-        running = {p: t for p, t in term.processes().items() if p != term.server_pid}  # cockpit + ssh
+        running = {
+            p: t for p, t in term.processes().items() if p != term.server_pid
+        }  # cockpit + ssh
         term.send("q")
         assert term.wait_exit(30) == 0
         assert wait_gone(running, 10) == {}, "q must close the ssh tunnel"

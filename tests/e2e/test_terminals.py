@@ -43,8 +43,13 @@ def cockpit(ray_head, tmp_path: Path, *, term: str, size=(80, 24), **env: str) -
         "RAYCOCKPIT_CONFIG": "/nonexistent/raycockpit.yaml",
         **env,
     }
-    return Terminal([str(RAYCOCKPIT), "--address", ray_head.dashboard_url],
-                    size=size, env=environment, cwd=tmp_path, term=term)  # fmt: skip
+    return Terminal(
+        [str(RAYCOCKPIT), "--address", ray_head.dashboard_url],
+        size=size,
+        env=environment,
+        cwd=tmp_path,
+        term=term,
+    )
 
 
 def node_rows(screen: str) -> list[str]:
@@ -55,8 +60,11 @@ def node_rows(screen: str) -> list[str]:
 def show_nodes(term: Terminal) -> str:
     term.wait_for("1 Overview", START_S, "the nav line")
     term.send("2")
-    return term.wait_for(lambda s: node_rows(s) and selected_pane(term) == "Nodes", DATA_S,
-                         "the head's node (127.0.0.1) in the Nodes pane")  # fmt: skip
+    return term.wait_for(
+        lambda s: node_rows(s) and selected_pane(term) == "Nodes",
+        DATA_S,
+        "the head's node (127.0.0.1) in the Nodes pane",
+    )
 
 
 def quit_cleanly(term: Terminal) -> None:
@@ -193,8 +201,12 @@ def redraws_on_resize(term: Terminal) -> None:
     def drawn_at(width: int, height: int):
         def check(screen: str) -> bool:
             lines = screen.split("\n")
-            return (len(lines) >= height and lines[height - 1].rstrip().endswith("^p palette")
-                    and lines[2].startswith("╭─ Cluster") and len(lines[2].rstrip()) == width)  # fmt: skip
+            return (
+                len(lines) >= height
+                and lines[height - 1].rstrip().endswith("^p palette")
+                and lines[2].startswith("╭─ Cluster")
+                and len(lines[2].rstrip()) == width
+            )
 
         return check
 

@@ -39,8 +39,11 @@ def replay_client(overrides: dict[str, str] | None = None) -> DashboardClient:
         name = files.get(key)
         if name is None:
             return httpx.Response(404, text=f"no recording for {key}")
-        return httpx.Response(200, content=(FIXTURES / name).read_bytes(),
-                              headers={"content-type": "application/json"})  # fmt: skip
+        return httpx.Response(
+            200,
+            content=(FIXTURES / name).read_bytes(),
+            headers={"content-type": "application/json"},
+        )
 
     return DashboardClient(ADDRESS, discover=False, transport=httpx.MockTransport(handler))
 

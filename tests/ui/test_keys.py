@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from raycockpit.screens.app import make_app
 from raycockpit.cockpit.config import Settings
+from raycockpit.screens.app import make_app
 from raycockpit.screens.keys import KeysScreen
 from tests.ui.helpers import rendered_text
 from tests.ui.replay import replay_client
 
 
 async def test_keys_remapped_by_binding_id():
-    app = make_app(Settings(refresh=3600, keys={"pane.jobs": "j", "app.keys": "f1"}), client=replay_client())
+    app = make_app(
+        Settings(refresh=3600, keys={"pane.jobs": "j", "app.keys": "f1"}), client=replay_client()
+    )
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("5")  # the old key no longer switches
         assert app.current_pane == "overview"
@@ -26,7 +28,18 @@ async def test_keys_list_names_every_pane_and_the_current_panes_keys():
         await pilot.press("2", "question_mark")
         assert isinstance(app.screen, KeysScreen)
         text = rendered_text(app.screen.query_one("Static"))
-        for words in ("Overview", "Nodes", "GPUs", "Autoscaler", "Jobs", "Serve", "Launch", "Nodes pane", "Filter", "Sort"):
+        for words in (
+            "Overview",
+            "Nodes",
+            "GPUs",
+            "Autoscaler",
+            "Jobs",
+            "Serve",
+            "Launch",
+            "Nodes pane",
+            "Filter",
+            "Sort",
+        ):
             assert words in text, words
 
 
@@ -44,10 +57,18 @@ async def test_stop_head_is_confirmed_and_refused_when_readonly(tmp_path, monkey
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     stand_in = subprocess.Popen(["sleep", "60"])
     try:
-        kept = KeptHead(stand_in.pid, start_time(stand_in.pid), "http://127.0.0.1:8265", "127.0.0.1:6379",
-                        None, time.time())  # fmt: skip
+        kept = KeptHead(
+            stand_in.pid,
+            start_time(stand_in.pid),
+            "http://127.0.0.1:8265",
+            "127.0.0.1:6379",
+            None,
+            time.time(),
+        )
         for readonly in (True, False):
-            app = make_app(Settings(refresh=3600, readonly=readonly), client=replay_client(), kept_head=kept)
+            app = make_app(
+                Settings(refresh=3600, readonly=readonly), client=replay_client(), kept_head=kept
+            )
             async with app.run_test(size=(100, 30)) as pilot:
                 app.run_command("stop-head")
                 await pilot.pause()

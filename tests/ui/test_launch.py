@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from raycockpit.screens.app import make_app
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.local import free_port
+from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.launch_form import LaunchFormScreen
 from tests.ui.helpers import wait_for
@@ -71,7 +71,9 @@ async def test_each_workload_from_its_form(ray_head, tmp_path, workload):
             await type_into(pilot, name, value)
         assert not form.errors, form.errors
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen"
+        )
         screen = app.screen
         assert screen.job.metadata["raycockpit.spec"] == workload
         for name, value in CHANGES[workload](tmp_path)[:1]:
@@ -81,7 +83,9 @@ async def test_each_workload_from_its_form(ray_head, tmp_path, workload):
         await wait_for(pilot, lambda: log.line_count > 0, timeout=90, what="log lines")
         await wait_for(pilot, lambda: screen.series.series, timeout=170, what="a metric event")
         await wait_for(pilot, lambda: screen.job.terminal, timeout=170, what="the job to end")
-        await wait_for(pilot, lambda: screen.tail.state == "ended", timeout=30, what="the tail to end")
+        await wait_for(
+            pilot, lambda: screen.tail.state == "ended", timeout=30, what="the tail to end"
+        )
         panel = screen.query_one("#job-metrics")
         await wait_for(pilot, lambda: panel.metric is not None, what="a metric on the chart")
         tail = "\n".join(log.lines[-30:])
@@ -94,10 +98,13 @@ def echo_spec(tmp_path):
     """A user workload spec with its own working_dir: prints its argv as JSON."""
     folder = tmp_path / "specs"
     (folder / "echo").mkdir(parents=True)
-    (folder / "echo" / "echo_args.py").write_text("import json, sys\nprint('ARGV=' + json.dumps(sys.argv[1:]))\n")
+    (folder / "echo" / "echo_args.py").write_text(
+        "import json, sys\nprint('ARGV=' + json.dumps(sys.argv[1:]))\n"
+    )
     (folder / "echo.yaml").write_text(
         "name: echo\ntitle: Echo arguments\nentrypoint: python echo_args.py\nworking_dir: echo\n"
-        "params:\n- {name: word, type: str, default: hello}\n- {name: count, type: int, default: 1, min: 0, max: 9}\n"
+        "params:\n- {name: word, type: str, default: hello}\n"
+        "- {name: count, type: int, default: 1, min: 0, max: 9}\n"
         "presets:\n  smoke: {count: 2}\n"
     )
     return folder
@@ -111,10 +118,19 @@ async def test_shell_metacharacters_arrive_literally(ray_head, echo_spec, tmp_pa
         await open_form(pilot, "echo")
         await type_into(pilot, "word", nasty)
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen"
+        )
         screen = app.screen
-        await wait_for(pilot, lambda: screen.job.terminal and screen.tail.state == "ended", timeout=120, what="the end")
-        argv_lines = [line for line in screen.query_one("#job-log").lines if line.startswith("ARGV=")]
+        await wait_for(
+            pilot,
+            lambda: screen.job.terminal and screen.tail.state == "ended",
+            timeout=120,
+            what="the end",
+        )
+        argv_lines = [
+            line for line in screen.query_one("#job-log").lines if line.startswith("ARGV=")
+        ]
         assert argv_lines and json.loads(argv_lines[0][5:]) == ["--word", nasty], argv_lines
         assert screen.job.status == "SUCCEEDED"
     assert not marker.exists()  # no shell ever ran the value
@@ -122,9 +138,13 @@ async def test_shell_metacharacters_arrive_literally(ray_head, echo_spec, tmp_pa
 
 @pytest.mark.parametrize(
     "field,value,reason",
-    [("count", "", "is required"), ("count", "-1", "at least 0"), ("count", "two", "whole number"),
-     ("count", "99", "at most 9")],
-)  # fmt: skip
+    [
+        ("count", "", "is required"),
+        ("count", "-1", "at least 0"),
+        ("count", "two", "whole number"),
+        ("count", "99", "at most 9"),
+    ],
+)
 async def test_bad_values_send_nothing(ray_head, client, echo_spec, field, value, reason):
     before = len(await client.list_jobs())
     app = _app(ray_head.dashboard_url, workloads_dirs=(str(echo_spec),))
@@ -147,26 +167,38 @@ async def test_stop_with_confirmation_then_resubmit(ray_head, client):
         code = "import time; [print('tick', i, flush=True) or time.sleep(0.2) for i in range(300)]"
         await type_into(pilot, "entrypoint", f'{sys.executable} -u -c "{code}"')
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen"
+        )
         screen = app.screen
         first = screen.job_id
         log = screen.query_one("#job-log")
-        await wait_for(pilot, lambda: any("tick 3" in line for line in log.lines), timeout=60, what="ticks")
-        await wait_for(pilot, lambda: screen.job.status == "RUNNING", what="RUNNING in the snapshot")
+        await wait_for(
+            pilot, lambda: any("tick 3" in line for line in log.lines), timeout=60, what="ticks"
+        )
+        await wait_for(
+            pilot, lambda: screen.job.status == "RUNNING", what="RUNNING in the snapshot"
+        )
         await pilot.press("x")
         assert "Stop job " + first in app.screen.question
         await pilot.press("y")
         await wait_for(pilot, lambda: screen.job.status == "STOPPED", timeout=60, what="STOPPED")
         await pilot.press("R")  # resubmit the same launch
-        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen) and app.screen.job_id != first,
-                       timeout=60, what="the resubmitted job")  # fmt: skip
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, JobScreen) and app.screen.job_id != first,
+            timeout=60,
+            what="the resubmitted job",
+        )
         second = app.screen.job_id
-        assert (await client.get_job(second))["entrypoint"] == (await client.get_job(first))["entrypoint"]
+        assert (await client.get_job(second))["entrypoint"] == (await client.get_job(first))[
+            "entrypoint"
+        ]
         await client.stop_job(second)
 
 
 async def test_readonly_hides_and_refuses_changes(ray_head, client):
-    job_id = await client.submit_job(f"{sys.executable} -c \"import time; time.sleep(30)\"")
+    job_id = await client.submit_job(f'{sys.executable} -c "import time; time.sleep(30)"')
     app = _app(ray_head.dashboard_url, readonly=True)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(LAUNCH_KEY)
@@ -194,11 +226,22 @@ async def test_a_failing_job_says_why(ray_head):
     app = _app(ray_head.dashboard_url)
     async with app.run_test(size=SIZE) as pilot:
         await open_form(pilot, "custom")
-        await type_into(pilot, "entrypoint", f"{sys.executable} -c \"import sys; print('about to fail'); sys.exit(3)\"")
+        await type_into(
+            pilot,
+            "entrypoint",
+            f"{sys.executable} -c \"import sys; print('about to fail'); sys.exit(3)\"",
+        )
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen"
+        )
         screen = app.screen
-        await wait_for(pilot, lambda: screen.job.terminal and screen.tail.state == "ended", timeout=90, what="the end")
+        await wait_for(
+            pilot,
+            lambda: screen.job.terminal and screen.tail.state == "ended",
+            timeout=90,
+            what="the end",
+        )
         assert screen.job.status == "FAILED"
         head = str(screen.query_one("#job-head").render())
         assert "FAILED" in head, head

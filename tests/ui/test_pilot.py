@@ -7,9 +7,9 @@ import tempfile
 
 import pytest
 
-from raycockpit.screens.app import make_app
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.local import HeadPorts, LocalHead, free_port
+from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.keys import KeysScreen
 from raycockpit.screens.node_detail import NodeDetailScreen
@@ -27,8 +27,16 @@ def _app(url: str):
 async def test_every_pane_by_keys_and_command_bar(ray_head):
     app = _app(ray_head.dashboard_url)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.nodes, what="first snapshot")
-        for key, pane in (("2", "nodes"), ("3", "gpus"), ("4", "autoscaler"), ("5", "jobs"), ("1", "overview")):
+        await wait_for(
+            pilot, lambda: app.snapshot is not None and app.snapshot.nodes, what="first snapshot"
+        )
+        for key, pane in (
+            ("2", "nodes"),
+            ("3", "gpus"),
+            ("4", "autoscaler"),
+            ("5", "jobs"),
+            ("1", "overview"),
+        ):
             await pilot.press(key)
             assert app.current_pane == pane
         for command in ("nodes", "gpus", "jobs", "autoscaler", "overview"):
@@ -70,8 +78,13 @@ async def test_nodes_filter_sort_and_detail(ray_head):
 
 
 async def test_tiny_job_appears_with_final_status_and_log(ray_head, client):
-    code = "import ray; ray.init(); print('squares', sum(ray.get([ray.remote(lambda x: x * x).remote(i) for i in range(10)])))"
-    job_id = await client.submit_job(f'{sys.executable} -c "{code}"', metadata={"from": "pilot-test"})
+    code = (
+        "import ray; ray.init(); "
+        "print('squares', sum(ray.get([ray.remote(lambda x: x * x).remote(i) for i in range(10)])))"
+    )
+    job_id = await client.submit_job(
+        f'{sys.executable} -c "{code}"', metadata={"from": "pilot-test"}
+    )
     app = _app(ray_head.dashboard_url)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("5")
@@ -84,7 +97,9 @@ async def test_tiny_job_appears_with_final_status_and_log(ray_head, client):
             return None
 
         await wait_for(pilot, lambda: status() is not None, what="the job in the table")
-        await wait_for(pilot, lambda: status() in {"SUCCEEDED", "FAILED"}, timeout=120, what="the job to end")
+        await wait_for(
+            pilot, lambda: status() in {"SUCCEEDED", "FAILED"}, timeout=120, what="the job to end"
+        )
         assert status() == "SUCCEEDED"
         await pilot.press("slash", *job_id, "enter")
         assert [r[0] for r in table_rows(table)] == [job_id]
@@ -92,9 +107,13 @@ async def test_tiny_job_appears_with_final_status_and_log(ray_head, client):
         await pilot.press("enter")
         assert isinstance(app.screen, JobScreen)
         log = app.screen.query_one("#job-log")
-        await wait_for(pilot, lambda: any("squares 285" in line for line in log.lines), what="the driver log")
+        await wait_for(
+            pilot, lambda: any("squares 285" in line for line in log.lines), what="the driver log"
+        )
         screen = app.screen
-        await wait_for(pilot, lambda: screen.tail.state == "ended", what="the tail to end with the job")
+        await wait_for(
+            pilot, lambda: screen.tail.state == "ended", what="the tail to end with the job"
+        )
         await pilot.press("escape")
 
 
@@ -114,9 +133,15 @@ async def test_pause_and_refresh(ray_head):
 
 
 async def test_dashboard_down_shows_banner_not_a_crash():
-    app = make_app(Settings(refresh=0.5, request_timeout=1.0), address=f"http://127.0.0.1:{free_port()}")
+    app = make_app(
+        Settings(refresh=0.5, request_timeout=1.0), address=f"http://127.0.0.1:{free_port()}"
+    )
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and not app.snapshot.connected, what="a failed poll")
+        await wait_for(
+            pilot,
+            lambda: app.snapshot is not None and not app.snapshot.connected,
+            what="a failed poll",
+        )
         banner = app.query_one("#banner")
         assert banner.has_class("-visible")
         text = str(banner.render())
@@ -137,7 +162,11 @@ async def test_embedded_head_starts_with_progress_and_stops(tmp_path):
             await wait_for(pilot, lambda: log.line_count > 0, what="startup progress")
             assert "starting a local Ray head" in log.lines[0]
             await wait_for(pilot, lambda: app.head_started, timeout=120, what="the head to start")
-            await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.connected, what="a snapshot")
+            await wait_for(
+                pilot,
+                lambda: app.snapshot is not None and app.snapshot.connected,
+                what="a snapshot",
+            )
             assert not isinstance(app.screen, StartupScreen)
             assert app.snapshot.nodes[0].ip == "127.0.0.1"
             pid = head.pid

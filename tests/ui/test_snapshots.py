@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from raycockpit.cockpit import clock
-from raycockpit.screens.app import make_app
 from raycockpit.cockpit.config import Settings
+from raycockpit.screens.app import make_app
 from tests.ui.replay import RECORDED_AT, replay_client
 
 SIZES = [(100, 30), (80, 24)]
@@ -35,20 +35,26 @@ async def _loaded(pilot) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("key", PANES, ids=["overview", "nodes", "gpus", "autoscaler", "jobs", "serve"])
+@pytest.mark.parametrize(
+    "key", PANES, ids=["overview", "nodes", "gpus", "autoscaler", "jobs", "serve"]
+)
 def test_pane(snap_compare, key, size):
     assert snap_compare(_app(), press=[key], terminal_size=size, run_before=_loaded)
 
 
 GPU_NODES = {"/nodes": "nodes_view_summary_gpu.json"}
 FAKE = {
-    "launching": {"/nodes": "nodes_view_summary_fake_launching.json",
-                  "/api/cluster_status?format=1": "api_cluster_status_format1_fake_launching.json",
-                  "/api/cluster_status": "api_cluster_status_fake_launching.json"},
-    "active": {"/nodes": "nodes_view_summary_fake_active.json",
-               "/api/cluster_status?format=1": "api_cluster_status_format1_fake_active.json",
-               "/api/cluster_status": "api_cluster_status_fake_active.json"},
-}  # fmt: skip
+    "launching": {
+        "/nodes": "nodes_view_summary_fake_launching.json",
+        "/api/cluster_status?format=1": "api_cluster_status_format1_fake_launching.json",
+        "/api/cluster_status": "api_cluster_status_fake_launching.json",
+    },
+    "active": {
+        "/nodes": "nodes_view_summary_fake_active.json",
+        "/api/cluster_status?format=1": "api_cluster_status_format1_fake_active.json",
+        "/api/cluster_status": "api_cluster_status_fake_active.json",
+    },
+}
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -87,7 +93,9 @@ async def _train_form(pilot) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_launch_form(snap_compare, size):
     """The train form with the smoke preset, and one value out of range marked in place."""
-    assert snap_compare(_app(), press=["end", "ctrl+u", "0"], terminal_size=size, run_before=_train_form)
+    assert snap_compare(
+        _app(), press=["end", "ctrl+u", "0"], terminal_size=size, run_before=_train_form
+    )
 
 
 async def _job_screen(pilot) -> None:
@@ -97,18 +105,32 @@ async def _job_screen(pilot) -> None:
     from tests.conftest import FIXTURES
 
     await _loaded(pilot)
-    job = parse_job({
-        "type": "SUBMISSION", "job_id": "02000000", "submission_id": "raysubmit_tuneSmoke0001",
-        "status": "SUCCEEDED", "entrypoint": "python -m workloads.tune --num-samples 2 --max-epochs 3",
-        "message": "Job finished successfully.", "start_time": 1795665080000, "end_time": 1795665110000,
-        "metadata": {"raycockpit.spec": "tune", "raycockpit.values": '{"num_samples": "2"}',
-                     "raycockpit.options": '{"num_cpus": "", "num_gpus": "", "memory": "", "env_vars": "", "pip": ""}'},
-    })  # fmt: skip
+    job = parse_job(
+        {
+            "type": "SUBMISSION",
+            "job_id": "02000000",
+            "submission_id": "raysubmit_tuneSmoke0001",
+            "status": "SUCCEEDED",
+            "entrypoint": "python -m workloads.tune --num-samples 2 --max-epochs 3",
+            "message": "Job finished successfully.",
+            "start_time": 1795665080000,
+            "end_time": 1795665110000,
+            "metadata": {
+                "raycockpit.spec": "tune",
+                "raycockpit.values": '{"num_samples": "2"}',
+                "raycockpit.options": (
+                    '{"num_cpus": "", "num_gpus": "", "memory": "", "env_vars": "", "pip": ""}'
+                ),
+            },
+        }
+    )
     screen = JobScreen(job)
     await pilot.app.push_screen(screen)
     screen.add_lines((FIXTURES / "job_log_tune_smoke.txt").read_text().splitlines())
     screen.set_tail_state(TailState("ended", "job SUCCEEDED", job_status="SUCCEEDED"))
-    screen.query_one("#job-log").flush()  # no waiting on the timers: the picture must not depend on load
+    screen.query_one(
+        "#job-log"
+    ).flush()  # no waiting on the timers: the picture must not depend on load
     screen.redraw()
     await pilot.pause(0.3)
 

@@ -13,23 +13,37 @@ from raycockpit.cockpit.local import free_port
 
 
 def test_address_flag_wins():
-    t = resolve_target("head.example:8265", Settings(address="http://other:1"), env={"RAY_API_SERVER_ADDRESS": "http://x:1"})
+    t = resolve_target(
+        "head.example:8265",
+        Settings(address="http://other:1"),
+        env={"RAY_API_SERVER_ADDRESS": "http://x:1"},
+    )
     assert (t.address, t.embedded, t.source) == ("http://head.example:8265", False, "--address")
 
 
 def test_environment_then_settings():
-    assert resolve_target(None, Settings(), env={"RAY_API_SERVER_ADDRESS": "http://a:8265/"}).address == "http://a:8265"
-    assert resolve_target(None, Settings(), env={"RAY_ADDRESS": "https://b:443"}).address == "https://b:443"
+    assert (
+        resolve_target(None, Settings(), env={"RAY_API_SERVER_ADDRESS": "http://a:8265/"}).address
+        == "http://a:8265"
+    )
+    assert (
+        resolve_target(None, Settings(), env={"RAY_ADDRESS": "https://b:443"}).address
+        == "https://b:443"
+    )
     # a GCS address in RAY_ADDRESS is not a dashboard
     assert address_from_env({"RAY_ADDRESS": "10.0.0.1:6379"}) is None
     assert resolve_target(None, Settings(address="c:8265"), env={}).address == "http://c:8265"
 
 
 def test_embedded_when_nothing_answers(monkeypatch):
-    monkeypatch.setattr("raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
+    monkeypatch.setattr(
+        "raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False
+    )
     t = resolve_target(None, Settings(), env={})
     assert t.embedded and t.address == "http://127.0.0.1:8265"
-    monkeypatch.setattr("raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: True)
+    monkeypatch.setattr(
+        "raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: True
+    )
     assert resolve_target(None, Settings(), env={}).source == "running"
 
 
@@ -42,7 +56,10 @@ def test_token_sources(tmp_path, monkeypatch):
     path = tmp_path / "tok"
     path.write_text("from-path")
     assert discover_token({"RAY_AUTH_TOKEN_PATH": str(path)}) == "from-path"
-    assert discover_token({"RAY_AUTH_TOKEN": "from-env", "RAY_AUTH_TOKEN_PATH": str(path)}) == "from-env"
+    assert (
+        discover_token({"RAY_AUTH_TOKEN": "from-env", "RAY_AUTH_TOKEN_PATH": str(path)})
+        == "from-env"
+    )
 
 
 def test_token_never_in_repr():
@@ -74,16 +91,27 @@ def test_bad_settings_file_is_a_message_not_a_traceback(tmp_path, capsys):
 def test_once_unreachable_exits_2_with_reason():
     port = free_port()
     proc = subprocess.run(
-        [sys.executable, "-m", "raycockpit.cockpit.cli", "--once", "--address", f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "raycockpit.cockpit.cli",
+            "--once",
+            "--address",
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert f"cannot reach http://127.0.0.1:{port}" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_once_never_starts_a_cluster(monkeypatch, capsys):
-    monkeypatch.setattr("raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
+    monkeypatch.setattr(
+        "raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False
+    )
     monkeypatch.delenv("RAY_API_SERVER_ADDRESS", raising=False)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.setenv("RAYCOCKPIT_CONFIG", "/nonexistent/cockpit.yaml")
@@ -93,8 +121,8 @@ def test_once_never_starts_a_cluster(monkeypatch, capsys):
 
 def test_quitting_while_the_head_starts_stops_it(monkeypatch, tmp_path):
     """q during the startup screen: the head that is still starting is stopped, not orphaned."""
-    import raycockpit.screens.app
     import raycockpit.cockpit.local
+    import raycockpit.screens.app
 
     events = []
 
@@ -113,7 +141,9 @@ def test_quitting_while_the_head_starts_stops_it(monkeypatch, tmp_path):
         def run(self):
             events.append("ran")
 
-    monkeypatch.setattr("raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False)
+    monkeypatch.setattr(
+        "raycockpit.cockpit.cli.dashboard_answers", lambda address, timeout=1.0: False
+    )
     monkeypatch.setattr(raycockpit.cockpit.local, "LocalHead", FakeHead)
     monkeypatch.setattr(raycockpit.screens.app, "make_app", lambda *a, **k: QuitAtOnce())
     monkeypatch.setenv("RAYCOCKPIT_CONFIG", str(tmp_path / "none.yaml"))

@@ -20,17 +20,26 @@ from raycockpit.cockpit.launch import job_body
 
 
 def _client(handler) -> DashboardClient:
-    return DashboardClient("http://127.0.0.1:8265", discover=False, transport=httpx.MockTransport(handler))
+    return DashboardClient(
+        "http://127.0.0.1:8265", discover=False, transport=httpx.MockTransport(handler)
+    )
 
 
 @pytest.mark.parametrize(
     "status,body,error,words",
-    [(401, "Unauthorized: Missing authentication token", AuthRequired, "RAY_AUTH_TOKEN"),
-     (403, "Forbidden: Invalid authentication token", AuthForbidden, "ray get-auth-token"),
-     (404, "Job raysubmit_x does not exist", NotFound, "does not exist"),
-     (400, "entrypoint must be a string\nmore", RequestRejected, "HTTP 400"),
-     (500, "Traceback (most recent call last):\n  File x\nValueError: no agent", BadResponse, "ValueError: no agent")],
-)  # fmt: skip
+    [
+        (401, "Unauthorized: Missing authentication token", AuthRequired, "RAY_AUTH_TOKEN"),
+        (403, "Forbidden: Invalid authentication token", AuthForbidden, "ray get-auth-token"),
+        (404, "Job raysubmit_x does not exist", NotFound, "does not exist"),
+        (400, "entrypoint must be a string\nmore", RequestRejected, "HTTP 400"),
+        (
+            500,
+            "Traceback (most recent call last):\n  File x\nValueError: no agent",
+            BadResponse,
+            "ValueError: no agent",
+        ),
+    ],
+)
 async def test_status_codes(status, body, error, words):
     async with _client(lambda request: httpx.Response(status, text=body)) as client:
         with pytest.raises(error) as info:
@@ -46,10 +55,14 @@ async def test_timeout_and_non_json():
     async with _client(slow) as client:
         with pytest.raises(DashboardTimeout, match="did not answer GET /api/jobs/"):
             await client.list_jobs()
-    async with _client(lambda request: httpx.Response(200, text="<html>proxy login</html>")) as client:
+    async with _client(
+        lambda request: httpx.Response(200, text="<html>proxy login</html>")
+    ) as client:
         with pytest.raises(BadResponse, match="did not return JSON"):
             await client.list_jobs()
-    async with _client(lambda request: httpx.Response(200, json={"result": False, "msg": "boom", "data": {}})) as client:
+    async with _client(
+        lambda request: httpx.Response(200, json={"result": False, "msg": "boom", "data": {}})
+    ) as client:
         with pytest.raises(BadResponse, match="boom"):
             await client.node_summary()
 
@@ -61,7 +74,9 @@ async def test_token_sent_as_bearer_and_browserless_user_agent():
         seen.update(request.headers)
         return httpx.Response(200, json=[])
 
-    async with DashboardClient("http://127.0.0.1:8265", token="t0k", transport=httpx.MockTransport(record)) as client:
+    async with DashboardClient(
+        "http://127.0.0.1:8265", token="t0k", transport=httpx.MockTransport(record)
+    ) as client:
         await client.list_jobs()
     assert seen["authorization"] == "Bearer t0k"
     assert not seen["user-agent"].startswith("Mozilla")

@@ -18,21 +18,37 @@ from tests.conftest import REPO_ROOT, load_fixture
 
 
 def test_event_found_behind_a_ray_prefix():
-    line = '(RayTrainWorker pid=123, ip=127.0.0.1) @@cockpit {"v": 1, "kind": "metric", "workload": "train", "epoch": 2, "metrics": {"loss": 0.5, "acc": 0.9, "note": "x"}}'
+    line = (
+        '(RayTrainWorker pid=123, ip=127.0.0.1) @@cockpit {"v": 1, "kind": "metric", '
+        '"workload": "train", "epoch": 2, "metrics": {"loss": 0.5, "acc": 0.9, "note": "x"}}'
+    )
     event = parse_event_line(line)
-    assert event.kind == "metric" and event.step == 2.0 and event.metrics == {"loss": 0.5, "acc": 0.9}
+    assert (
+        event.kind == "metric" and event.step == 2.0 and event.metrics == {"loss": 0.5, "acc": 0.9}
+    )
 
 
-@pytest.mark.parametrize("line", ["@@cockpit {bad json", '@@cockpit {"kind": "nope"}', "@@cockpit [1]", "plain line", ""])
+@pytest.mark.parametrize(
+    "line", ["@@cockpit {bad json", '@@cockpit {"kind": "nope"}', "@@cockpit [1]", "plain line", ""]
+)
 def test_bad_events_are_ignored(line):
     assert parse_event_line(line) is None
 
 
 def test_metric_series_is_bounded_and_tracks_trials():
     series = MetricSeries(max_points=5)
-    lines = [f'@@cockpit {{"kind": "metric", "step": {i}, "metrics": {{"loss": {1 / (i + 1)}}}}}' for i in range(20)]
-    lines.append('@@cockpit {"kind": "trial", "trial_id": "t1", "state": "RUNNING", "config": {"lr": 0.1}, "metrics": {"acc": 0.5}}')
-    lines.append('@@cockpit {"kind": "trial", "trial_id": "t1", "state": "TERMINATED", "metrics": {"acc": 0.9}}')
+    lines = [
+        f'@@cockpit {{"kind": "metric", "step": {i}, "metrics": {{"loss": {1 / (i + 1)}}}}}'
+        for i in range(20)
+    ]
+    lines.append(
+        '@@cockpit {"kind": "trial", "trial_id": "t1", "state": "RUNNING", '
+        '"config": {"lr": 0.1}, "metrics": {"acc": 0.5}}'
+    )
+    lines.append(
+        '@@cockpit {"kind": "trial", "trial_id": "t1", "state": "TERMINATED", '
+        '"metrics": {"acc": 0.9}}'
+    )
     lines.append('@@cockpit {"kind": "end", "status": "ok"}')
     for event in parse_events("\n".join(lines)):
         series.add(event)
@@ -49,7 +65,11 @@ def test_package_is_deterministic_and_relative(tmp_path):
     (tmp_path / "pkg" / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"junk")
     first = build_package(tmp_path, include=("pkg",))
     second = build_package(tmp_path, include=("pkg",))
-    assert first.name == second.name and first.name.startswith("_ray_pkg_") and first.uri.startswith("gcs://")
+    assert (
+        first.name == second.name
+        and first.name.startswith("_ray_pkg_")
+        and first.uri.startswith("gcs://")
+    )
     names = zipfile.ZipFile(io.BytesIO(first.data)).namelist()
     assert names == ["pkg/", "pkg/__init__.py", "pkg/main.py"]
     (tmp_path / "pkg" / "main.py").write_text("print('changed')\n")
@@ -74,7 +94,9 @@ def _recorded_snapshot() -> Snapshot:
         info=ClusterInfo(address="http://127.0.0.1:8265", ray_version="2.60.0"),
         fetched_at=1795665120.0,
         nodes=parse_nodes(load_fixture("nodes_view_summary.json")["data"]),
-        autoscaler=parse_autoscaler_text(load_fixture("api_cluster_status_format1_busy_rllib.json")["data"]["clusterStatus"]),
+        autoscaler=parse_autoscaler_text(
+            load_fixture("api_cluster_status_format1_busy_rllib.json")["data"]["clusterStatus"]
+        ),
         jobs=parse_jobs(load_fixture("api_jobs.json")),
         serve=parse_serve(load_fixture("api_serve_applications.json")),
         connected=True,
@@ -83,8 +105,20 @@ def _recorded_snapshot() -> Snapshot:
 
 def test_report_json_has_stable_keys():
     data = json.loads(json.dumps(snapshot_dict(_recorded_snapshot())))
-    assert list(data) == ["schema", "address", "ray_version", "fetched_at", "connected", "errors", "totals",
-                          "nodes", "gpus", "autoscaler", "jobs", "serve"]  # fmt: skip
+    assert list(data) == [
+        "schema",
+        "address",
+        "ray_version",
+        "fetched_at",
+        "connected",
+        "errors",
+        "totals",
+        "nodes",
+        "gpus",
+        "autoscaler",
+        "jobs",
+        "serve",
+    ]
     assert data["totals"]["CPU"] == {"used": 1.0, "total": 2.0}
     assert data["nodes"][0]["is_head"] is True and data["gpus"] == []
     assert len(data["jobs"]) == 17 and data["jobs"][0]["status"] == "SUCCEEDED"

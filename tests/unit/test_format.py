@@ -22,11 +22,20 @@ GIB = 2**30
 
 @pytest.mark.parametrize(
     "n,pane,report",
-    [(None, "-", "-"), (0, "0 B", "0B"), (512, "512 B", "512B"), (1023, "1023 B", "1023B"),
-     (1024, "1.0 KiB", "1.0KiB"), (1536, "1.5 KiB", "1.5KiB"), (-2048, "-2.0 KiB", "-2.0KiB"),
-     (6.91 * GIB, "6.9 GiB", "6.9GiB"), (3 * 2**40, "3.0 TiB", "3.0TiB"),
-     (5 * 2**50, "5.0 PiB", "5120.0TiB"), (2**60, "1024.0 PiB", "1048576.0TiB")],
-)  # fmt: skip
+    [
+        (None, "-", "-"),
+        (0, "0 B", "0B"),
+        (512, "512 B", "512B"),
+        (1023, "1023 B", "1023B"),
+        (1024, "1.0 KiB", "1.0KiB"),
+        (1536, "1.5 KiB", "1.5KiB"),
+        (-2048, "-2.0 KiB", "-2.0KiB"),
+        (6.91 * GIB, "6.9 GiB", "6.9GiB"),
+        (3 * 2**40, "3.0 TiB", "3.0TiB"),
+        (5 * 2**50, "5.0 PiB", "5120.0TiB"),
+        (2**60, "1024.0 PiB", "1048576.0TiB"),
+    ],
+)
 def test_human_bytes_in_both_looks(n, pane, report):
     assert human_bytes(n) == pane
     assert human_bytes(n, compact=True) == report
@@ -34,10 +43,16 @@ def test_human_bytes_in_both_looks(n, pane, report):
 
 @pytest.mark.parametrize(
     "value,pane,report",
-    [(0, "0", "0"), (2.0, "2", "2"), (0.5, "0.5", "0.5"), (2.25, "2.25", "2.25"),
-     (0.3333, "0.33", "0.3333"), (10**6, "1000000", "1e+06"),
-     (12345678.9, "12345678.9", "1.23457e+07")],
-)  # fmt: skip
+    [
+        (0, "0", "0"),
+        (2.0, "2", "2"),
+        (0.5, "0.5", "0.5"),
+        (2.25, "2.25", "2.25"),
+        (0.3333, "0.33", "0.3333"),
+        (10**6, "1000000", "1e+06"),
+        (12345678.9, "12345678.9", "1.23457e+07"),
+    ],
+)
 def test_amount_in_both_looks(value, pane, report):
     assert amount(value) == pane
     assert amount(value, compact=True) == report
@@ -62,9 +77,18 @@ def test_usage_text():
 
 @pytest.mark.parametrize(
     "seconds,text",
-    [(None, "-"), (0, "0s"), (59.9, "59s"), (60, "1m00s"), (125, "2m05s"), (3600, "1h00m"),
-     (7260, "2h01m"), (86400, "1d00h"), (90000, "1d01h")],
-)  # fmt: skip
+    [
+        (None, "-"),
+        (0, "0s"),
+        (59.9, "59s"),
+        (60, "1m00s"),
+        (125, "2m05s"),
+        (3600, "1h00m"),
+        (7260, "2h01m"),
+        (86400, "1d00h"),
+        (90000, "1d01h"),
+    ],
+)
 def test_human_duration(seconds, text):
     assert human_duration(seconds) == text
 

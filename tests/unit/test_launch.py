@@ -20,7 +20,14 @@ from raycockpit.cockpit.launch import (
     parse_pip,
 )
 
-NASTY = ["x; rm -rf ~", "$(reboot)", "`id`", "a && b", "'quoted' \"double\"", "semi;colon|pipe>redir"]
+NASTY = [
+    "x; rm -rf ~",
+    "$(reboot)",
+    "`id`",
+    "a && b",
+    "'quoted' \"double\"",
+    "semi;colon|pipe>redir",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +48,24 @@ def test_preset_and_changed_values_become_separate_arguments(specs):
     spec = specs["train"]
     values = spec.preset_values("smoke")
     values["lr"] = "0.01"
-    request, errors = build_request(spec, values, JobOptions(num_cpus="1", env_vars="OMP_NUM_THREADS=1"))
+    request, errors = build_request(
+        spec, values, JobOptions(num_cpus="1", env_vars="OMP_NUM_THREADS=1")
+    )
     assert errors == {}
-    assert shlex.split(request.entrypoint) == ["python", "-m", "workloads.train", "--epochs", "3", "--lr", "0.01"]
+    assert shlex.split(request.entrypoint) == [
+        "python",
+        "-m",
+        "workloads.train",
+        "--epochs",
+        "3",
+        "--lr",
+        "0.01",
+    ]
     body = request.body("gcs://_ray_pkg_abc.zip")
-    assert body["runtime_env"] == {"working_dir": "gcs://_ray_pkg_abc.zip", "env_vars": {"OMP_NUM_THREADS": "1"}}
+    assert body["runtime_env"] == {
+        "working_dir": "gcs://_ray_pkg_abc.zip",
+        "env_vars": {"OMP_NUM_THREADS": "1"},
+    }
     assert body["entrypoint_num_cpus"] == 1.0 and "entrypoint_num_gpus" not in body
     assert body["metadata"]["raycockpit.spec"] == "train"
     assert body == job_body(
@@ -61,10 +81,16 @@ def test_job_body_leaves_out_what_is_not_set():
 
 @pytest.mark.parametrize(
     "field,value,reason",
-    [("epochs", "", "is required"), ("epochs", "-3", "at least 1"), ("epochs", "abc", "whole number"),
-     ("epochs", "100000", "at most 1000"), ("lr", "fast", "must be a number"), ("lr", "nan", "finite"),
-     ("use_gpu", "maybe", "one of auto, true, false")],
-)  # fmt: skip
+    [
+        ("epochs", "", "is required"),
+        ("epochs", "-3", "at least 1"),
+        ("epochs", "abc", "whole number"),
+        ("epochs", "100000", "at most 1000"),
+        ("lr", "fast", "must be a number"),
+        ("lr", "nan", "finite"),
+        ("use_gpu", "maybe", "one of auto, true, false"),
+    ],
+)
 def test_bad_values_give_reasons_and_no_request(specs, field, value, reason):
     spec = specs["train"]
     values = spec.defaults()
@@ -92,18 +118,24 @@ def test_job_options_are_validated():
     assert parse_pip("mlflow 'pandas>=2'") == (["mlflow", "pandas>=2"], "")
     assert parse_memory("2GiB") == (2 * 2**30, "") and parse_memory("")[0] is None
     assert "512MiB" in parse_memory("lots")[1]
-    spec_errors = build_custom_request("", "/no/such/folder", JobOptions(num_gpus="-1", memory="x"))[1]
+    spec_errors = build_custom_request(
+        "", "/no/such/folder", JobOptions(num_gpus="-1", memory="x")
+    )[1]
     assert set(spec_errors) == {"entrypoint", "working_dir", "num_gpus", "memory"}
 
 
 def test_custom_job_and_resubmit_round_trip(tmp_path):
     (tmp_path / "main.py").write_text("print('hi')\n")
-    request, errors = build_custom_request("python main.py --x 1", str(tmp_path), JobOptions(pip="rich"), "team=ml")
+    request, errors = build_custom_request(
+        "python main.py --x 1", str(tmp_path), JobOptions(pip="rich"), "team=ml"
+    )
     assert errors == {} and request.package_root == tmp_path.resolve()
     body = request.body("gcs://_ray_pkg_x.zip")
     assert body["runtime_env"]["pip"] == ["rich"] and body["metadata"]["team"] == "ml"
     name, values, options = launched_by_cockpit(body["metadata"])
-    assert name == CUSTOM and values["entrypoint"] == "python main.py --x 1" and options.pip == "rich"
+    assert (
+        name == CUSTOM and values["entrypoint"] == "python main.py --x 1" and options.pip == "rich"
+    )
     assert launched_by_cockpit({"owner": "someone"}) is None
     assert launched_by_cockpit({"raycockpit.spec": "train", "raycockpit.values": "{broken"}) is None
 
@@ -123,7 +155,8 @@ def test_user_specs_and_broken_files(tmp_path):
     (tmp_path / "job" / "run.py").write_text("import sys; print(sys.argv)\n")
     (tmp_path / "mine.yaml").write_text(
         "name: mine\nentrypoint: python run.py\nworking_dir: job\n"
-        "params:\n- {name: word, type: str, default: hi}\n- {name: n, type: int, default: 1, min: 0, max: 9}\n"
+        "params:\n- {name: word, type: str, default: hi}\n"
+        "- {name: n, type: int, default: 1, min: 0, max: 9}\n"
         "presets:\n  smoke: {n: 2}\n"
     )
     (tmp_path / "broken.yaml").write_text("name: [unclosed\n")
@@ -131,7 +164,16 @@ def test_user_specs_and_broken_files(tmp_path):
     specs, problems = load_specs([tmp_path])
     mine = next(s for s in specs if s.name == "mine")
     assert mine.working_dir == (tmp_path / "job").resolve() and not mine.bundled
-    request, _ = build_request(mine, {**mine.preset_values("smoke"), "word": "$(reboot)"}, JobOptions())
-    assert shlex.split(request.entrypoint) == ["python", "run.py", "--word", "$(reboot)", "--n", "2"]
+    request, _ = build_request(
+        mine, {**mine.preset_values("smoke"), "word": "$(reboot)"}, JobOptions()
+    )
+    assert shlex.split(request.entrypoint) == [
+        "python",
+        "run.py",
+        "--word",
+        "$(reboot)",
+        "--n",
+        "2",
+    ]
     assert any("broken.yaml" in p for p in problems)
     assert any("exists already" in p for p in problems)

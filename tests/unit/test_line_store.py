@@ -72,8 +72,10 @@ def test_rows_stay_consistent_under_random_feeds():
     store.width = 17
     made = 0
     for step in range(200):
-        batch = [f"{made + i} {'ERR' if rng.random() < 0.3 else 'ok'} {'w' * rng.randrange(0, 60)}"
-                 for i in range(rng.randrange(1, 70))]  # fmt: skip
+        batch = [
+            f"{made + i} {'ERR' if rng.random() < 0.3 else 'ok'} {'w' * rng.randrange(0, 60)}"
+            for i in range(rng.randrange(1, 70))
+        ]
         made += len(batch)
         store.append(batch)
         if rng.random() < 0.8:

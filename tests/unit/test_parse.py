@@ -8,7 +8,7 @@ import json
 import pytest
 
 from raycockpit.cockpit.errors import BadResponse
-from raycockpit.cockpit.models import AutoscalerStatus, PendingNode, Snapshot, ClusterInfo
+from raycockpit.cockpit.models import AutoscalerStatus, ClusterInfo, PendingNode, Snapshot
 from raycockpit.cockpit.parse import (
     merge_structured_autoscaler,
     parse_autoscaler_text,
@@ -64,7 +64,13 @@ def test_recorded_node_summary():
     assert len(nodes) == 1
     head = nodes[0]
     assert head.node_id == HEAD_ID
-    assert (head.hostname, head.ip, head.is_head, head.state, head.activity) == ("vm", "127.0.0.1", True, "ALIVE", "ACTIVE")
+    assert (head.hostname, head.ip, head.is_head, head.state, head.activity) == (
+        "vm",
+        "127.0.0.1",
+        True,
+        "ALIVE",
+        "ACTIVE",
+    )
     assert head.cpu_percent == 18.1 and head.cpus_physical == 2
     assert (head.cpu_logical.used, head.cpu_logical.total) == (0.0, 2.0)
     assert head.gpu_logical is None and head.gpus == ()
@@ -96,7 +102,12 @@ def test_gpu_node_summary():
     g0 = head.gpus[0]
     assert g0.name == "NVIDIA H100 80GB HBM3"
     assert g0.uuid.startswith("GPU-0b1e6a4c")
-    assert (g0.index, g0.utilization, g0.memory_used_mb, g0.memory_total_mb) == (0, 97, 71234, 81559)
+    assert (g0.index, g0.utilization, g0.memory_used_mb, g0.memory_total_mb) == (
+        0,
+        97,
+        71234,
+        81559,
+    )
     assert g0.power_w == pytest.approx(612.345) and g0.temperature_c == 71 and g0.processes == 1
     assert g0.memory_fraction == pytest.approx(71234 / 81559)
     assert g0.key == f"{head.node_id}:0" and g0.node_host == "gpu-head"
@@ -120,7 +131,17 @@ def test_gpu_node_summary():
 def test_gpu_entry_edge_values():
     assert parse_gpu({"name": "x"}, "n", "h") is None  # no index
     assert parse_gpu("nope", "n", "h") is None
-    gpu = parse_gpu({"index": "2", "utilizationGpu": None, "memoryUsed": None, "powerMw": -1, "temperatureC": -5}, "n", "h")
+    gpu = parse_gpu(
+        {
+            "index": "2",
+            "utilizationGpu": None,
+            "memoryUsed": None,
+            "powerMw": -1,
+            "temperatureC": -5,
+        },
+        "n",
+        "h",
+    )
     assert gpu.index == 2 and gpu.name == "GPU" and gpu.utilization is None
     assert gpu.memory_used_mb == 0 and gpu.power_w is None and gpu.temperature_c is None
     assert parse_gpu({"index": float("nan")}, "n", "h") is None
@@ -184,7 +205,9 @@ def test_fake_pending_status():
 
 def test_fake_active_and_removed_status():
     active = parse_autoscaler_text(status_text("api_cluster_status_format1_fake_active.json"))
-    assert active.active == (("ray.head.default", 1), ("cpu_worker", 1)) and active.active_count == 2
+    assert (
+        active.active == (("ray.head.default", 1), ("cpu_worker", 1)) and active.active_count == 2
+    )
     assert active.pending == () and active.demands == ()
     assert (active.usage_of("CPU").used, active.usage_of("CPU").total) == (1.0, 1.0)
     removed = parse_autoscaler_text(status_text("api_cluster_status_format1_fake_removed.json"))
@@ -195,14 +218,24 @@ def test_structured_report_merges_failures_and_error():
     text = parse_autoscaler_text(status_text("api_cluster_status_format1_fake_active.json"))
     merged = merge_structured_autoscaler(text, data("api_cluster_status_fake_active.json"))
     assert merged.failures == () and merged.error == "" and merged.active == text.active
-    failed = {"autoscalingError": "boom: cannot launch", "clusterStatus": {"autoscalerReport": {
-        "failedNodes": [["10.0.0.9", "cpu_worker"]]}}}  # fmt: skip
+    failed = {
+        "autoscalingError": "boom: cannot launch",
+        "clusterStatus": {"autoscalerReport": {"failedNodes": [["10.0.0.9", "cpu_worker"]]}},
+    }
     merged = merge_structured_autoscaler(text, failed)
-    assert merged.failures == ("cpu_worker (ip 10.0.0.9)",) and merged.error == "boom: cannot launch"
+    assert (
+        merged.failures == ("cpu_worker (ip 10.0.0.9)",) and merged.error == "boom: cannot launch"
+    )
     # a failure the text already lists (by ip) is not repeated
     v1 = AutoscalerStatus(available=True, failures=("cpu_worker: NodeTerminated (ip: 10.0.0.9)",))
     assert merge_structured_autoscaler(v1, failed).failures == v1.failures
-    for junk in (None, [], "text", {"clusterStatus": None}, {"clusterStatus": {"autoscalerReport": {"failedNodes": "x"}}}):
+    for junk in (
+        None,
+        [],
+        "text",
+        {"clusterStatus": None},
+        {"clusterStatus": {"autoscalerReport": {"failedNodes": "x"}}},
+    ):
         assert merge_structured_autoscaler(text, junk).active == text.active
 
 
@@ -268,7 +301,9 @@ Pending Demands:
 
 def test_v1_text_with_every_section():
     status = parse_autoscaler_text(V1_BUSY)
-    assert status.active == (("ray.head.default", 1), ("cpu_worker", 2)) and status.active_count == 3
+    assert (
+        status.active == (("ray.head.default", 1), ("cpu_worker", 2)) and status.active_count == 3
+    )
     assert status.idle == ()
     assert status.pending == (
         PendingNode("", "cpu_worker", "launching"),
@@ -305,11 +340,16 @@ def test_v2_text_with_idle_and_instance_ids():
 
 def test_pending_line_with_empty_status():
     text = V1_BUSY.replace(" 127.0.0.3: cpu_worker, waiting-for-ssh", " 127.0.0.3: cpu_worker, ")
-    assert parse_autoscaler_text(text).pending[-1] == PendingNode("127.0.0.3", "cpu_worker", "pending")
+    assert parse_autoscaler_text(text).pending[-1] == PendingNode(
+        "127.0.0.3", "cpu_worker", "pending"
+    )
 
 
 def test_verbose_text_per_node_breakdown_does_not_leak_into_sections():
-    verbose = V1_BUSY + "\n\nNode: fff01 (cpu_worker)\n Usage:\n  1.0/1.0 CPU\n Activity:\n  Resource: CPU currently in use."
+    verbose = (
+        V1_BUSY + "\n\nNode: fff01 (cpu_worker)\n Usage:\n  1.0/1.0 CPU\n Activity:\n"
+        "  Resource: CPU currently in use."
+    )
     status = parse_autoscaler_text(verbose)
     assert status.demands == parse_autoscaler_text(V1_BUSY).demands
     assert status.usage_of("CPU").total == 3.0
@@ -324,7 +364,10 @@ def test_verbose_text_per_node_breakdown_does_not_leak_into_sections():
         "",
         None,
         "No cluster status. It may take a few seconds for the Ray internal services to start up.",
-        "No cluster status. It may take a few seconds for the Ray internal services to start up.\nsome autoscaler error",
+        (
+            "No cluster status. It may take a few seconds for the Ray internal services "
+            "to start up.\nsome autoscaler error"
+        ),
         "<html>502 Bad Gateway</html>",
     ],
 )
@@ -341,14 +384,17 @@ def test_status_text_of_the_wrong_type_is_a_bad_response(junk):
 
 
 def test_status_text_with_garbled_sections():
-    text = "Node status\nActive:\n lots of nodes\n x y\nPending:\n ???\nTotal Usage:\n a/b CPU\nRecent failures:\n"
+    text = (
+        "Node status\nActive:\n lots of nodes\n x y\nPending:\n ???\nTotal Usage:\n a/b CPU\n"
+        "Recent failures:\n"
+    )
     status = parse_autoscaler_text(text)
     assert status.available
     assert status.active == (("lots of nodes", 1), ("x y", 1))
     assert status.usage == ()
 
 
-# -- jobs -------------------------------------------------------------------------------------------
+# -- jobs ------------------------------------------------------------------------------------------
 
 
 def test_recorded_jobs_newest_first():
@@ -374,8 +420,17 @@ def test_one_recorded_job():
 
 
 def test_job_fields_of_the_wrong_type():
-    job = parse_job({"submission_id": "s", "start_time": "soon", "end_time": None, "metadata": ["x"],
-                     "runtime_env": "x", "driver_exit_code": "nan", "status": None})  # fmt: skip
+    job = parse_job(
+        {
+            "submission_id": "s",
+            "start_time": "soon",
+            "end_time": None,
+            "metadata": ["x"],
+            "runtime_env": "x",
+            "driver_exit_code": "nan",
+            "status": None,
+        }
+    )
     assert job.start_time_ms is None and job.metadata == {} and job.runtime_env == {}
     assert job.driver_exit_code is None and job.status == "PENDING" and not job.terminal
     assert job.duration_s(1000) is None
@@ -390,7 +445,7 @@ def test_jobs_of_the_wrong_shape(junk):
         parse_jobs(junk)
 
 
-# -- serve ------------------------------------------------------------------------------------------
+# -- serve -----------------------------------------------------------------------------------------
 
 
 def test_recorded_serve_app():
@@ -399,18 +454,40 @@ def test_recorded_serve_app():
     assert serve.proxies == (("127.0.0.1", "HEALTHY"),)
     assert [a.name for a in serve.apps] == ["predictor"]
     app = serve.apps[0]
-    assert (app.status, app.route_prefix, app.last_deployed_s) == ("RUNNING", "/", pytest.approx(1795666039.888))
+    assert (app.status, app.route_prefix, app.last_deployed_s) == (
+        "RUNNING",
+        "/",
+        pytest.approx(1795666039.888),
+    )
     (dep,) = app.deployments
-    assert (dep.name, dep.status, dep.target_replicas, dep.resources) == ("Predictor", "HEALTHY", 1, {"CPU": 0.5})
+    assert (dep.name, dep.status, dep.target_replicas, dep.resources) == (
+        "Predictor",
+        "HEALTHY",
+        1,
+        {"CPU": 0.5},
+    )
     (replica,) = dep.replicas
-    assert (replica.replica_id, replica.state, replica.pid, replica.node_ip) == ("gmfsqool", "RUNNING", 27168, "127.0.0.1")
+    assert (replica.replica_id, replica.state, replica.pid, replica.node_ip) == (
+        "gmfsqool",
+        "RUNNING",
+        27168,
+        "127.0.0.1",
+    )
 
 
 def test_serve_not_running_and_junk():
-    idle = parse_serve({"controller_info": {}, "proxies": {}, "applications": {}, "target_capacity": None})
+    idle = parse_serve(
+        {"controller_info": {}, "proxies": {}, "applications": {}, "target_capacity": None}
+    )
     assert not idle.running and idle.apps == () and idle.http_port is None
-    odd = parse_serve({"controller_info": "x", "applications": {"a": "x", "b": {"deployments": {"d": None}}},
-                       "proxies": {"n": None}, "http_options": []})  # fmt: skip
+    odd = parse_serve(
+        {
+            "controller_info": "x",
+            "applications": {"a": "x", "b": {"deployments": {"d": None}}},
+            "proxies": {"n": None},
+            "http_options": [],
+        }
+    )
     assert [a.name for a in odd.apps] == ["a", "b"] and odd.apps[1].deployments[0].name == "d"
     assert odd.proxies == (("n", ""),)
     for junk in ([], None, "x", 1):
@@ -421,7 +498,9 @@ def test_serve_not_running_and_junk():
 # -- nodes: malformed -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("junk", [{}, [], None, "text", {"summary": None}, {"summary": {}}, {"summary": "x"}])
+@pytest.mark.parametrize(
+    "junk", [{}, [], None, "text", {"summary": None}, {"summary": {}}, {"summary": "x"}]
+)
 def test_node_summary_of_the_wrong_shape(junk):
     with pytest.raises(BadResponse):
         parse_nodes(junk)
@@ -430,12 +509,25 @@ def test_node_summary_of_the_wrong_shape(junk):
 def test_node_summary_with_wrong_types_inside():
     real = load_fixture("nodes_view_summary.json")["data"]["summary"][0]
     weird = json.loads(json.dumps(real))
-    weird.update({"mem": "lots", "cpus": None, "loadAvg": "x", "disk": [], "gpus": {"0": 1}, "cpu": "hot"})
-    weird["raylet"].update({"resourcesTotal": [1, 2], "labels": None, "stateSnapshot": "x", "startTimeMs": {}})
-    nodes = parse_nodes({"summary": [None, 1, "x", {}, {"raylet": "x"}, weird],
-                         "nodeLogicalResources": {HEAD_ID: 12}})  # fmt: skip
+    weird.update(
+        {"mem": "lots", "cpus": None, "loadAvg": "x", "disk": [], "gpus": {"0": 1}, "cpu": "hot"}
+    )
+    weird["raylet"].update(
+        {"resourcesTotal": [1, 2], "labels": None, "stateSnapshot": "x", "startTimeMs": {}}
+    )
+    nodes = parse_nodes(
+        {
+            "summary": [None, 1, "x", {}, {"raylet": "x"}, weird],
+            "nodeLogicalResources": {HEAD_ID: 12},
+        }
+    )
     (node,) = nodes
-    assert node.node_id == HEAD_ID and node.memory is None and node.gpus == () and node.cpu_percent is None
+    assert (
+        node.node_id == HEAD_ID
+        and node.memory is None
+        and node.gpus == ()
+        and node.cpu_percent is None
+    )
     assert node.resources_total == {} and node.labels == {} and node.start_time_ms is None
     assert node.load_avg == () and node.disk is None and node.cpus_physical is None
     assert parse_nodes({"summary": []}) == ()
@@ -443,10 +535,24 @@ def test_node_summary_with_wrong_types_inside():
 
 
 def test_non_finite_numbers_do_not_raise():
-    node = parse_node({"raylet": {"nodeId": "n1", "startTimeMs": float("inf"), "resourcesTotal": {"CPU": float("nan")}},
-                       "cpus": [2, float("nan")], "gpus": [{"index": 0, "memoryUsed": float("inf")}]})  # fmt: skip
+    node = parse_node(
+        {
+            "raylet": {
+                "nodeId": "n1",
+                "startTimeMs": float("inf"),
+                "resourcesTotal": {"CPU": float("nan")},
+            },
+            "cpus": [2, float("nan")],
+            "gpus": [{"index": 0, "memoryUsed": float("inf")}],
+        }
+    )
     assert node.start_time_ms is None and node.cpus_physical is None
-    assert parse_job({"job_id": "1", "start_time": float("nan"), "driver_exit_code": float("inf")}).start_time_ms is None
+    assert (
+        parse_job(
+            {"job_id": "1", "start_time": float("nan"), "driver_exit_code": float("inf")}
+        ).start_time_ms
+        is None
+    )
 
 
 # -- autoscaler: texts printed by Ray's own formatters (v1 and v2), parsed back -------------------
@@ -459,19 +565,44 @@ def _ray_v2_text(verbose: bool = False) -> str:
 
     def node(type_, instance, node_id, used_cpu, details=None):
         usage = S.NodeUsage([S.ResourceUsage("CPU", 1.0, used_cpu)], idle_time_ms=0)
-        return S.NodeInfo("fake", type_, instance, "127.0.0.1", "RUNNING", node_id, usage, details=details)
+        return S.NodeInfo(
+            "fake", type_, instance, "127.0.0.1", "RUNNING", node_id, usage, details=details
+        )
 
     status = S.ClusterStatus(
-        active_nodes=[node("ray.head.default", "head-i", "n0", 0.0), node("cpu_worker", "i-1", "n1", 1.0)],
+        active_nodes=[
+            node("ray.head.default", "head-i", "n0", 0.0),
+            node("cpu_worker", "i-1", "n1", 1.0),
+        ],
         idle_nodes=[node("cpu_worker", "i-2", "n2", 0.0)],
-        pending_launches=[S.LaunchRequest("fake", "cpu_worker", 2, S.LaunchRequest.Status.PENDING, 1795667000)],
-        failed_launches=[S.LaunchRequest("fake", "gpu_worker", 1, S.LaunchRequest.Status.FAILED, 1795667000, details="no capacity")],
-        pending_nodes=[S.NodeInfo("fake", "cpu_worker", "i-3", "", details="Ray-Install: starting")],
+        pending_launches=[
+            S.LaunchRequest("fake", "cpu_worker", 2, S.LaunchRequest.Status.PENDING, 1795667000)
+        ],
+        failed_launches=[
+            S.LaunchRequest(
+                "fake",
+                "gpu_worker",
+                1,
+                S.LaunchRequest.Status.FAILED,
+                1795667000,
+                details="no capacity",
+            )
+        ],
+        pending_nodes=[
+            S.NodeInfo("fake", "cpu_worker", "i-3", "", details="Ray-Install: starting")
+        ],
         failed_nodes=[S.NodeInfo("fake", "cpu_worker", "i-9", "")],
-        cluster_resource_usage=[S.ResourceUsage("CPU", 3.0, 1.0), S.ResourceUsage("memory", 2.0**33, 0.0)],
+        cluster_resource_usage=[
+            S.ResourceUsage("CPU", 3.0, 1.0),
+            S.ResourceUsage("memory", 2.0**33, 0.0),
+        ],
         resource_demands=S.ResourceDemandSummary(
-            ray_task_actor_demand=[S.RayTaskActorDemand([S.ResourceRequestByCount({"CPU": 1.0}, 4)])],
-            cluster_constraint_demand=[S.ClusterConstraintDemand([S.ResourceRequestByCount({"CPU": 4}, 1)])],
+            ray_task_actor_demand=[
+                S.RayTaskActorDemand([S.ResourceRequestByCount({"CPU": 1.0}, 4)])
+            ],
+            cluster_constraint_demand=[
+                S.ClusterConstraintDemand([S.ResourceRequestByCount({"CPU": 4}, 1)])
+            ],
         ),
         stats=S.Stats(request_ts_s=1795667001),
     )
@@ -491,7 +622,9 @@ def test_ray_v2_formatter_text(verbose):
         PendingNode("i-3", "cpu_worker", "ray-install: starting"),
     ), text
     assert len(status.failures) == 2, text
-    assert any("LaunchFailed" in f for f in status.failures) and any("i-9" in f for f in status.failures)
+    assert any("LaunchFailed" in f for f in status.failures) and any(
+        "i-9" in f for f in status.failures
+    )
     assert (status.usage_of("CPU").used, status.usage_of("CPU").total) == (1.0, 3.0)
     assert status.usage_of("memory").total == 8 * GIB
     assert status.demands == ("{'CPU': 1.0}: 4+ pending tasks/actors",), text
@@ -503,8 +636,11 @@ def test_ray_v1_formatter_text():
     autoscaler = pytest.importorskip("ray.autoscaler._private.autoscaler")
     lm = util.LoadMetricsSummary(
         usage={"CPU": (2.0, 3.0), "memory": (0.0, 2.0**33), "node:127.0.0.1": (0.0, 1.0)},
-        resource_demand=[({"CPU": 1.0}, 3)], pg_demand=[], request_demand=[({"CPU": 4}, 1)], node_types=[],
-    )  # fmt: skip
+        resource_demand=[({"CPU": 1.0}, 3)],
+        pg_demand=[],
+        request_demand=[({"CPU": 4}, 1)],
+        node_types=[],
+    )
     summary = autoscaler.AutoscalerSummary(
         active_nodes={"ray.head.default": 1, "cpu_worker": 2},
         idle_nodes=None,

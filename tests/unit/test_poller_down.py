@@ -29,7 +29,9 @@ async def test_closed_port_is_disconnected_with_readable_errors_and_backs_off():
                 assert "\n" not in message and "Traceback" not in message, (section, message)
                 assert message.startswith("cannot reach"), message
                 assert snap.stale(section)
-        assert intervals == sorted(intervals) and intervals[-1] > intervals[1] > intervals[0], intervals
+        assert intervals == sorted(intervals) and intervals[-1] > intervals[1] > intervals[0], (
+            intervals
+        )
         assert snap.nodes == () and snap.jobs == () and snap.autoscaler.available is False
 
 
@@ -58,7 +60,9 @@ class FakeDashboard:
             return httpx.Response(200, json={"authentication_mode": "disabled"})
         if path == "/nodes":
             if "nodes" in self.broken:
-                return httpx.Response(200, json={"result": True, "msg": "", "data": {"summary": "not a list"}})
+                return httpx.Response(
+                    200, json={"result": True, "msg": "", "data": {"summary": "not a list"}}
+                )
             return httpx.Response(200, json=load_fixture("nodes_view_summary.json"))
         if path == "/api/cluster_status":
             if query.get("format") == "1":
@@ -82,7 +86,9 @@ class FakeDashboard:
 @pytest.fixture
 async def fake():
     dashboard = FakeDashboard()
-    async with DashboardClient("http://127.0.0.1:1", discover=False, transport=httpx.MockTransport(dashboard)) as client:
+    async with DashboardClient(
+        "http://127.0.0.1:1", discover=False, transport=httpx.MockTransport(dashboard)
+    ) as client:
         yield dashboard, Poller(client, interval=1.0)
 
 
@@ -125,7 +131,16 @@ async def test_autoscaler_text_before_it_reports_is_not_an_error(fake):
 
     def early(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/cluster_status" and request.url.params.get("format") == "1":
-            body = {"result": True, "msg": "", "data": {"clusterStatus": "No cluster status. It may take a few seconds for the Ray internal services to start up."}}
+            body = {
+                "result": True,
+                "msg": "",
+                "data": {
+                    "clusterStatus": (
+                        "No cluster status. It may take a few seconds for the Ray internal "
+                        "services to start up."
+                    )
+                },
+            }
             return httpx.Response(200, content=json.dumps(body))
         return original(request)
 

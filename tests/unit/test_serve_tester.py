@@ -118,8 +118,11 @@ class TinyServer:
                     await asyncio.sleep(2)
                 status = "500 Internal Server Error" if path == "/fail" else "200 OK"
                 out = json.dumps({"method": method, "echo": body.decode()}).encode()
-                writer.write(f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
-                             f"Content-Length: {len(out)}\r\n\r\n".encode() + out)
+                writer.write(
+                    f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(out)}\r\n\r\n".encode()
+                    + out
+                )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass  # the client went away, or the test ended
@@ -161,19 +164,24 @@ async def test_load_test_counts_latencies_and_errors(tiny):
     assert result.statuses == {200: 40} and len(tiny.requests) == 40
     assert 0 < result.p50 <= result.p95 <= result.p99 and result.rps > 0
     failing = await st.load_test(tiny.url + "/fail", "POST", "[1]", 5, 2, timeout=5)
-    assert failing.errors == 5 and failing.statuses == {500: 5} and failing.first_error == "HTTP 500"
+    assert (
+        failing.errors == 5 and failing.statuses == {500: 5} and failing.first_error == "HTTP 500"
+    )
 
 
 async def test_load_test_is_bounded():
-    result = await st.load_test("http://127.0.0.1:1/", "GET", None, 10**9, 10**6, timeout=1,
-                                max_seconds=0.0)  # fmt: skip
+    result = await st.load_test(
+        "http://127.0.0.1:1/", "GET", None, 10**9, 10**6, timeout=1, max_seconds=0.0
+    )
     assert result.requested == st.MAX_REQUESTS and result.n <= st.MAX_CONCURRENCY
 
 
-# -- the client's Serve actions, against answers shaped like Ray 2.60's -----------------------------
+# -- the client's Serve actions, against answers shaped like Ray 2.60's ----------------------------
 
 
-def _serve_client(apps: dict, declarative: dict, scale_status: int = 200, scale_body: dict | None = None):
+def _serve_client(
+    apps: dict, declarative: dict, scale_status: int = 200, scale_body: dict | None = None
+):
     seen: list[tuple[str, str, dict | None]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -185,10 +193,14 @@ def _serve_client(apps: dict, declarative: dict, scale_status: int = 200, scale_
         if request.url.path == "/api/serve/applications/" and request.method == "PUT":
             return httpx.Response(200)
         if request.url.path.endswith("/scale"):
-            return httpx.Response(scale_status, json=scale_body or {"message": "Scaling request received."})
+            return httpx.Response(
+                scale_status, json=scale_body or {"message": "Scaling request received."}
+            )
         return httpx.Response(404)
 
-    return DashboardClient("http://127.0.0.1:8265", discover=False, transport=httpx.MockTransport(handler)), seen
+    return DashboardClient(
+        "http://127.0.0.1:8265", discover=False, transport=httpx.MockTransport(handler)
+    ), seen
 
 
 async def test_delete_one_declarative_app_puts_the_others_back():
@@ -202,7 +214,9 @@ async def test_delete_one_declarative_app_puts_the_others_back():
 
 
 async def test_delete_an_imperative_app_is_refused_with_what_to_do():
-    client, seen = _serve_client({"digits": {"deployed_app_config": None, "source": "imperative"}}, {})
+    client, seen = _serve_client(
+        {"digits": {"deployed_app_config": None, "source": "imperative"}}, {}
+    )
     async with client:
         with pytest.raises(RequestRejected) as info:
             await client.delete_serve_app("digits")
@@ -216,7 +230,11 @@ async def test_scale_sends_the_number_and_reports_refusals():
     client, seen = _serve_client({}, {})
     async with client:
         assert "Scaling" in await client.scale_deployment("my app", "Dep", 3)
-    assert seen[-1] == ("POST", "/api/v1/applications/my%20app/deployments/Dep/scale", {"target_num_replicas": 3})
+    assert seen[-1] == (
+        "POST",
+        "/api/v1/applications/my%20app/deployments/Dep/scale",
+        {"target_num_replicas": 3},
+    )
     reason = "Cannot update replicas ... external_scaler_enabled=false. To use this API, redeploy."
     client, _ = _serve_client({}, {}, 412, {"error": reason})
     async with client:

@@ -1,4 +1,5 @@
-"""JobLogFollower against a scripted dashboard that behaves like Ray's (every socket replays the log)."""
+"""JobLogFollower against a scripted dashboard that behaves like Ray's (every socket replays the
+log)."""
 
 from __future__ import annotations
 
@@ -84,7 +85,9 @@ async def test_one_socket_lines_split_across_chunks():
 
 
 async def test_drops_mid_line_no_duplicates_no_gaps():
-    fake = FakeDashboard(LOG, [("drop", 5), ("drop", 30), ("refuse", None), ("drop", 50), ("end", None)])
+    fake = FakeDashboard(
+        LOG, [("drop", 5), ("drop", 30), ("refuse", None), ("drop", 50), ("end", None)]
+    )
     follower, final, delivered, states = await follow(fake)
     assert delivered == split_log(LOG)
     assert final.state == ENDED and not final.error and follower.reconnects == 4
@@ -110,7 +113,9 @@ async def test_dashboard_down_for_a_while_then_back():
     assert len(retries) == 3 and "restarting" in retries[-1].reason
 
 
-@pytest.mark.parametrize("error", [NotFound("gone"), AuthForbidden("no"), BadResponse("bad", status=400)])
+@pytest.mark.parametrize(
+    "error", [NotFound("gone"), AuthForbidden("no"), BadResponse("bad", status=400)]
+)
 async def test_final_errors_end_with_a_reason_never_raise(error):
     fake = FakeDashboard(LOG, [("drop", 2)])
     fake.get_job_errors = [error]
@@ -122,11 +127,15 @@ async def test_final_errors_end_with_a_reason_never_raise(error):
 async def test_gives_up_after_max_attempts():
     fake = FakeDashboard(LOG, [("drop", 2)])
     fake.get_job_errors = [DashboardUnreachable("down")] * 5
-    _, final, _, states = await follow(fake, max_attempts=3, backoff_initial=0.001, backoff_max=0.002)
+    _, final, _, states = await follow(
+        fake, max_attempts=3, backoff_initial=0.001, backoff_max=0.002
+    )
     assert final.state == ENDED and final.error and "gave up after 3 tries" in final.reason
     retries = [s for s in states if s.state == RECONNECTING]
     assert [s.retry_in for s in retries] == [0.001, 0.002, 0.002]  # doubles, up to the cap
-    assert [s.attempt for s in retries] == [1, 2, 3] and retries[-1].one_line().startswith("reconnecting (try 3, in ")
+    assert [s.attempt for s in retries] == [1, 2, 3] and retries[-1].one_line().startswith(
+        "reconnecting (try 3, in "
+    )
     assert final.one_line().startswith("ended: gave up")
 
 

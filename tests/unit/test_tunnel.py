@@ -36,13 +36,24 @@ def test_bad_targets_say_the_form(text):
 
 
 def test_command_is_a_bounded_non_interactive_forward():
-    tunnel = SshTunnel(SshTarget.parse("alice@head:2222"), remote_port=9999, key="/k", options=["-J", "jump"])
+    tunnel = SshTunnel(
+        SshTarget.parse("alice@head:2222"), remote_port=9999, key="/k", options=["-J", "jump"]
+    )
     cmd = tunnel.command()
     assert cmd[-1] == "alice@head" and cmd[-3:-1] == ["-J", "jump"]
     assert f"127.0.0.1:{tunnel.local_port}:127.0.0.1:9999" in cmd
     joined = " ".join(cmd)
-    for option in ("-N", "BatchMode=yes", "ConnectTimeout=", "ServerAliveInterval=", "ExitOnForwardFailure=yes",
-                   "ControlPath=none", "-p 2222", "-i /k", "IdentitiesOnly=yes"):  # fmt: skip
+    for option in (
+        "-N",
+        "BatchMode=yes",
+        "ConnectTimeout=",
+        "ServerAliveInterval=",
+        "ExitOnForwardFailure=yes",
+        "ControlPath=none",
+        "-p 2222",
+        "-i /k",
+        "IdentitiesOnly=yes",
+    ):
         assert option in joined, option
     assert tunnel.address == f"http://127.0.0.1:{tunnel.local_port}"
 
@@ -51,13 +62,34 @@ def test_command_is_a_bounded_non_interactive_forward():
     "stderr, what, todo",
     [
         ("Host key verification failed.\r\n", "host key of h is not trusted", "known_hosts"),
-        ("@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.", "not trusted", "known_hosts"),
+        (
+            "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\n"
+            "Host key verification failed.",
+            "not trusted",
+            "known_hosts",
+        ),
         ("bob@h: Permission denied (publickey).", "refused the login", "--ssh-key"),
-        ("ssh: Could not resolve hostname h: Name or service not known", "cannot resolve host h", "~/.ssh/config"),
-        ("ssh: connect to host h port 22: Connection refused", "nothing accepts SSH connections on h:22", "sshd"),
-        ("ssh: connect to host h port 22: Connection timed out", "did not answer in 10 s", "ProxyJump"),
+        (
+            "ssh: Could not resolve hostname h: Name or service not known",
+            "cannot resolve host h",
+            "~/.ssh/config",
+        ),
+        (
+            "ssh: connect to host h port 22: Connection refused",
+            "nothing accepts SSH connections on h:22",
+            "sshd",
+        ),
+        (
+            "ssh: connect to host h port 22: Connection timed out",
+            "did not answer in 10 s",
+            "ProxyJump",
+        ),
         ("bind [127.0.0.1]:5000: Address already in use", "local port is taken", "again"),
-        ("kex_exchange_identification: read: Connection reset by peer", "failed: kex_exchange", "ssh bob@h"),
+        (
+            "kex_exchange_identification: read: Connection reset by peer",
+            "failed: kex_exchange",
+            "ssh bob@h",
+        ),
     ],
 )
 def test_ssh_messages_become_one_line_with_what_to_do(stderr, what, todo):
@@ -80,7 +112,10 @@ def test_ssh_is_a_target_between_address_and_environment():
     assert resolve_target(None, Settings(), env={}, ssh_flag="h").ssh == "h"
     assert resolve_target(None, Settings(ssh="s"), env={}).ssh == "s"
     # the environment's address wins over the settings' ssh, as over the settings' address
-    assert resolve_target(None, Settings(ssh="s"), env={"RAY_API_SERVER_ADDRESS": "http://a:1"}).ssh is None
+    assert (
+        resolve_target(None, Settings(ssh="s"), env={"RAY_API_SERVER_ADDRESS": "http://a:1"}).ssh
+        is None
+    )
     with pytest.raises(ValueError, match="either --address or --ssh"):
         resolve_target("http://a:1", Settings(), env={}, ssh_flag="h")
     with pytest.raises(ValueError, match="both address: and ssh:"):
@@ -90,11 +125,21 @@ def test_ssh_is_a_target_between_address_and_environment():
 def test_cli_reports_a_bad_ssh_target_in_one_line(capsys, tmp_path):
     assert main(["--once", "--ssh", "a b", "--config", str(tmp_path / "none.yaml")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("raycockpit: --ssh 'a b' is not [user@]host[:port]") and "Traceback" not in err
+    assert (
+        err.startswith("raycockpit: --ssh 'a b' is not [user@]host[:port]")
+        and "Traceback" not in err
+    )
 
 
 def test_settings_name_the_ssh_keys(tmp_path):
     path = tmp_path / "cockpit.yaml"
-    path.write_text("ssh: alice@head\nssh_key: ~/.ssh/k\nssh_options: ['-J', 'jump']\nremote_dashboard: 8266\n")
+    path.write_text(
+        "ssh: alice@head\nssh_key: ~/.ssh/k\nssh_options: ['-J', 'jump']\nremote_dashboard: 8266\n"
+    )
     s = Settings.load(path)
-    assert (s.ssh, s.ssh_key, s.ssh_options, s.remote_dashboard) == ("alice@head", "~/.ssh/k", ("-J", "jump"), 8266)
+    assert (s.ssh, s.ssh_key, s.ssh_options, s.remote_dashboard) == (
+        "alice@head",
+        "~/.ssh/k",
+        ("-J", "jump"),
+        8266,
+    )

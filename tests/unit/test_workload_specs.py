@@ -62,16 +62,21 @@ def test_spec_params_match_code(name):
         if cp.type == "choice":
             assert cp.default in cp.choices, pname
         # the default itself passes the parser's own validation
-        assert cp.convert(str(cp.default).lower() if cp.type == "bool" else str(cp.default)) \
-            == cp.default, pname
+        assert (
+            cp.convert(str(cp.default).lower() if cp.type == "bool" else str(cp.default))
+            == cp.default
+        ), pname
 
 
 @pytest.mark.parametrize("name", WORKLOADS)
 def test_argparse_flags_match_spec(name):
     s = spec(name)
     flags = parser_flags(name)
-    expected = {"--" + p["name"].replace("_", "-") for p in s["params"]} | {"--preset", "-h",
-                                                                             "--help"}
+    expected = {"--" + p["name"].replace("_", "-") for p in s["params"]} | {
+        "--preset",
+        "-h",
+        "--help",
+    }
     assert set(flags) == expected
     for p in s["params"]:
         action = flags["--" + p["name"].replace("_", "-")]
@@ -101,7 +106,10 @@ def test_defaults_parse_and_flags_override_presets(name):
     # an explicit flag wins over the preset, whatever the order on the command line
     p = next(p for p in m.PARAMS if p.type == "int" and p.name in m.PRESETS["smoke"])
     value = p.min if m.PRESETS["smoke"][p.name] != p.min else p.min + 1
-    for argv in (["--preset", "smoke", p.flag, str(value)], [p.flag, str(value), "--preset", "smoke"]):
+    for argv in (
+        ["--preset", "smoke", p.flag, str(value)],
+        [p.flag, str(value), "--preset", "smoke"],
+    ):
         assert _args.parse(m.WORKLOAD, m.PARAMS, m.PRESETS, argv)[p.name] == value
 
 
@@ -109,11 +117,16 @@ def test_every_flag_type_round_trips():
     from workloads import _args
     from workloads._args import Param
 
-    params = (Param("n", "int", 1, "n", min=1, max=9), Param("x", "float", 0.5, "x", min=0.0, max=1.0),
-              Param("b", "bool", False, "b"), Param("s", "str", "", "s"),
-              Param("c", "choice", "a", "c", choices=("a", "b")))
-    got = _args.parse("w", params, {}, ["--n", "3", "--x", "1e-3", "--b", "TRUE", "--s", "s3://x/y",
-                                        "--c", "b"])
+    params = (
+        Param("n", "int", 1, "n", min=1, max=9),
+        Param("x", "float", 0.5, "x", min=0.0, max=1.0),
+        Param("b", "bool", False, "b"),
+        Param("s", "str", "", "s"),
+        Param("c", "choice", "a", "c", choices=("a", "b")),
+    )
+    got = _args.parse(
+        "w", params, {}, ["--n", "3", "--x", "1e-3", "--b", "TRUE", "--s", "s3://x/y", "--c", "b"]
+    )
     assert got == {"n": 3, "x": 0.001, "b": True, "s": "s3://x/y", "c": "b", "preset": ""}
 
 
@@ -142,8 +155,13 @@ BAD = [
 @pytest.mark.parametrize("name,argv,message", BAD, ids=[f"{b[0]}:{' '.join(b[1])}" for b in BAD])
 def test_bad_arguments_exit_2_with_one_line(name, argv, message):
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", f"workloads.{name}", *argv], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", f"workloads.{name}", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     elapsed = time.perf_counter() - t0
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -154,27 +172,39 @@ def test_bad_arguments_exit_2_with_one_line(name, argv, message):
 
 
 def test_argument_errors_do_not_import_ray():
-    code = ("import sys; from workloads import train\n"
-            "try:\n    train.main(['--lr', 'abc'])\nexcept SystemExit as e:\n"
-            "    assert e.code == 2\n"
-            "assert 'ray' not in sys.modules and 'torch' not in sys.modules, 'heavy import'\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+    code = (
+        "import sys; from workloads import train\n"
+        "try:\n    train.main(['--lr', 'abc'])\nexcept SystemExit as e:\n"
+        "    assert e.code == 2\n"
+        "assert 'ray' not in sys.modules and 'torch' not in sys.modules, 'heavy import'\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.parametrize("name", WORKLOADS)
 def test_workload_modules_import_nothing_of_the_cockpit(name):
-    code = (f"import sys, workloads.{name}, workloads._events, workloads._args\n"
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('cockpit', 'screens', 'textual')"
-            " or m == 'ray']\nassert not bad, bad\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+    code = (
+        f"import sys, workloads.{name}, workloads._events, workloads._args\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('cockpit', 'screens', 'textual')"
+        " or m == 'ray']\nassert not bad, bad\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     for path in (ROOT / "workloads").glob("*.py"):
         text = path.read_text()
-        for banned in ("import cockpit", "from cockpit", "import screens", "from screens",
-                       "import textual", "from textual"):
+        for banned in (
+            "import cockpit",
+            "from cockpit",
+            "import screens",
+            "from screens",
+            "import textual",
+            "from textual",
+        ):
             assert banned not in text, f"{path.name}: {banned}"
 
 
@@ -194,8 +224,13 @@ def test_events_are_one_json_line_each(capsys):
     events = [json.loads(line.split(" ", 1)[1]) for line in lines]
     assert [e["kind"] for e in events] == ["start", "metric", "trial", "artifact", "end"]
     assert all(e["v"] == 1 and e["workload"] == "train" for e in events)
-    assert events[1] == {"v": 1, "kind": "metric", "workload": "train", "step": 3,
-                         "metrics": {"loss": 0.21, "ok": 1}}
+    assert events[1] == {
+        "v": 1,
+        "kind": "metric",
+        "workload": "train",
+        "step": 3,
+        "metrics": {"loss": 0.21, "ok": 1},
+    }
     assert events[4]["status"] == "error" and events[4]["message"] == "boom"
 
 
@@ -212,7 +247,8 @@ def test_data_expected_answers_match_numpy():
 
 
 def test_serve_fastapi_app_answers_predict_and_health(tmp_path):
-    """The same FastAPI app Serve wraps, run in-process: real model, real digits, checkpoint load."""
+    """The same FastAPI app Serve wraps, run in-process: real model, real digits, checkpoint
+    load."""
     from fastapi.testclient import TestClient
 
     from workloads import _digits, _serve_app
