@@ -24,17 +24,12 @@ from raycockpit.cockpit.tunnel import SshTunnel
 from raycockpit.screens.autoscaler import AutoscalerPane
 from raycockpit.screens.base import Pane
 from raycockpit.screens.commands import CockpitCommands
-from raycockpit.screens.dialogs import ConfirmScreen
 from raycockpit.screens.gpus import GpusPane
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.jobs import JobsPane
 from raycockpit.screens.keys import KeysScreen
 from raycockpit.screens.launch import LaunchPane
 from raycockpit.screens.messages import (
-    HeadFailed,
-    HeadProgress,
-    HeadReady,
-    LinkChanged,
     SnapshotUpdated,
 )
 from raycockpit.screens.node_detail import NodeDetailScreen
@@ -43,6 +38,7 @@ from raycockpit.screens.overview import OverviewPane
 from raycockpit.screens.serve import ServePane
 from raycockpit.screens.startup import StartupScreen
 from raycockpit.screens.widgets.status_line import Banner, StatusLine
+from raycockpit.screens.workers.cluster import ClusterWorkers
 from raycockpit.screens.workers.jobs import JobWorkers
 from raycockpit.screens.workers.serve import ServeWorkers
 
@@ -81,7 +77,7 @@ class CommandBar(Input):
         self.app.focus_pane()
 
 
-class CockpitApp(JobWorkers, ServeWorkers, App):
+class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
     TITLE = "raycockpit"
     AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input
     COMMANDS = App.COMMANDS | {CockpitCommands}
@@ -206,84 +202,7 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
         else:
             self.set_focus(None)
 
-    # -- the embedded head --------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, group="head", exit_on_error=False)
-    def _start_head(self) -> None:
-        assert self.head is not None
-        try:
-            self.head.start(progress=lambda text: self.post_message(HeadProgress(text)))
-        except CockpitError as exc:
-            self.post_message(HeadFailed(exc.one_line()))
-            return
-        self.head_started = True
-        self.post_message(HeadReady(self.head.dashboard_url))
-
-    def on_head_progress(self, message: HeadProgress) -> None:
-        if isinstance(self.screen, StartupScreen):
-            self.screen.progress(message.text)
-
-    def on_head_failed(self, message: HeadFailed) -> None:
-        self.query_one(StatusLine).state_note = "local head failed"
-        if isinstance(self.screen, StartupScreen):
-            self.screen.failed(message.error)
-
-    def on_head_ready(self, message: HeadReady) -> None:
-        self.query_one(StatusLine).state_note = ""
-        if isinstance(self.screen, StartupScreen):
-            self.pop_screen()
-        self.notify(f"local Ray head ready at {message.address}", timeout=4)
-        self._connect()
-
     # -- polling ------------------------------------------------------------------------------
-
-    # -- the ssh tunnel -----------------------------------------------------------------------
-
-    @property
-    def shown_address(self) -> str:
-        return (
-            f"ssh {self.tunnel.target} → :{self.tunnel.remote_port}"
-            if self.tunnel
-            else self.address
-        )
-
-    @property
-    def link_state(self) -> str:
-        """'' without a tunnel; 'up', or why it is down and when it is tried again."""
-        return self._link_state if self.tunnel else ""
-
-    _link_state = "up"
-
-    def on_link_changed(self, message: LinkChanged) -> None:
-        self._link_state = message.state
-        self._update_status_lines()
-
-    @work(exclusive=True, group="tunnel", exit_on_error=False)
-    async def _keep_tunnel(self) -> None:
-        """Watch the ssh process; when the link drops, re-open it with backoff (1 s .. 30 s).
-        The local port stays, so the poller and any log tail recover on their own."""
-        tunnel = self.tunnel
-        assert tunnel is not None
-        delay, tries = 1.0, 0
-        while True:
-            await asyncio.sleep(0.5)
-            if tunnel.alive():
-                continue
-            tries += 1
-            self.post_message(LinkChanged(f"down · reopening (try {tries})"))
-            try:
-                await asyncio.to_thread(tunnel.open)
-            except CockpitError as exc:
-                why = f"down: {exc.message} · try {tries + 1} in {delay:.0f} s"
-                self.post_message(LinkChanged(why))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            delay, tries = 1.0, 0
-            self.post_message(LinkChanged("up"))
-            self.notify(f"ssh link to {tunnel.target} re-opened", timeout=4)
-            if self.poller is not None:
-                self.poller.refresh_now()
 
     def _connect(self) -> None:
         if self.client is None:
@@ -416,40 +335,6 @@ class CockpitApp(JobWorkers, ServeWorkers, App):
                 f"unknown command ':{command}'; try :" + " :".join([*names, *actions][:9]),
                 severity="warning",
             )
-
-    def action_stop_head(self) -> None:
-        """Stop the local head this cockpit started, or one an earlier cockpit kept (confirmed)."""
-        if self.settings.readonly:
-            self.notify("read-only mode: the head is not stopped", severity="warning")
-            return
-        if self.head is not None and self.head.pid is not None:
-            pid, url = self.head.pid, self.head.dashboard_url
-        elif self.kept_head is not None and self.kept_head.running():
-            pid, url = self.kept_head.pid, self.kept_head.dashboard_url
-        else:
-            self.notify(
-                "no head started by raycockpit here: stop a cluster where it was started",
-                severity="warning",
-            )
-            return
-        self.push_screen(
-            ConfirmScreen(
-                f"Stop the local Ray head at {url} (pid {pid})?",
-                "Its jobs, actors and Serve apps end, and every process it started is stopped.",
-                "Stop head",
-            ),
-            lambda yes: yes and self._stop_head(),
-        )
-
-    @work(thread=True, exclusive=True, group="head", exit_on_error=False)
-    def _stop_head(self) -> None:
-        self.call_from_thread(self.notify, "stopping the local Ray head…", timeout=4)
-        if self.head is not None and self.head.pid is not None:
-            self.head.stop()
-        elif self.kept_head is not None:
-            self.kept_head.stop()
-            self.kept_head = None
-        self.call_from_thread(self.notify, "local Ray head stopped; q quits", timeout=10)
 
     def action_toggle_pause(self) -> None:
         if self.poller is None:
