@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from raycockpit.cockpit.launch import load_specs
@@ -250,15 +251,8 @@ def test_c_ssh_tunnel_survives_a_dropped_link_and_the_tail_stays_exact(sshd, ray
         assert shown == LINES, (
             f"{shown} 'line 0NNN' lines in the view for {LINES} printed (each must be there once)"
         )
-        full = subprocess.run(
-            ["curl", "-s", f"{ray_head.dashboard_url}/api/jobs/{job_id}/logs"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout
-        assert total == len(json.loads(full)["logs"].splitlines()), (
-            "the view and the job's log differ"
-        )
+        full = httpx.get(f"{ray_head.dashboard_url}/api/jobs/{job_id}/logs", timeout=30).json()
+        assert total == len(full["logs"].splitlines()), "the view and the job's log differ"
         term.send("Escape")  # clears the filter
         term.wait_for(lambda screen: "filter: line 0" not in screen, 10, "the filter cleared")
         term.send(
