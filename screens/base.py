@@ -36,9 +36,26 @@ class Pane(Vertical):
         return self._stale
 
     def show(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
+        """Render the snapshot, unless the sections this pane shows are the very objects it
+        rendered last time (the poller keeps an unchanged section's object) and nothing in the
+        pane moves with time."""
+        previous, self.snapshot = self.snapshot, snapshot
         self._render_stale(snapshot)
+        if (
+            previous is not None
+            and not self.TICKS
+            and self._sources(previous) == self._sources(snapshot)
+            and self._rendered
+        ):
+            return
+        self._rendered = True
         self.render_snapshot(snapshot)
+
+    TICKS = False  # True: re-render on every snapshot (its text moves with time or history)
+    _rendered = False
+
+    def _sources(self, snap: Snapshot) -> tuple[int, ...]:
+        return tuple(id(getattr(snap, section, None)) for section in self.SECTIONS)
 
     def render_snapshot(self, snapshot: Snapshot) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -64,7 +81,7 @@ class TablePane(Pane):
     """A pane that is one keyed table: `/` filters it, `s`/`S` sort it, Enter opens a row."""
 
     COLUMNS: list[Column] = []
-    SORT_COLUMN = 0
+    SORT_COLUMN: int | None = 0  # None: the records' own order (see KeyedTable)
     SORT_REVERSE = False
 
     BINDINGS = [
@@ -98,7 +115,7 @@ class TablePane(Pane):
     def on_filter_bar_filter_done(self, event: FilterBar.FilterDone) -> None:
         self.table.focus()
 
-    def on_data_table_row_selected(self, event) -> None:
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
         event.stop()
         self.action_open()
 

@@ -68,9 +68,22 @@ def gpu_row(gpu: Gpu, node: Node, history: tuple[float, ...]) -> tuple[str, list
     return gpu.key, cells, sort
 
 
+GpuRecord = tuple[Gpu, Node, dict]  # a GPU, its node, the snapshot's history
+
+
+def gpu_record_row(record: GpuRecord) -> tuple[str, list, dict]:
+    gpu, node, history = record
+    return gpu_row(gpu, node, history.get(f"gpu:{gpu.key}", ()))
+
+
+def gpu_record_key(record: GpuRecord) -> str:
+    return record[0].key
+
+
 class GpusPane(Pane):
     TITLE = "GPUs"
     SECTIONS = ("nodes",)
+    TICKS = True  # the history column
 
     DEFAULT_CSS = """
     GpusPane #gpus-empty { padding: 1 2; color: $text-muted; display: none; }
@@ -80,13 +93,12 @@ class GpusPane(Pane):
     def compose(self) -> ComposeResult:
         yield self.compose_stale()
         yield Static(NO_GPUS, id="gpus-empty")
-        yield KeyedTable(COLUMNS, id="gpus-table")
+        # the nodes' order (head first), then each node's GPUs by index; s sorts by a column
+        yield KeyedTable(COLUMNS, sort_column=None, id="gpus-table")
 
     def render_snapshot(self, snap: Snapshot) -> None:
-        rows = []
-        for node in snap.nodes:
-            for gpu in node.gpus:
-                rows.append(gpu_row(gpu, node, snap.history.get(f"gpu:{gpu.key}", ())))
+        history = snap.history
+        rows = [(gpu, node, history) for node in snap.nodes for gpu in node.gpus]
         empty = self.query_one("#gpus-empty", Static)
         logical = sum(n.gpu_logical.total for n in snap.alive_nodes if n.gpu_logical)
         if not rows and logical:
@@ -96,4 +108,4 @@ class GpusPane(Pane):
         empty.set_class(not rows, "-visible")
         table = self.query_one("#gpus-table", KeyedTable)
         table.display = bool(rows)
-        table.set_rows(rows)
+        table.set_records(rows, row=gpu_record_row, key=gpu_record_key)

@@ -7,7 +7,7 @@ from textual.message import Message
 
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import human_duration, timestamp
-from raycockpit.cockpit.models import Job, Snapshot
+from raycockpit.cockpit.models import TERMINAL_JOB_STATES, Job, Snapshot
 from raycockpit.screens.base import TablePane
 from raycockpit.screens.widgets.keyed_table import Column
 from raycockpit.screens.widgets.render import status_text
@@ -37,11 +37,30 @@ def job_row(job: Job, now_ms: float) -> tuple[str, list, dict]:
     return job.key, cells, sort
 
 
+def job_row_now(job: Job) -> tuple[str, list, dict]:
+    return job_row(job, clock.now() * 1000)
+
+
+def job_key(job: Job) -> str:
+    return job.key
+
+
+def job_text(job: Job) -> str:
+    """What `/` searches in a job's row (cheap: no cell is built for it)."""
+    return f"{job.submission_id or job.job_id} {job.status} {job.entrypoint} {job.message}"
+
+
+def job_settled(job: Job) -> bool:
+    """A finished job's row never changes; a pending or running one's duration does."""
+    return job.status in TERMINAL_JOB_STATES
+
+
 class JobsPane(TablePane):
     TITLE = "Jobs"
     SECTIONS = ("jobs",)
     COLUMNS = COLUMNS
-    SORT_COLUMN, SORT_REVERSE = START_COLUMN, True  # newest first
+    SORT_COLUMN = None  # newest first, as the poller orders them (s sorts by a column)
+    TICKS = True  # running jobs' durations
 
     class OpenJob(Message):
         def __init__(self, job: Job) -> None:
@@ -49,8 +68,9 @@ class JobsPane(TablePane):
             self.job = job
 
     def render_snapshot(self, snap: Snapshot) -> None:
-        now_ms = clock.now() * 1000
-        self.table.set_rows([job_row(j, now_ms) for j in snap.jobs])
+        self.table.set_records(
+            snap.jobs, row=job_row_now, key=job_key, text=job_text, stable=job_settled
+        )
 
     def open_row(self, key: str) -> None:
         for job in self.snapshot.jobs:

@@ -59,10 +59,15 @@ def node_row(node: Node) -> tuple[str, list, dict]:
     return node.node_id, cells, sort
 
 
+def node_key(node: Node) -> str:
+    return node.node_id
+
+
 class NodesPane(TablePane):
     TITLE = "Nodes"
     SECTIONS = ("nodes",)
     COLUMNS = COLUMNS
+    SORT_COLUMN = None  # head first, then alive nodes, then by name (the poller's order)
 
     class OpenNode(Message):
         def __init__(self, node: Node) -> None:
@@ -70,7 +75,7 @@ class NodesPane(TablePane):
             self.node = node
 
     def render_snapshot(self, snap: Snapshot) -> None:
-        self.table.set_rows([node_row(n) for n in snap.nodes])
+        self.table.set_records(snap.nodes, row=node_row, key=node_key)
 
     def open_row(self, key: str) -> None:
         for node in self.snapshot.nodes:

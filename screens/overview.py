@@ -27,6 +27,7 @@ TOTALS = (
 class OverviewPane(Pane):
     TITLE = "Overview"
     SECTIONS = ("nodes", "autoscaler", "jobs", "serve")
+    TICKS = True  # the CPU history and the jobs' ages
 
     DEFAULT_CSS = """
     OverviewPane .row { height: auto; }

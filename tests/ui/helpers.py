@@ -21,7 +21,8 @@ def cell_text(value) -> str:
 
 
 def table_rows(table) -> list[list[str]]:
-    return [[cell_text(c) for c in table.get_row(row.key)] for row in table.ordered_rows]
+    """The plain cells of every row a KeyedTable shows (filtered and sorted as on screen)."""
+    return table.rows_text()
 
 
 def screen_text(widget) -> str:
