@@ -1,6 +1,7 @@
 """The one async client of the Ray dashboard: HTTP over httpx, job log tails over websockets.
 
-It returns raw JSON (dicts, lists, text); `parse.py` turns that into models. Every failure is
+It returns raw JSON (dicts, lists, text), or for the poller's big answers the raw bytes (the
+`*_bytes` methods); `parse.py` / `decode.py` turn those into models. Every failure is
 raised as one of the typed errors in `errors.py`, never as an httpx or websockets exception.
 """
 
@@ -19,6 +20,7 @@ from raycockpit.cockpit.errors import (
     AuthForbidden,
     AuthRequired,
     BadResponse,
+    CockpitError,
     DashboardTimeout,
     DashboardUnreachable,
     NotFound,
@@ -84,17 +86,25 @@ class DashboardClient:
             response = await self._http.request(
                 method, path, timeout=timeout or self._timeout, **kwargs
             )
-        except httpx.TimeoutException:
-            raise DashboardTimeout(f"{self.address} did not answer {what} in time") from None
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, OSError) as exc:
+        except (httpx.HTTPError, OSError) as exc:
+            raise self._transport_error(what, exc) from None
+        if response.status_code >= 400:
+            self._raise_for_status(what, response.status_code, response.text)
+        return response
+
+    def _transport_error(self, what: str, exc: BaseException) -> CockpitError:
+        """The typed error of a request that got no (complete) answer."""
+        if isinstance(exc, httpx.TimeoutException):
+            return DashboardTimeout(f"{self.address} did not answer {what} in time")
+        if isinstance(
+            exc, (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, OSError)
+        ):
             reason = str(exc).strip() or type(exc).__name__
-            raise DashboardUnreachable(f"cannot reach {self.address}: {reason}") from None
-        except httpx.HTTPError as exc:
-            raise DashboardUnreachable(f"{what} failed: {type(exc).__name__}") from None
-        status = response.status_code
-        if status < 400:
-            return response
-        body = response.text
+            return DashboardUnreachable(f"cannot reach {self.address}: {reason}")
+        return DashboardUnreachable(f"{what} failed: {type(exc).__name__}")
+
+    def _raise_for_status(self, what: str, status: int, body: str) -> None:
+        """The typed error of an HTTP error status (400 and up)."""
         if status == 401:
             raise AuthRequired(f"{self.address} requires an auth token")
         if status == 403:
@@ -104,6 +114,30 @@ class DashboardClient:
         if 400 <= status < 500:
             raise RequestRejected(f"{what} was rejected", status=status, body=body)
         raise BadResponse(f"{what} failed", status=status, body=body)
+
+    async def _bytes(
+        self, path: str, *, params: dict[str, str] | None = None, timeout: float | None = None
+    ) -> bytearray:
+        """GET `path`'s body as raw bytes for decode.py, with `_request`'s typed errors.
+
+        The body is streamed into ONE bytearray, chunk by chunk as it arrives (no second full
+        copy: the node summary of 5,000 nodes is ~90 MB), and the event loop only copies chunks:
+        decoding it is for a worker thread.
+        """
+        what = f"GET {path}"
+        try:
+            async with self._http.stream(
+                "GET", path, params=params, timeout=timeout or self._timeout
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    self._raise_for_status(what, response.status_code, response.text)
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                return body
+        except (httpx.HTTPError, OSError) as exc:
+            raise self._transport_error(what, exc) from None
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self._request(method, path, **kwargs)
@@ -163,6 +197,29 @@ class DashboardClient:
         if not isinstance(text, str):
             raise BadResponse("cluster status text is not text", body=str(text)[:300])
         return text
+
+    # -- raw answers, for decode.py in a worker thread (the poller) --------------------------
+
+    async def node_summary_bytes(self) -> bytearray:
+        """GET /nodes?view=summary: decode.decode_nodes / NodesDecoder reads it."""
+        return await self._bytes("/nodes", params={"view": "summary"})
+
+    async def cluster_status_bytes(self, text: bool = False) -> bytearray:
+        """GET /api/cluster_status, structured (decode.decode_cluster_status) or, with `text`,
+        the `ray status` text (?format=1, decode.decode_cluster_status_text)."""
+        return await self._bytes("/api/cluster_status", params={"format": "1"} if text else None)
+
+    async def list_jobs_bytes(self) -> bytearray:
+        """GET /api/jobs/: decode.JobsDecoder reads it."""
+        return await self._bytes("/api/jobs/")
+
+    async def job_bytes(self, job_id: str) -> bytearray:
+        """GET /api/jobs/{job_id}: decode.decode_job reads it."""
+        return await self._bytes(f"/api/jobs/{job_id}")
+
+    async def serve_applications_bytes(self) -> bytearray:
+        """GET /api/serve/applications/: decode.decode_serve reads it."""
+        return await self._bytes("/api/serve/applications/")
 
     # -- jobs -------------------------------------------------------------------------------
 

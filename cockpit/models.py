@@ -190,6 +190,10 @@ class ClusterInfo:
     ray_version: str = ""
     session_name: str = ""
     auth_mode: str = ""
+    # a new session_name behind the same address (the cluster was restarted): how many times the
+    # poller saw one, and when (unix s) it last did; the UI drops what it kept of the old session
+    session_changes: int = 0
+    session_changed_at: float | None = None
 
 
 SECTIONS = ("nodes", "autoscaler", "jobs", "serve")

@@ -1,20 +1,61 @@
-"""The one refresh loop: fetch every section, parse, publish one immutable Snapshot.
+"""The one refresh loop: fetch the sections, decode, publish one immutable Snapshot.
+
+The event loop never waits on the parser: a poll fetches its answers as raw bytes on the loop
+(async; the loop only copies chunks as they arrive), then does ALL the decoding, parsing, history
+recording and Snapshot building in ONE `asyncio.to_thread` call (decode.py: msgspec partial
+decodes, then parse.py).
+
+Fetch less: `want(sections)` names the sections the visible pane and the open screens need,
+among "nodes", "autoscaler", "jobs", "serve" (all of them until the app says otherwise, so
+`--once` gets everything). Wanted sections are fetched every poll, the others every
+`hidden_every` polls (default 5: about 10 s old at most when a pane is switched to, and the
+Overview's counts stay alive); newly wanting a section whose last fetch is older than one interval
+polls at once. `watch_job(id)` (while a job screen is open; calls nest, `unwatch_job` undoes one)
+fetches GET /api/jobs/{id} each poll in which the job list is not fetched, and merges that Job
+into `snapshot.jobs` (replacing the job of its key, or added); a watched job the dashboard no
+longer knows (404) leaves `snapshot.jobs`.
+
+Identity (the UI skips re-rendering with `is`): a section not fetched this poll, or fetched and
+unchanged (the same bytes, or models equal to the last ones), keeps THE SAME object in the new
+Snapshot: `snap.nodes`, `snap.jobs`, `snap.serve`, `snap.autoscaler`; inside `snap.nodes` and
+`snap.jobs`, a node or job that did not change is the same object as before. `snap.history` is
+the same dict until the nodes are fetched again.
 
 At most one request per endpoint is in flight: a poll awaits all its requests before the next
-poll starts, and a poll that outlasts the interval delays the next one rather than stacking. A
-section that fails keeps its last value and is marked stale with its error; when the dashboard is
-unreachable the interval backs off (up to 30 s) and the loop reconnects by itself.
+poll starts, and a poll that outlasts the interval delays the next one rather than stacking; a
+`refresh_now()` asked for during a poll runs right after it. A section that fails keeps its last
+value and is marked stale with its error; when the dashboard is unreachable the interval backs
+off (up to 30 s) and the loop reconnects by itself. The structured autoscaler report (failed
+nodes, the autoscaler's error) comes on a slower beat (`slow_every` polls); Serve not installed
+on the head (404/501) is no error and is not asked again in that session.
+
+A restarted cluster is noticed: /api/version is read again when the connection comes back and
+every `VERSION_EVERY_S` seconds; when its session_name changes, `info.session_changes` counts up
+and `info.session_changed_at` says when, the per-session caches (the decoders' reused jobs and
+nodes, the history, Serve missing) are dropped and every section is fetched in that same poll, so
+no rows of the old session stay beside the new one's (job ids restart in a new session).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
+import threading
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from raycockpit.cockpit import clock
+from raycockpit.cockpit.decode import (
+    AutoscalerDecoder,
+    JobsDecoder,
+    NodesDecoder,
+    Reusing,
+    decode_job,
+    decode_serve,
+    drop_job,
+    merge_job,
+)
 from raycockpit.cockpit.errors import (
     AuthForbidden,
     AuthRequired,
@@ -22,18 +63,13 @@ from raycockpit.cockpit.errors import (
     CockpitError,
     DashboardTimeout,
     DashboardUnreachable,
+    NotFound,
 )
-from raycockpit.cockpit.models import ClusterInfo, Snapshot
-from raycockpit.cockpit.parse import (
-    merge_structured_autoscaler,
-    parse_autoscaler_text,
-    parse_jobs,
-    parse_nodes,
-    parse_serve,
-)
+from raycockpit.cockpit.models import SECTIONS, ClusterInfo, Snapshot
 
 MAX_BACKOFF_S = 30.0
 HISTORY_POINTS = 60
+VERSION_EVERY_S = 30.0  # re-read /api/version this often: a new session_name is a new cluster
 
 
 class History:
@@ -51,20 +87,48 @@ class History:
     def frozen(self) -> dict[str, tuple[float, ...]]:
         return {key: tuple(values) for key, values in self._series.items()}
 
+    def clear(self) -> None:
+        self._series.clear()
+
+
+@dataclass
+class _Plan:
+    """What one poll fetched (made on the loop, read by the worker thread)."""
+
+    now: float
+    info: ClusterInfo
+    answers: dict[str, Any] = field(default_factory=dict)  # section -> bytes or the exception
+    structured: Any = None  # bytes or the exception, when fetched
+    watched: dict[str, Any] = field(default_factory=dict)  # job id -> bytes or the exception
+
 
 class Poller:
-    def __init__(self, client: Any, interval: float = 2.0, slow_every: int = 5) -> None:
+    def __init__(
+        self, client: Any, interval: float = 2.0, slow_every: int = 5, hidden_every: int = 5
+    ) -> None:
         self.client = client
         self.interval = interval
         self.slow_every = max(1, slow_every)  # structured autoscaler report on a slower beat
+        self.hidden_every = max(1, hidden_every)  # sections no pane shows: every N polls
         self.snapshot = Snapshot(info=ClusterInfo(address=client.address))
         self.history = History()
         self.paused = False
         self._wake = asyncio.Event()
         self._polls = 0
         self._failures = 0
-        self._structured: Any = None
         self._serve_missing = False
+        self._wanted: set[str] = set(SECTIONS)
+        self._watched: Counter[str] = Counter()
+        self._fetched_poll: dict[str, int] = {}  # section -> poll number of its last fetch
+        self._fetched_at: dict[str, float] = {}  # section -> clock time of its last fetch
+        self._structured_poll: int | None = None
+        self._version_at = 0.0
+        self._session_changes = 0
+        self._nodes = NodesDecoder()
+        self._jobs = JobsDecoder()
+        self._serve = Reusing(decode_serve)
+        self._autoscaler = AutoscalerDecoder()
+        self._build_lock = threading.Lock()  # one build at a time, even after a cancelled poll
 
     # -- control -----------------------------------------------------------------------------
 
@@ -86,6 +150,38 @@ class Poller:
         self._wake.set()
 
     @property
+    def wanted(self) -> frozenset[str]:
+        return frozenset(self._wanted)
+
+    def want(self, sections: Iterable[str]) -> None:
+        """The sections the visible pane and the open screens show; the others are fetched only
+        every `hidden_every` polls. A newly wanted section not fetched within one interval is
+        fetched at once (refresh_now)."""
+        wanted = set(sections)
+        unknown = wanted - set(SECTIONS)
+        if unknown:
+            raise ValueError(f"unknown sections {sorted(unknown)}; known: {', '.join(SECTIONS)}")
+        newly = wanted - self._wanted
+        self._wanted = wanted
+        now = clock.now()
+        if any(now - self._fetched_at.get(s, float("-inf")) > self.interval for s in newly):
+            self.refresh_now()
+
+    @property
+    def watched_jobs(self) -> frozenset[str]:
+        return frozenset(self._watched)
+
+    def watch_job(self, job_id: str) -> None:
+        """GET /api/jobs/{job_id} every poll (while a job screen shows it), merged into
+        snapshot.jobs; calls nest."""
+        self._watched[job_id] += 1
+
+    def unwatch_job(self, job_id: str) -> None:
+        self._watched[job_id] -= 1
+        if self._watched[job_id] <= 0:
+            del self._watched[job_id]
+
+    @property
     def current_interval(self) -> float:
         if self._failures == 0:
             return self.interval
@@ -96,96 +192,188 @@ class Poller:
     async def run(self, publish: Callable[[Snapshot], Awaitable[None] | None]) -> None:
         """Poll forever (until cancelled), handing each snapshot to `publish`."""
         while True:
+            self._wake.clear()  # a refresh_now() during the poll below is kept for after it
             if not self.paused:
                 result = publish(await self.poll_once())
                 if asyncio.iscoroutine(result):
                     await result
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.current_interval)
-            except TimeoutError:
-                pass
+            if not self._wake.is_set():
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.current_interval)
+                except TimeoutError:
+                    pass
             while self.paused and not self._wake.is_set():
                 await self._wake.wait()
+
+    def _due(self) -> set[str]:
+        """The sections this poll fetches: the wanted ones, the others on the hidden beat."""
+        due = set()
+        for section in SECTIONS:
+            last = self._fetched_poll.get(section)
+            if section in self._wanted or last is None or self._polls - last >= self.hidden_every:
+                due.add(section)
+        if self._serve_missing:
+            due.discard("serve")
+        return due
 
     async def poll_once(self) -> Snapshot:
         self._polls += 1
         snap = self.snapshot
         now = clock.now()
         info = snap.info
-        if not info.ray_version:
+        reconnecting = not info.ray_version
+        if reconnecting or now - self._version_at >= VERSION_EVERY_S:
+            self._version_at = now
             try:
                 version = await self.client.version()
-                info = replace(
-                    info,
-                    ray_version=str(version.get("ray_version", "")),
-                    session_name=str(version.get("session_name", "")),
-                )
-                info = replace(info, auth_mode=await self.client.auth_mode())
+                if reconnecting:
+                    info = replace(info, auth_mode=await self.client.auth_mode())
+                info = self._new_version(info, version, now)
             except CockpitError as exc:
                 if _is_connection(exc):
                     self._failures += 1
+                    info = replace(info, ray_version="")  # read it again when it comes back
                     self.snapshot = replace(
                         snap,
                         info=info,
                         fetched_at=now,
                         connected=False,
                         connection_error=exc.one_line(),
-                        errors={
-                            s: exc.one_line() for s in ("nodes", "autoscaler", "jobs", "serve")
-                        },
+                        errors={s: exc.one_line() for s in SECTIONS},
                     )
                     return self.snapshot
 
-        want_structured = self._polls % self.slow_every == 1 or self.slow_every == 1
-        calls = {
-            "nodes": self.client.node_summary(),
-            "autoscaler": self.client.cluster_status_text(),
-            "jobs": self.client.list_jobs(),
+        plan = _Plan(now=now, info=info)
+        due = self._due()
+        calls: dict[str, Awaitable[Any]] = {}
+        fetchers = {
+            "nodes": self.client.node_summary_bytes,
+            "autoscaler": lambda: self.client.cluster_status_bytes(text=True),
+            "jobs": self.client.list_jobs_bytes,
+            "serve": self.client.serve_applications_bytes,
         }
-        if not self._serve_missing:
-            calls["serve"] = self.client.serve_applications()
-        if want_structured:
-            calls["structured"] = self.client.cluster_status()
+        for section in SECTIONS:
+            if section in due:
+                calls[section] = fetchers[section]()
+                self._fetched_poll[section] = self._polls
+                self._fetched_at[section] = now
+        slow_due = (
+            self._structured_poll is None or self._polls - self._structured_poll >= self.slow_every
+        )
+        if "autoscaler" in due and slow_due:
+            calls["structured"] = self.client.cluster_status_bytes()
+            self._structured_poll = self._polls
+        watched = [] if "jobs" in due else sorted(self._watched)
+        for job_id in watched:
+            calls[f"job:{job_id}"] = self.client.job_bytes(job_id)
         gathered = await asyncio.gather(*calls.values(), return_exceptions=True)
-        results = dict(zip(calls, gathered, strict=False))
+        for name, answer in zip(calls, gathered, strict=True):
+            if name == "structured":
+                plan.structured = answer
+            elif name.startswith("job:"):
+                plan.watched[name[4:]] = answer
+            else:
+                plan.answers[name] = answer
 
-        updates: dict[str, Any] = {}
+        new = await asyncio.to_thread(self._build, snap, plan)
+        self.snapshot = new
+        return new
+
+    def _new_version(self, info: ClusterInfo, version: dict[str, Any], now: float) -> ClusterInfo:
+        """info with the version read; a new session_name drops the per-session caches."""
+        session = str(version.get("session_name", ""))
+        info = replace(info, ray_version=str(version.get("ray_version", "")), session_name=session)
+        if session and self.snapshot.info.session_name not in ("", session):
+            self._session_changes += 1
+            info = replace(info, session_changes=self._session_changes, session_changed_at=now)
+            self._new_session()
+        return info
+
+    def _new_session(self) -> None:
+        """A new cluster behind the same address: forget what belonged to the old one, and fetch
+        every section in this very poll."""
+        with self._build_lock:
+            for decoder in (self._nodes, self._jobs, self._serve, self._autoscaler):
+                decoder.clear()
+            self.history.clear()
+        self._serve_missing = False
+        self._fetched_poll.clear()
+        self._structured_poll = None
+
+    # -- the worker thread: decode, parse, merge, record, build ------------------------------
+
+    def _build(self, snap: Snapshot, plan: _Plan) -> Snapshot:
+        with self._build_lock:
+            return self._build_locked(snap, plan)
+
+    def _build_locked(self, snap: Snapshot, plan: _Plan) -> Snapshot:
+        now = plan.now
         errors = dict(snap.errors)
         updated_at = dict(snap.updated_at)
-        connection_errors = []
-        if "structured" in results and not isinstance(results["structured"], BaseException):
-            self._structured = results["structured"]
-        parsers = {
-            "nodes": parse_nodes,
-            "autoscaler": self._parse_autoscaler,
-            "jobs": parse_jobs,
-            "serve": parse_serve,
+        updates: dict[str, Any] = {}
+        tried = 0  # requests made
+        lost: list[CockpitError] = []  # of them, those that failed for want of a connection
+
+        def failed(answer: Any) -> CockpitError | None:
+            nonlocal tried
+            tried += 1
+            if not isinstance(answer, BaseException):
+                return None
+            error = answer if isinstance(answer, CockpitError) else _unexpected(answer)
+            if _is_connection(error):
+                lost.append(error)
+            return error
+
+        structured = plan.structured
+        if structured is not None and failed(structured) is None:
+            try:
+                self._autoscaler.decode_structured(structured)
+            except BadResponse:
+                pass  # only adds detail: the text report is what the section shows
+
+        decoders: dict[str, Callable[[Any], Any]] = {
+            "nodes": self._nodes.decode,
+            "autoscaler": self._autoscaler.decode,
+            "jobs": self._jobs.decode,
+            "serve": self._serve.decode,
         }
-        for section, parser in parsers.items():
-            if section not in results:
+        for section in SECTIONS:
+            if section not in plan.answers:
                 continue
-            raw = results[section]
-            if isinstance(raw, BaseException):
-                if section == "serve" and isinstance(raw, BadResponse) and raw.status in (501, 404):
-                    self._serve_missing = True  # Serve not installed on the head: not an error
-                    errors.pop("serve", None)
-                    continue
-                if not isinstance(raw, CockpitError):
-                    raw = BadResponse(f"{section}: {type(raw).__name__}: {raw}")
-                errors[section] = raw.one_line()
-                if _is_connection(raw):
-                    connection_errors.append(raw)
+            answer = plan.answers[section]
+            error = failed(answer)
+            if error is not None:
+                if section == "serve" and isinstance(error, (BadResponse, NotFound)):
+                    status = 404 if isinstance(error, NotFound) else error.status
+                    if status in (404, 501):
+                        self._serve_missing = True  # Serve not installed on the head: no error
+                        errors.pop("serve", None)
+                        continue
+                errors[section] = error.one_line()
                 continue
             try:
-                updates[section] = parser(raw)
+                updates[section] = decoders[section](answer)
             except CockpitError as exc:
                 errors[section] = exc.one_line()
                 continue
             errors.pop(section, None)
             updated_at[section] = now
 
-        connected = len(connection_errors) < len(parsers) - (1 if self._serve_missing else 0)
+        jobs = updates.get("jobs", snap.jobs)
+        for job_id, answer in plan.watched.items():
+            error = failed(answer)
+            if isinstance(error, NotFound):
+                jobs = drop_job(jobs, job_id)  # deleted: the list would not show it either
+            elif error is None:
+                try:
+                    jobs = merge_job(jobs, decode_job(answer, job_id))
+                except BadResponse:
+                    pass
+        if jobs is not snap.jobs:
+            updates["jobs"] = jobs
+
+        info = plan.info
+        connected = snap.connected if tried == 0 else len(lost) < tried
         if connected:
             self._failures = 0
         else:
@@ -198,30 +386,29 @@ class Poller:
             errors=errors,
             updated_at=updated_at,
             connected=connected,
-            connection_error="" if connected else connection_errors[0].one_line(),
+            connection_error="" if connected else lost[0].one_line(),
             **updates,
         )
-        self._record_history(new)
-        self.snapshot = replace(new, history=self.history.frozen())
-        return self.snapshot
-
-    def _parse_autoscaler(self, text: str):
-        status = parse_autoscaler_text(text)
-        if self._structured is not None:
-            status = merge_structured_autoscaler(status, self._structured)
-        return status
+        if "nodes" in updates:  # a point per fetch of the nodes, not per poll
+            self._record_history(new)
+        if "nodes" in updates or info.session_changes != snap.info.session_changes:
+            new = replace(new, history=self.history.frozen())
+        return new
 
     def _record_history(self, snap: Snapshot) -> None:
-        if "nodes" in snap.errors:
-            return
-        for gpu in snap.gpus:
-            self.history.add(f"gpu:{gpu.key}", gpu.utilization)
-            self.history.add(f"gpumem:{gpu.key}", 100 * gpu.memory_fraction)
+        for node in snap.nodes:
+            for gpu in node.gpus:
+                self.history.add(f"gpu:{gpu.key}", gpu.utilization)
+                self.history.add(f"gpumem:{gpu.key}", 100 * gpu.memory_fraction)
         for node in snap.alive_nodes:
             self.history.add(f"cpu:{node.node_id}", node.cpu_percent)
         totals = snap.totals()
         if "CPU" in totals:
             self.history.add("cluster:CPU", 100 * totals["CPU"].fraction)
+
+
+def _unexpected(exc: BaseException) -> CockpitError:
+    return BadResponse(f"{type(exc).__name__}: {exc}")
 
 
 def _is_connection(exc: BaseException) -> bool:
