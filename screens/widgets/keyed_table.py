@@ -131,6 +131,7 @@ class KeyedTable(ScrollView, can_focus=True):
         self.sort_column = sort_column
         self.sort_reverse = sort_reverse
         self.cursor_row = 0
+        self._cursor_key: str | None = None  # the row the user put the cursor on
         self._records: Sequence[Any] = ()
         self._row_fn: Callable[[Any], Row] = _row_of
         self._key_fn: Callable[[Any], str] = _key_of
@@ -170,7 +171,7 @@ class KeyedTable(ScrollView, can_focus=True):
             and not any(not self._is_stable(r) for r in self._records_on_screen())
         ):
             return  # the same records, nothing on screen that moves with time
-        cursor_key = self.selected_key
+        cursor_key = self._wanted_key()
         previous = self._rows
         self._records = records
         self._row_fn, self._key_fn, self._text_fn, self._stable_fn = row, key, text, stable
@@ -213,6 +214,9 @@ class KeyedTable(ScrollView, can_focus=True):
         self._order = order
         self.virtual_size = Size(self._total_width(), len(order) + 1)
         if cursor_key is not None:
+            # kept while its row is filtered out, so clearing the filter brings the cursor back
+            self._cursor_key = cursor_key
+            self.cursor_row = 0
             for position, index in enumerate(order):
                 if self._key_fn(records[index]) == cursor_key:
                     self.cursor_row = position
@@ -248,7 +252,7 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
-        self._reorder(self.selected_key)
+        self._reorder(self._wanted_key())
 
     def action_cycle_sort(self) -> None:
         count = len(self.columns_spec)
@@ -267,7 +271,7 @@ class KeyedTable(ScrollView, can_focus=True):
     def _resort(self) -> None:
         self._painted.clear()
         self._widths = self._column_widths()
-        self._reorder(self.selected_key)
+        self._reorder(self._wanted_key())
         self.refresh()
 
     # -- what is shown -------------------------------------------------------------------------
@@ -279,6 +283,9 @@ class KeyedTable(ScrollView, can_focus=True):
     @property
     def visible_keys(self) -> list[str]:
         return [self._key_fn(self._records[i]) for i in self._order]
+
+    def _wanted_key(self) -> str | None:
+        return self._cursor_key if self._cursor_key is not None else self.selected_key
 
     @property
     def selected_key(self) -> str | None:
@@ -305,6 +312,7 @@ class KeyedTable(ScrollView, can_focus=True):
             return
         old = self.cursor_row
         self.cursor_row = max(0, min(row, len(self._order) - 1))
+        self._cursor_key = self.selected_key
         if old != self.cursor_row:
             self._refresh_position(old)
             self._refresh_position(self.cursor_row)
