@@ -29,10 +29,33 @@ class Event:
     @property
     def step(self) -> float | None:
         for key in ("step", "epoch", "iteration", "training_iteration"):
-            value = self.data.get(key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
+            value = _finite(self.data.get(key))
+            if value is not None:
+                return value
         return None
+
+
+def _finite(value: Any) -> float | None:
+    """A JSON number as a finite float, else None (bools, NaN, infinities, ints past a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # 10**400 is valid JSON
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _text(value: Any, default: str) -> str:
+    """A JSON string or number as text; `default` for anything else (objects, lists, null)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return str(value)
+        except ValueError:  # an int too long to print (json.loads refuses those; Event() may not)
+            return default
+    return default
 
 
 def numeric_metrics(raw: Any) -> dict[str, float]:
@@ -40,10 +63,9 @@ def numeric_metrics(raw: Any) -> dict[str, float]:
         return {}
     out: dict[str, float] = {}
     for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        if math.isfinite(value):
-            out[str(key)] = float(value)
+        number = _finite(value)
+        if number is not None:
+            out[str(key)] = number
     return out
 
 
@@ -53,14 +75,14 @@ def parse_event_line(line: str) -> Event | None:
         return None
     try:
         payload = json.loads(line[at + len(MARKER) :].strip())
-    except (json.JSONDecodeError, ValueError):
+    except (ValueError, RecursionError):  # bad JSON, an int too long, nesting too deep
         return None
     if not isinstance(payload, dict):
         return None
     kind = payload.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:  # a list or an object is not hashable
         return None
-    return Event(kind=kind, workload=str(payload.get("workload", "")), data=payload)
+    return Event(kind=kind, workload=_text(payload.get("workload"), ""), data=payload)
 
 
 def parse_events(text: str) -> list[Event]:
@@ -95,11 +117,11 @@ class MetricSeries:
         elif event.kind == "artifact":
             self.artifacts.append(event.data)
         elif event.kind == "trial":
-            trial_id = str(event.data.get("trial_id", "?"))
+            trial_id = _text(event.data.get("trial_id"), "?")
             trial = self.trials.setdefault(trial_id, Trial(trial_id))
             if isinstance(event.data.get("config"), dict):
                 trial.config = event.data["config"]
-            trial.state = str(event.data.get("state", trial.state))
+            trial.state = _text(event.data.get("state"), trial.state)
             trial.metrics.update(event.metrics)
         elif event.kind == "metric":
             step = event.step

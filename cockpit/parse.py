@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from typing import Any
 
 from raycockpit.cockpit.errors import BadResponse
@@ -44,16 +45,11 @@ _USAGE_RE = re.compile(
 
 def _num(value: Any, default: float | None = None) -> float | None:
     """A finite number, else `default` (bools, junk, NaN and infinities are not numbers here)."""
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return default
-    if isinstance(value, (int, float)):
+    try:
         number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return default
-    else:
+    except (ValueError, OverflowError):  # "junk", or an int too large for a float (10**400)
         return default
     return number if math.isfinite(number) else default
 
@@ -64,7 +60,16 @@ def _int(value: Any, default: int | None = None) -> int | None:
 
 
 def _str(value: Any) -> str:
-    return "" if value is None else str(value)
+    """Text as is, a number as its digits; "" for None and for objects and lists (never their repr:
+    it can be huge, too deep to print, or hold an int too long to print)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        try:
+            return str(value)
+        except ValueError:  # an int longer than Python prints (sys.get_int_max_str_digits)
+            return ""
+    return ""
 
 
 def _dict(value: Any) -> dict:
@@ -73,6 +78,27 @@ def _dict(value: Any) -> dict:
 
 def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
+
+
+def _usage(name: str, used: float | None, total: float | None) -> Usage | None:
+    """A Usage of finite numbers, else None (a sum or a unit can overflow to inf)."""
+    if used is None or total is None or not (math.isfinite(used) and math.isfinite(total)):
+        return None
+    return Usage(name, used, total)
+
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 3, 120, 120
+
+
+def _shown(data: Any) -> str:
+    """The start of a payload for a BadResponse body; bounded, and never raises."""
+    if isinstance(data, str):
+        return data[:200]
+    try:
+        return _SHOWN.repr(data)[:200]
+    except ValueError:  # an int too long to print
+        return f"<{type(data).__name__}>"
 
 
 def _pair(value: Any) -> tuple[float, float] | None:
@@ -90,9 +116,12 @@ def parse_usage_line(line: str) -> Usage | None:
     match = _USAGE_RE.match(line)
     if not match:
         return None
-    used = float(match["used"]) * _UNITS.get(match["uu"] or "B", 1)
-    total = float(match["total"]) * _UNITS.get(match["tu"] or "B", 1)
-    return Usage(match["name"], used, total)
+    try:
+        used = float(match["used"]) * _UNITS.get(match["uu"] or "B", 1)
+        total = float(match["total"]) * _UNITS.get(match["tu"] or "B", 1)
+    except ValueError:  # "1.2.3/4 CPU", "./2 CPU"
+        return None
+    return _usage(match["name"], used, total)  # "1e999/2 CPU" is no usage
 
 
 def parse_usage_block(text: str) -> dict[str, Usage]:
@@ -151,14 +180,14 @@ def parse_node(raw: Any, logical_text: str = "") -> Node | None:
     memory = None
     if len(mem) >= 2 and _num(mem[0]) and _num(mem[1]) is not None:
         total, available = float(_num(mem[0])), float(_num(mem[1]))
-        memory = Usage("host_memory", total - available, total)
+        memory = _usage("host_memory", total - available, total)
 
     store_used = _num(raylet.get("objectStoreUsedMemory"))
     store_avail = _num(raylet.get("objectStoreAvailableMemory"))
     object_store = None
     store_total = _num(resources.get("objectStoreMemory"), 0.0) or 0.0
     if store_used is not None and store_avail is not None and store_used + store_avail > 0:
-        object_store = Usage("object_store_memory", store_used, store_used + store_avail)
+        object_store = _usage("object_store_memory", store_used, store_used + store_avail)
     elif "object_store_memory" in logical:
         object_store = logical["object_store_memory"]
     elif store_total:
@@ -181,7 +210,7 @@ def parse_node(raw: Any, logical_text: str = "") -> Node | None:
 
     cpus = _list(raw.get("cpus"))
     load = _list(raw.get("loadAvg"))
-    load_avg = tuple(float(x) for x in _list(load[0]) if _num(x) is not None) if load else ()
+    load_avg = tuple(v for v in map(_num, _list(load[0]) if load else []) if v is not None)
     snapshot = _dict(raylet.get("stateSnapshot"))
     gpus = tuple(
         g for g in (parse_gpu(x, node_id, host or ip) for x in _list(raw.get("gpus"))) if g
@@ -214,7 +243,7 @@ def parse_node(raw: Any, logical_text: str = "") -> Node | None:
 def parse_nodes(data: Any) -> tuple[Node, ...]:
     """`data` of GET /nodes?view=summary -> nodes, head first, then alive, then by name."""
     if not isinstance(data, dict) or not isinstance(data.get("summary"), list):
-        raise BadResponse("node summary: expected data.summary to be a list", body=str(data)[:200])
+        raise BadResponse("node summary: expected data.summary to be a list", body=_shown(data))
     logical = _dict(data.get("nodeLogicalResources"))
     nodes = []
     for raw in data["summary"]:
@@ -250,12 +279,23 @@ def _text_sections(text: str) -> dict[str, list[str]]:
     return sections
 
 
+# More pending nodes than this from one "<type>, <n> launching" line are not listed one by one.
+_MAX_PENDING = 10_000
+
+
+def _count(text: str) -> int | None:
+    """A plain decimal count ("3"), else None: not "²" or "٣" (isdigit says yes, int() may say
+    no), nor a number too long to be a count."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
 def _counted(lines: list[str]) -> tuple[tuple[str, int], ...]:
     out = []
     for line in lines:
         count, _, name = line.partition(" ")
-        if count.isdigit() and name:
-            out.append((name.strip(), int(count)))
+        number = _count(count)
+        if number is not None and name:
+            out.append((name.strip(), number))
         else:
             out.append((line, 1))
     return tuple(out)
@@ -273,9 +313,11 @@ def _pending(lines: list[str]) -> tuple[PendingNode, ...]:
         node_type, _, status = line.partition(",")
         status = status.strip()
         count, _, word = status.partition(" ")
-        if count.isdigit():
+        number = _count(count)
+        if number is not None:
             out.extend(
-                PendingNode("", node_type.strip(), word or "pending") for _ in range(int(count))
+                PendingNode("", node_type.strip(), word or "pending")
+                for _ in range(min(number, _MAX_PENDING))
             )
         else:
             out.append(PendingNode("", node_type.strip(), status or "pending"))
@@ -287,7 +329,7 @@ def parse_autoscaler_text(text: str) -> AutoscalerStatus:
     if text is None:
         text = ""
     if not isinstance(text, str):
-        raise BadResponse("cluster status: expected the `ray status` text", body=str(text)[:200])
+        raise BadResponse("cluster status: expected the `ray status` text", body=_shown(text))
     if "Node status" not in text:
         return AutoscalerStatus(available=False, raw_text=text)
     sections = _text_sections(text)
@@ -318,9 +360,9 @@ def merge_structured_autoscaler(status: AutoscalerStatus, data: Any) -> Autoscal
     failures = list(status.failures)
     for item in _list(report.get("failedNodes")):
         if isinstance(item, list) and len(item) >= 2:
-            line = f"{item[1]} (ip {item[0]})"
-            if not any(str(item[0]) in f for f in failures):
-                failures.append(line)
+            ip, node_type = _str(item[0]), _str(item[1])
+            if not any(ip in f for f in failures):
+                failures.append(f"{node_type} (ip {ip})")
     return replace(status, error=error, failures=tuple(failures))
 
 
@@ -354,7 +396,7 @@ def parse_job(raw: Any) -> Job | None:
 def parse_jobs(data: Any) -> tuple[Job, ...]:
     """GET /api/jobs/ -> jobs, newest first."""
     if not isinstance(data, list):
-        raise BadResponse("jobs: expected a list", body=str(data)[:200])
+        raise BadResponse("jobs: expected a list", body=_shown(data))
     jobs = [j for j in (parse_job(x) for x in data) if j is not None]
     jobs.sort(key=lambda j: (j.start_time_ms or 0, j.key), reverse=True)
     return tuple(jobs)
@@ -365,7 +407,7 @@ def parse_jobs(data: Any) -> tuple[Job, ...]:
 
 def parse_serve(data: Any) -> ServeStatus:
     if not isinstance(data, dict):
-        raise BadResponse("serve applications: expected an object", body=str(data)[:200])
+        raise BadResponse("serve applications: expected an object", body=_shown(data))
     apps = []
     for name, raw_app in sorted(_dict(data.get("applications")).items()):
         raw_app = _dict(raw_app)
@@ -393,7 +435,7 @@ def parse_serve(data: Any) -> ServeStatus:
                     ),
                     replicas=replicas,
                     resources={
-                        k: float(v)
+                        k: _num(v)
                         for k, v in _dict(raw_dep.get("required_resources")).items()
                         if _num(v) is not None
                     },

@@ -72,7 +72,7 @@ def split_log(text: str) -> list[str]:
 
 
 def is_terminal(status: str | None) -> bool:
-    return status in TERMINAL_JOB_STATES
+    return isinstance(status, str) and status in TERMINAL_JOB_STATES
 
 
 def is_final(error: CockpitError) -> bool:
