@@ -39,7 +39,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import pytest
+import hypothesis
 
 from raycockpit.cockpit import parse
 from raycockpit.cockpit.errors import BadResponse
@@ -58,7 +58,6 @@ from raycockpit.cockpit.models import (
 from raycockpit.cockpit.report import snapshot_json, snapshot_text
 from raycockpit.cockpit.tail import JobLogFollower, is_terminal, split_log
 
-hypothesis = pytest.importorskip("hypothesis")  # a test dependency (pyproject's test extra)
 st = hypothesis.strategies
 given = hypothesis.given
 HealthCheck = hypothesis.HealthCheck
