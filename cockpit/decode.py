@@ -247,6 +247,20 @@ def _node_dict(raw: Buffer) -> Any:
         return _item(raw)
 
 
+class _Summary(list):
+    """data.summary for parse_nodes: the nodes' raw items, each decoded only when parse_nodes
+    reaches it. One node's dicts at a time rather than all 1,000 nodes' at once: far fewer
+    objects alive together, so far less work (and shorter pauses) for the garbage collector."""
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in super().__iter__():
+            yield _node_dict(item)
+
+    def __getitem__(self, index: Any) -> Any:
+        item = super().__getitem__(index)
+        return [_node_dict(i) for i in item] if isinstance(index, slice) else _node_dict(item)
+
+
 def decode_nodes(raw: Buffer) -> tuple[Node, ...]:
     """GET /nodes?view=summary bytes -> nodes, as parse_nodes(json.loads(raw)["data"]) gives."""
     with _reading(NODES_WHAT):
@@ -257,7 +271,7 @@ def decode_nodes(raw: Buffer) -> tuple[Node, ...]:
         if envelope.result is False:
             raise BadResponse(f"{NODES_WHAT} failed", body=_shown(envelope.msg or ""))
         data = envelope.data
-        summary = [_node_dict(item) for item in data.summary]
+        summary = _Summary(data.summary)
         return parse_nodes({"summary": summary, "nodeLogicalResources": data.nodeLogicalResources})
 
 

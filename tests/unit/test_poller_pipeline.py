@@ -25,7 +25,7 @@ from raycockpit.cockpit.errors import (
     RequestRejected,
 )
 from raycockpit.cockpit.models import SECTIONS
-from raycockpit.cockpit.poller import Poller
+from raycockpit.cockpit.poller import History, Poller
 from tests.conftest import load_fixture
 
 PATHS = {
@@ -293,6 +293,32 @@ async def test_serve_missing_is_no_error_and_not_asked_again(fake):
     snap = await poller.poll_once()
     assert "serve" not in snap.errors and snap.connected
     assert dashboard.requests["serve-404"] == 1
+
+
+def test_history_is_bounded_compact_and_follows_the_cluster():
+    history = History(points=3)
+    for value in (1, 2.04, 3, 4):
+        history.add("gpu:a:0", value)
+    history.add("gpu:a:0", None)  # not reported: no point
+    history.add("other", 150.5)
+    frozen = history.frozen()
+    assert frozen == {"gpu:a:0": (2.0, 3.0, 4.0), "other": (150.5,)}
+    history.add("gpu:b:0", 2.0)
+    assert history.frozen()["gpu:b:0"][0] is frozen["gpu:a:0"][0]  # one shared 2.0
+    assert history.frozen()["gpu:a:0"] is frozen["gpu:a:0"]  # shared, not copied
+    history.keep({"gpu:b:0"})
+    assert history.frozen() == {"gpu:b:0": (2.0,)}
+
+
+async def test_history_drops_the_series_of_nodes_that_left(fake):
+    dashboard, poller = fake
+    snap = await poller.poll_once()
+    keys = set(snap.history)
+    assert {"cluster:CPU", "gpu:" + snap.nodes[1].gpus[0].key} <= keys
+    assert {k.split(":")[0] for k in keys} == {"cluster", "gpu", "gpumem", "cpu"}
+    gone = dashboard.nodes["data"]["summary"].pop(1)
+    snap = await poller.poll_once()
+    assert not any(gone["raylet"]["nodeId"] in k for k in snap.history), snap.history.keys()
 
 
 # -- the client's raw-bytes fetches -------------------------------------------------------------
