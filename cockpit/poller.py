@@ -297,6 +297,7 @@ class Poller:
                 plan.watched[name[4:]] = answer
             else:
                 plan.answers[name] = answer
+        gathered = answer = None  # the plan holds the bodies now: the build lets each go once read
 
         new = await asyncio.to_thread(self._build, snap, plan)
         self.snapshot = new
@@ -363,7 +364,7 @@ class Poller:
         for section in SECTIONS:
             if section not in plan.answers:
                 continue
-            answer = plan.answers[section]
+            answer = plan.answers.pop(section)  # the body goes as soon as it is decoded
             error = failed(answer)
             if error is not None:
                 if section == "serve" and isinstance(error, (BadResponse, NotFound)):
@@ -379,6 +380,8 @@ class Poller:
             except CockpitError as exc:
                 errors[section] = exc.one_line()
                 continue
+            finally:
+                del answer
             errors.pop(section, None)
             updated_at[section] = now
 
