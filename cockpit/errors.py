@@ -3,6 +3,10 @@ do."""
 
 from __future__ import annotations
 
+import html
+import json
+import re
+
 
 class CockpitError(Exception):
     """Base of every error the core raises on purpose. `str()` is one readable line."""
@@ -61,11 +65,42 @@ class BadResponse(CockpitError):
 
 
 def summarise_body(body: str) -> str:
-    """The useful part of an error body: a traceback's last line, else the first two lines."""
-    lines = [line.strip() for line in body.strip().splitlines() if line.strip()]
+    """The useful part of an error body, as text a person reads: a traceback's last line; an
+    HTML page's title (or its first words), never its tags; JSON text that does not parse (cut
+    short, or malformed) said as such, not its first bytes; else the first two lines."""
+    text = body.strip()
+    if _HTML_START.match(text):
+        return _html_summary(text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     if any(line.startswith("Traceback (most recent call last)") for line in lines):
         return lines[-1]
+    if _JSON_START.match(text) and not _parses(text):
+        return "JSON that is cut short or malformed"
     return " | ".join(lines[:2])
+
+
+_HTML_START = re.compile(r"<(!doctype\s+html|html|head|body|title|h1|div|p)\b", re.IGNORECASE)
+_JSON_START = re.compile(r'[\[{]\s*["\[{]')  # JSON text; a Python repr quotes with '
+_TAG = re.compile(r"<[^>]*>?")
+
+
+def _html_summary(page: str) -> str:
+    """An HTML page in words: "an HTML page: <its title, else its first words>"."""
+    title = re.search(r"<title[^>]*>(.*?)</title>", page, re.IGNORECASE | re.DOTALL)
+    words = title.group(1) if title and title.group(1).strip() else page
+    words = re.sub(r"<(script|style)\b.*?(</\1>|$)", " ", words, flags=re.IGNORECASE | re.DOTALL)
+    words = " ".join(html.unescape(_TAG.sub(" ", words)).split())
+    if len(words) > 80:
+        words = words[:77] + "..."
+    return f"an HTML page: {words}" if words else "an HTML page"
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 class RequestRejected(BadResponse):
