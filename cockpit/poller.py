@@ -122,6 +122,7 @@ class _Plan:
     info: ClusterInfo
     answers: dict[str, Any] = field(default_factory=dict)  # section -> bytes or the exception
     structured: Any = None  # bytes or the exception, when fetched
+    new_session: bool = False  # the session changed: drop the per-session caches first
     watched: dict[str, Any] = field(default_factory=dict)  # job id -> bytes or the exception
 
 
@@ -147,6 +148,7 @@ class Poller:
         self._structured_poll: int | None = None
         self._version_at = 0.0
         self._session_changes = 0
+        self._session_reset = False
         self._nodes = NodesDecoder()
         self._jobs = JobsDecoder()
         self._serve = Reusing(decode_serve)
@@ -266,7 +268,8 @@ class Poller:
                     )
                     return self.snapshot
 
-        plan = _Plan(now=now, info=info)
+        plan = _Plan(now=now, info=info, new_session=self._session_reset)
+        self._session_reset = False
         due = self._due()
         calls: dict[str, Awaitable[Any]] = {}
         fetchers = {
@@ -314,12 +317,10 @@ class Poller:
         return info
 
     def _new_session(self) -> None:
-        """A new cluster behind the same address: forget what belonged to the old one, and fetch
-        every section in this very poll."""
-        with self._build_lock:
-            for decoder in (self._nodes, self._jobs, self._serve, self._autoscaler):
-                decoder.clear()
-            self.history.clear()
+        """A new cluster behind the same address: forget what belonged to the old one (the
+        decoders and the history in the build, which owns them), and fetch every section in
+        this very poll."""
+        self._session_reset = True
         self._serve_missing = False
         self._fetched_poll.clear()
         self._structured_poll = None
@@ -332,6 +333,10 @@ class Poller:
 
     def _build_locked(self, snap: Snapshot, plan: _Plan) -> Snapshot:
         now = plan.now
+        if plan.new_session:
+            for decoder in (self._nodes, self._jobs, self._serve, self._autoscaler):
+                decoder.clear()
+            self.history.clear()
         errors = dict(snap.errors)
         updated_at = dict(snap.updated_at)
         updates: dict[str, Any] = {}
