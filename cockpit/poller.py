@@ -30,11 +30,13 @@ off (up to 30 s) and the loop reconnects by itself. The structured autoscaler re
 nodes, the autoscaler's error) comes on a slower beat (`slow_every` polls); Serve not installed
 on the head (404/501) is no error and is not asked again in that session.
 
-A restarted cluster is noticed: /api/version is read again when the connection comes back and
-every `VERSION_EVERY_S` seconds; when its session_name changes, `info.session_changes` counts up
-and `info.session_changed_at` says when, the per-session caches (the decoders' reused jobs and
-nodes, the history, Serve missing) are dropped and every section is fetched in that same poll, so
-no rows of the old session stay beside the new one's (job ids restart in a new session).
+/api/version (a few bytes) is read with every poll: its answer tells a dashboard that is there
+from one that is gone when a big section times out (the section goes stale, the cockpit stays
+connected), and a restarted cluster is noticed within one poll: when its session_name changes,
+`info.session_changes` counts up and `info.session_changed_at` says when, the per-session caches
+(the decoders' reused jobs and nodes, the history, Serve missing) are dropped and every section
+is fetched in that same poll, so no rows of the old session stay beside the new one's (job ids
+restart in a new session).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ from raycockpit.cockpit.models import SECTIONS, ClusterInfo, Snapshot
 
 MAX_BACKOFF_S = 30.0
 HISTORY_POINTS = 60
-VERSION_EVERY_S = 30.0  # re-read /api/version this often: a new session_name is a new cluster
+VERSION_EVERY_S = 0.0  # re-read /api/version this often (every poll): a new session, or alive
 
 
 # the float objects of 0.0, 0.1 ... 100.0, shared by every percent series (see History)
@@ -124,6 +126,7 @@ class _Plan:
     structured: Any = None  # bytes or the exception, when fetched
     new_session: bool = False  # the session changed: drop the per-session caches first
     watched: dict[str, Any] = field(default_factory=dict)  # job id -> bytes or the exception
+    version_ok: bool = False  # /api/version answered in this poll: the dashboard is there
 
 
 class Poller:
@@ -247,12 +250,11 @@ class Poller:
         now = clock.now()
         info = snap.info
         reconnecting = not info.ray_version
-        if reconnecting or now - self._version_at >= VERSION_EVERY_S:
+        if reconnecting:
             self._version_at = now
             try:
                 version = await self.client.version()
-                if reconnecting:
-                    info = replace(info, auth_mode=await self.client.auth_mode())
+                info = replace(info, auth_mode=await self.client.auth_mode())
                 info = self._new_version(info, version, now)
             except CockpitError as exc:
                 if _is_connection(exc):
@@ -292,15 +294,34 @@ class Poller:
         watched = [] if "jobs" in due else sorted(self._watched)
         for job_id in watched:
             calls[f"job:{job_id}"] = self.client.job_bytes(job_id)
+        if not reconnecting and now - self._version_at >= VERSION_EVERY_S:
+            self._version_at = now
+            calls["version"] = self.client.version()
         gathered = await asyncio.gather(*calls.values(), return_exceptions=True)
         for name, answer in zip(calls, gathered, strict=True):
-            if name == "structured":
+            if name == "version":
+                if not isinstance(answer, BaseException):
+                    plan.info = self._new_version(plan.info, answer, now)
+                    plan.new_session = plan.new_session or self._session_reset
+                    self._session_reset = False
+                    plan.version_ok = True
+            elif name == "structured":
                 plan.structured = answer
             elif name.startswith("job:"):
                 plan.watched[name[4:]] = answer
             else:
                 plan.answers[name] = answer
         gathered = answer = None  # the plan holds the bodies now: the build lets each go once read
+        if plan.new_session:  # a restart seen just now: the rest of the new cluster, this poll too
+            missing = [s for s in SECTIONS if s not in plan.answers]
+            for section in missing:
+                self._fetched_poll[section] = self._polls
+                self._fetched_at[section] = now
+            answers = await asyncio.gather(
+                *(fetchers[s]() for s in missing), return_exceptions=True
+            )
+            plan.answers.update(zip(missing, answers, strict=True))
+            answers = None
 
         new = await asyncio.to_thread(self._build, snap, plan)
         self.snapshot = new
@@ -404,7 +425,10 @@ class Poller:
             updates["jobs"] = jobs
 
         info = plan.info
-        connected = snap.connected if tried == 0 else len(lost) < tried
+        if plan.version_ok:
+            connected = True  # a section that timed out is stale, the dashboard is not gone
+        else:
+            connected = snap.connected if tried == 0 else len(lost) < tried
         if connected:
             self._failures = 0
         else:
@@ -427,18 +451,15 @@ class Poller:
         return new
 
     def _record_history(self, snap: Snapshot) -> None:
+        """The series something shows: each GPU's utilisation (GPUs pane) and the cluster's CPU
+        (Overview). Nothing else is kept: at 5,000 nodes x 8 GPUs every series is memory."""
         history = self.history
         keys = {"cluster:CPU"}
         for node in snap.nodes:
             for gpu in node.gpus:
-                gpu_key, mem_key = f"gpu:{gpu.key}", f"gpumem:{gpu.key}"
+                gpu_key = f"gpu:{gpu.key}"
                 history.add(gpu_key, gpu.utilization)
-                history.add(mem_key, 100 * gpu.memory_fraction)
-                keys.update((gpu_key, mem_key))
-            if node.state == "ALIVE":
-                cpu_key = f"cpu:{node.node_id}"
-                history.add(cpu_key, node.cpu_percent)
-                keys.add(cpu_key)
+                keys.add(gpu_key)
         totals = snap.totals()
         if "CPU" in totals:
             history.add("cluster:CPU", 100 * totals["CPU"].fraction)
