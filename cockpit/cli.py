@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 import sys
 from dataclasses import dataclass
@@ -214,6 +215,15 @@ def main(argv: list[str] | None = None) -> int:
             tunnel.shut_down()
 
 
+def _quiet_gc() -> None:
+    """The modules loaded so far live as long as the process: out of the collector's sight
+    (gc.freeze), and young objects collected less eagerly. A big cluster's poll makes many
+    short-lived objects; with the default thresholds full collections of everything alive
+    stalled the event loop for 110-160 ms every other poll at 1,000 nodes."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def _run_app(target: Target, settings: Settings, tunnel) -> int:
     from raycockpit.cockpit.kept_heads import KeptHead
     from raycockpit.cockpit.local import LocalHead
@@ -222,6 +232,7 @@ def _run_app(target: Target, settings: Settings, tunnel) -> int:
     head = LocalHead() if target.embedded else None
     kept = None if (target.embedded or tunnel) else KeptHead.find(target.address)
     app = make_app(settings, address=target.address, head=head, kept_head=kept, tunnel=tunnel)
+    _quiet_gc()
     try:
         app.run()
     finally:
