@@ -9,6 +9,7 @@ A spec is the form's schema; `configs/workloads/<name>.yaml` and the workload's 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -529,11 +530,17 @@ def launched_by_cockpit(metadata: dict[str, str]) -> tuple[str, dict[str, str], 
 
 
 async def submit(client: Any, request: JobRequest) -> str:
-    """Ship the working_dir (once per content hash) and post the job; returns the submission id."""
+    """Ship the working_dir (once per content hash) and post the job; returns the submission id.
+
+    The zip and its hash run in a thread: a working_dir of 100 MiB takes seconds to pack, and the
+    caller's event loop (the TUI's keys) keeps going meanwhile.
+    """
     from raycockpit.cockpit.packaging import build_package, ensure_uploaded
 
     uri = None
     if request.package_root is not None:
-        package = build_package(request.package_root, include=request.package_include)
+        package = await asyncio.to_thread(
+            build_package, request.package_root, include=request.package_include
+        )
         uri = await ensure_uploaded(client, package)
     return await client.submit_job_body(request.body(uri))

@@ -54,17 +54,27 @@ PANES: list[tuple[str, type[Pane]]] = [
 
 
 class CommandBar(Input):
-    """`:` opens it; `:nodes`, `:gpus`, `:jobs`, `:autoscaler`, `:overview`, `:pause`, `:quit`..."""
+    """`:` opens it; `:nodes`, `:gpus`, `:jobs`, `:autoscaler`, `:overview`, `:pause`, `:quit`...
+    On a pushed screen (a job's, a node's) the app mounts one there, where the keys go."""
 
     BINDINGS = [Binding("escape", "close", "Close", id="command.close")]
     DEFAULT_CSS = """
     CommandBar { dock: bottom; display: none; height: 3; }
     CommandBar.-open { display: block; }
     """
+    PLACEHOLDER = (
+        ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :overview  :pause  "
+        ":refresh  :keys  :stop-head  :quit"
+    )
 
     can_focus = False  # only while open
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(placeholder=self.PLACEHOLDER, **kwargs)
+        self._focused_before = None
+
     def open(self) -> None:
+        self._focused_before = self.screen.focused
         self.value = ""
         self.can_focus = True
         self.add_class("-open")
@@ -74,7 +84,10 @@ class CommandBar(Input):
         self.remove_class("-open")
         self.can_focus = False
         self.app.set_focus(None)
-        self.app.focus_pane()
+        if self.screen is self.app.screen_stack[0]:
+            self.app.focus_pane()
+        elif self._focused_before is not None and self._focused_before.is_attached:
+            self._focused_before.focus()
 
 
 class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
@@ -132,13 +145,7 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
         with ContentSwitcher(initial="overview"):
             for name, cls in PANES:
                 yield cls(id=name)
-        yield CommandBar(
-            placeholder=(
-                ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :overview  :pause  "
-                ":refresh  :keys  :stop-head  :quit"
-            ),
-            id="command-bar",
-        )
+        yield CommandBar(id="command-bar")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -294,8 +301,14 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
             self.query_one(f"#{name}", Pane).show(self.snapshot)
         self.focus_pane()
 
-    def action_command_bar(self) -> None:
-        self.query_one(CommandBar).open()
+    async def action_command_bar(self) -> None:
+        bars = self.screen.query(CommandBar)
+        if bars:
+            bar = bars.first()
+        else:  # a pushed screen: the panes' bar is hidden under it
+            bar = CommandBar()
+            await self.screen.mount(bar)
+        bar.open()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if not isinstance(event.input, CommandBar):

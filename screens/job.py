@@ -77,6 +77,10 @@ class JobScreen(Screen):
 
     @dataclass
     class Closed(Message):
+        """Posted to the app once the screen is gone, whatever route removed it (escape, a pane
+        key, the command bar or palette, a deleted job, the app closing): its log follower
+        stops."""
+
         job_id: str
 
     def __init__(self, job: Job, *, readonly: bool = False, max_lines: int = 20_000) -> None:
@@ -109,6 +113,10 @@ class JobScreen(Screen):
         self._render_head()
         self.set_interval(0.5, self.redraw)
         self.query_one("#log-lines").focus()
+
+    def on_unmount(self) -> None:
+        # Here, not in action_back: pane keys, the command bar and a deleted job pop it as well.
+        self.app.post_message(self.Closed(self.job_id))
 
     # -- fed by the app ---------------------------------------------------------------------------
 
@@ -171,8 +179,7 @@ class JobScreen(Screen):
         return True
 
     def action_back(self) -> None:
-        self.post_message(self.Closed(self.job_id))
-        self.app.pop_screen()
+        self.app.pop_screen()  # on_unmount tells the app
 
     def action_stop(self) -> None:
         self.post_message(self.Action("stop", self.job))

@@ -143,11 +143,24 @@ class JobWorkers:
         self.push_screen(PreviewScreen(message.body, message.command, message.note))
 
     def open_job(self, job: Job) -> None:
+        """The job's screen and its one log follower: a job already open is shown again, never
+        followed twice. Followers live exactly while their job has a screen in the stack."""
+        open_already = self._job_screens(job.key)
+        if open_already:
+            while self.screen is not open_already[-1]:
+                self.pop_screen()  # e.g. a dialog over it
+            return
+        # Followers left from a screen of this job that is gone: its Closed may still be queued.
+        self._stop_following(job.key)
         screen = JobScreen(
             job, readonly=self.settings.readonly, max_lines=self.settings.log_max_lines
         )
         self.push_screen(screen)
-        self._tail_workers.setdefault(job.key, []).append(self._follow(job.key))
+        self._tail_workers[job.key] = [self._follow(job.key)]
+
+    def _stop_following(self, job_id: str) -> None:
+        for worker in self._tail_workers.pop(job_id, []):
+            worker.cancel()
 
     @work(group="tail", exit_on_error=False)
     async def _follow(self, job_id: str) -> None:
@@ -172,10 +185,9 @@ class JobWorkers:
             screen.set_tail_state(message.state)
 
     def on_job_screen_closed(self, message: JobScreen.Closed) -> None:
-        still_open = [s for s in self._job_screens(message.job_id) if s is not message.control]
-        if not still_open:  # keep few log websockets open: stop following what nobody watches
-            for worker in self._tail_workers.pop(message.job_id, []):
-                worker.cancel()
+        # The screen is out of the stack by now; a newer screen of the same job keeps its follower.
+        if not self._job_screens(message.job_id):
+            self._stop_following(message.job_id)
 
     def on_job_screen_action(self, message: JobScreen.Action) -> None:
         job = message.job
