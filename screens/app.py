@@ -10,7 +10,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.widgets import ContentSwitcher, Footer, Input, Static
+from textual.widgets import ContentSwitcher, Input, Static
 from textual.worker import Worker, WorkerState
 
 from raycockpit.cockpit.client import DashboardClient
@@ -37,6 +37,7 @@ from raycockpit.screens.nodes import NodesPane
 from raycockpit.screens.overview import OverviewPane
 from raycockpit.screens.serve import ServePane
 from raycockpit.screens.startup import StartupScreen
+from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.status_line import Banner, StatusLine
 from raycockpit.screens.workers.cluster import ClusterWorkers
 from raycockpit.screens.workers.jobs import JobWorkers
@@ -146,7 +147,7 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
             for name, cls in PANES:
                 yield cls(id=name)
         yield CommandBar(id="command-bar")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._catch_signals()
@@ -202,7 +203,9 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
     def focus_pane(self) -> None:
         pane = self.query_one(f"#{self.current_pane}", Pane)
         targets = [
-            w for w in pane.query("DataTable, OptionList, Tree") if w.display and w.can_focus
+            w
+            for w in pane.query("KeyedTable, DataTable, OptionList, Tree")
+            if w.display and w.can_focus
         ]
         if targets:
             targets[0].focus()
@@ -215,6 +218,7 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
         if self.client is None:
             self.client = DashboardClient(self.address, timeout=self.settings.request_timeout)
         self.poller = Poller(self.client, interval=self.settings.refresh)
+        self._want_sections()
         self._poll()
         if self.tunnel is not None:
             self._keep_tunnel()
@@ -232,7 +236,14 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
             pass  # the app is closing and its widgets are already gone
 
     def _show_snapshot(self, snap: Snapshot) -> None:
-        self.snapshot = snap
+        previous, self.snapshot = self.snapshot, snap
+        if previous is not None and snap.info.session_changes != previous.info.session_changes:
+            self.notify(
+                f"the cluster restarted (new Ray session {snap.info.session_name}); "
+                "rows of the old session are gone, jobs that were running show how they ended",
+                severity="warning",
+                timeout=15,
+            )
         self._update_status_lines()
         banner = self.query_one(Banner)
         if not snap.connected and self.tunnel is not None and self.link_state != "up":
@@ -297,9 +308,21 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
         self.current_pane = name
         self.query_one(ContentSwitcher).current = name
         self._render_nav()
+        self._want_sections()
         if self.snapshot is not None:
             self.query_one(f"#{name}", Pane).show(self.snapshot)
         self.focus_pane()
+
+    def _want_sections(self) -> None:
+        """Fetch what the visible pane shows every refresh, the rest on the poller's slow beat
+        (a node's detail screen wants the nodes too)."""
+        if self.poller is None:
+            return
+        pane = dict(PANES)[self.current_pane]
+        wanted = set(pane.SECTIONS if pane.POLLS is None else pane.POLLS)
+        if any(isinstance(screen, NodeDetailScreen) for screen in self.screen_stack):
+            wanted.add("nodes")
+        self.poller.want(wanted)
 
     async def action_command_bar(self) -> None:
         bars = self.screen.query(CommandBar)

@@ -20,6 +20,9 @@ class Pane(Vertical):
 
     TITLE = ""
     SECTIONS: tuple[str, ...] = ()
+    # fetched every refresh while the pane is shown (the rest on the poller's slow beat);
+    # None: the SECTIONS
+    POLLS: tuple[str, ...] | None = None
 
     DEFAULT_CSS = """
     Pane { height: 1fr; }

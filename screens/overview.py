@@ -28,6 +28,9 @@ class OverviewPane(Pane):
     TITLE = "Overview"
     SECTIONS = ("nodes", "autoscaler", "jobs", "serve")
     TICKS = True  # the CPU history and the jobs' ages
+    # the totals come from the autoscaler's report; the node counts can be 10 s old (at 1,000
+    # nodes the node summary is 18 MB)
+    POLLS = ("autoscaler", "jobs", "serve")
 
     DEFAULT_CSS = """
     OverviewPane .row { height: auto; }
