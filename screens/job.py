@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.events import MARKER, MetricSeries, parse_event_line
@@ -23,6 +23,7 @@ from raycockpit.cockpit.launch import launched_by_cockpit
 from raycockpit.cockpit.models import Job, Snapshot
 from raycockpit.cockpit.tail import TailState
 from raycockpit.screens.job_info import job_view
+from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.log_view import LogView
 from raycockpit.screens.widgets.metrics_panel import MetricsPanel
 from raycockpit.screens.widgets.render import status_text
@@ -104,7 +105,7 @@ class JobScreen(Screen):
         with Horizontal(id="job-body"):
             yield LogView(max_lines=self.max_lines, id="job-log")
             yield MetricsPanel(id="job-metrics")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"job {self.job_id}"

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from raycockpit.cockpit.launch import (
     JobOptions,
@@ -22,6 +22,7 @@ from raycockpit.cockpit.launch import (
     build_custom_request,
     build_request,
 )
+from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.status_line import StatusLine
 
 PRESET_KEYS = ("f2", "f3", "f4", "f5")
@@ -146,7 +147,7 @@ class LaunchFormScreen(Screen):
                     Input(getattr(self.options, name), id=f"f-opt-{name}"),
                 )
         yield Static(id="form-status")
-        yield Footer()
+        yield KeyFooter()
 
     @staticmethod
     def _help(p) -> str:

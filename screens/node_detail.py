@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from raycockpit.cockpit.format import amount, human_bytes, is_bytes, timestamp, usage_text
 from raycockpit.cockpit.models import Node
+from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.render import bar, status_text
 from raycockpit.screens.widgets.status_line import StatusLine
 
@@ -94,7 +95,7 @@ class NodeDetailScreen(Screen):
         yield StatusLine()
         with VerticalScroll():
             yield Static(node_view(self.node), id="node-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"node {self.node.name}"

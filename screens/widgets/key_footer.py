@@ -1,29 +1,81 @@
-"""Textual's Footer, recomposed only when the keys it shows change.
+"""The key line at the bottom: the keys of where you are, drawn as one line of text.
 
-Footer rebuilds itself (a widget per key, each styled and mounted) on every focus or binding
-change; on a pane switch that was most of the time from the key press to the new screen. Switching
-between two tables with the same keys now costs nothing here."""
+Textual's Footer is a widget per key, restyled and remounted on every focus or binding change:
+opening a job's screen spent most of its second there, and a pane switch a third of its time.
+This is one widget that repaints its one line when the keys it shows change (keyboard first:
+the keys are to read, not to click)."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widget import Widget
 
 
-class KeyFooter(Footer):
-    _shown: tuple | None = None
+class KeyFooter(Widget):
+    COMPONENT_CLASSES = {"key-footer--key", "key-footer--description"}
 
-    def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True
-        if not screen.app.app_focus:
+    DEFAULT_CSS = """
+    KeyFooter {
+        dock: bottom;
+        height: 1;
+        background: $footer-background;
+        color: $footer-foreground;
+        & > .key-footer--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        & > .key-footer--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._keys: tuple[tuple[str, str, bool], ...] = ()  # (key shown, description, enabled)
+        self._palette: tuple[str, str] | None = None
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self._bindings_changed(self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen: Screen) -> None:
+        if not self.is_attached or screen is not self.screen:
             return
-        if self.is_attached and screen is self.screen:
-            shown = tuple(
-                (binding.key, binding.action, binding.description, enabled, tooltip)
-                for (_, binding, enabled, tooltip) in screen.active_bindings.values()
-                if binding.show or binding.key == self.app.COMMAND_PALETTE_BINDING
-            )
-            if shown == self._shown:
-                return
-            self._shown = shown
-            self.call_after_refresh(self.recompose)
+        app = self.app
+        keys, actions, palette = [], set(), None
+        for _, binding, enabled, _tooltip in screen.active_bindings.values():
+            if binding.key == app.COMMAND_PALETTE_BINDING and app.ENABLE_COMMAND_PALETTE:
+                palette = (app.get_key_display(binding), binding.description)
+                continue
+            if not binding.show or binding.action in actions:
+                continue  # one entry per action, as Textual's Footer groups them
+            actions.add(binding.action)
+            keys.append((app.get_key_display(binding), binding.description, enabled))
+        if (tuple(keys), palette) != (self._keys, self._palette):
+            self._keys, self._palette = tuple(keys), palette
+            self.refresh()
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("key-footer--key")
+        description_style = self.get_component_rich_style("key-footer--description")
+        line = Text(no_wrap=True, overflow="crop", end="")
+        for key, description, enabled in self._keys:
+            part = Text.assemble((f" {key}", key_style), (f" {description} ", description_style))
+            if not enabled:
+                part.stylize("dim")
+            line.append_text(part)
+        if self._palette is not None:
+            key, description = self._palette
+            tail = Text.assemble(("▏", description_style), (f"{key}", key_style))
+            tail.append_text(Text(f" {description} ", style=description_style))
+            room = self.size.width - tail.cell_len
+            line.truncate(max(0, room), overflow="crop", pad=True)
+            line.append_text(tail)
+        return line

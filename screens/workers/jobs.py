@@ -157,10 +157,23 @@ class JobWorkers:
         )
         self.push_screen(screen)
         self._tail_workers[job.key] = [self._follow(job.key)]
+        self._watch(job.key, True)
 
     def _stop_following(self, job_id: str) -> None:
         for worker in self._tail_workers.pop(job_id, []):
             worker.cancel()
+        self._watch(job_id, False)
+
+    def _watch(self, job_id: str, on: bool) -> None:
+        """While its screen is open, the poller fetches this one job every refresh (not the
+        whole list, which it fetches on its slow beat when the Jobs pane is not shown)."""
+        if self.poller is None:
+            return
+        watching = job_id in self.poller.watched_jobs
+        if on and not watching:
+            self.poller.watch_job(job_id)
+        elif not on and watching:
+            self.poller.unwatch_job(job_id)
 
     @work(group="tail", exit_on_error=False)
     async def _follow(self, job_id: str) -> None:
