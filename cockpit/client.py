@@ -143,7 +143,7 @@ class DashboardClient:
         response = await self._request(method, path, **kwargs)
         try:
             return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # not JSON, digits past the int limit, too deep
             raise BadResponse(
                 f"{method} {path} did not return JSON",
                 status=response.status_code,
@@ -154,12 +154,12 @@ class DashboardClient:
         """A `{"result": true, "msg": ..., "data": {...}}` answer; returns `data`."""
         payload = await self._json("GET", path, **kwargs)
         if not isinstance(payload, dict) or "data" not in payload:
-            raise BadResponse(f"GET {path}: unexpected answer", body=json.dumps(payload)[:300])
+            raise BadResponse(f"GET {path}: unexpected answer", body=_preview(payload))
         if payload.get("result") is False:
             raise BadResponse(f"GET {path} failed", body=str(payload.get("msg", "")))
         data = payload["data"]
         if not isinstance(data, dict):
-            raise BadResponse(f"GET {path}: 'data' is not an object", body=json.dumps(data)[:300])
+            raise BadResponse(f"GET {path}: 'data' is not an object", body=_preview(data))
         return data
 
     # -- cluster ----------------------------------------------------------------------------
@@ -167,7 +167,7 @@ class DashboardClient:
     async def version(self) -> dict[str, Any]:
         data = await self._json("GET", "/api/version")
         if not isinstance(data, dict) or "ray_version" not in data:
-            raise BadResponse("GET /api/version: unexpected answer", body=str(data)[:300])
+            raise BadResponse("GET /api/version: unexpected answer", body=_preview(data))
         return data
 
     async def auth_mode(self) -> str:
@@ -226,13 +226,13 @@ class DashboardClient:
     async def list_jobs(self) -> list[dict[str, Any]]:
         data = await self._json("GET", "/api/jobs/")
         if not isinstance(data, list):
-            raise BadResponse("GET /api/jobs/: expected a list", body=str(data)[:300])
+            raise BadResponse("GET /api/jobs/: expected a list", body=_preview(data))
         return data
 
     async def get_job(self, job_id: str) -> dict[str, Any]:
         data = await self._json("GET", f"/api/jobs/{job_id}")
         if not isinstance(data, dict):
-            raise BadResponse(f"GET /api/jobs/{job_id}: expected an object", body=str(data)[:300])
+            raise BadResponse(f"GET /api/jobs/{job_id}: expected an object", body=_preview(data))
         return data
 
     async def submit_job(
@@ -254,7 +254,7 @@ class DashboardClient:
         data = await self._json("POST", "/api/jobs/", json=body)
         if not isinstance(data, dict) or not data.get("submission_id"):
             raise BadResponse(
-                "POST /api/jobs/: no submission_id in the answer", body=str(data)[:300]
+                "POST /api/jobs/: no submission_id in the answer", body=_preview(data)
             )
         return str(data["submission_id"])
 
@@ -270,7 +270,7 @@ class DashboardClient:
         data = await self._json("GET", f"/api/jobs/{job_id}/logs", timeout=max(self._timeout, 30.0))
         if not isinstance(data, dict) or not isinstance(data.get("logs", ""), str):
             raise BadResponse(
-                f"GET /api/jobs/{job_id}/logs: unexpected answer", body=str(data)[:300]
+                f"GET /api/jobs/{job_id}/logs: unexpected answer", body=_preview(data)
             )
         return data.get("logs", "")
 
@@ -334,7 +334,7 @@ class DashboardClient:
         data = await self._json("GET", "/api/serve/applications/")
         if not isinstance(data, dict):
             raise BadResponse(
-                "GET /api/serve/applications/: expected an object", body=str(data)[:300]
+                "GET /api/serve/applications/: expected an object", body=_preview(data)
             )
         return data
 
@@ -413,6 +413,15 @@ class DashboardClient:
             params={"limit": str(limit), "detail": "false"},
             timeout=STATE_API_TIMEOUT,
         )
+
+
+def _preview(data: Any) -> str:
+    """The start of an unexpected answer for an error message; never raises (a 5,000-digit
+    number or a structure nested past the recursion limit has no str())."""
+    try:
+        return str(data)[:300]
+    except (ValueError, RecursionError):
+        return f"a {type(data).__name__} too big or deep to show"
 
 
 def _error_reason(body: str) -> str:

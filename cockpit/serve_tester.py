@@ -261,7 +261,7 @@ def pretty_body(text: str, limit: int = SHOW_CHARS, max_lines: int = SHOW_LINES)
     """Indented JSON when the body is JSON, cut to `limit` characters and `max_lines` lines."""
     try:
         shown = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except (json.JSONDecodeError, ValueError):
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
         shown = text
     lines = shown.splitlines()
     cut = len(shown) > limit or len(lines) > max_lines

@@ -67,6 +67,21 @@ async def test_timeout_and_non_json():
             await client.node_summary()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"ray_version": ' + "9" * 5000 + "}",  # past Python's int-from-text digit limit
+        "[" * 100_000 + "]" * 100_000,  # nested past the recursion limit
+    ],
+)
+async def test_answers_python_cannot_hold_are_a_bad_response(body):
+    async with _client(lambda request: httpx.Response(200, text=body)) as client:
+        for call in (client.version, client.list_jobs, client.node_summary):
+            with pytest.raises(BadResponse) as info:
+                await call()
+            assert "\n" not in info.value.one_line()
+
+
 async def test_token_sent_as_bearer_and_browserless_user_agent():
     seen = {}
 
