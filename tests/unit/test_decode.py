@@ -9,6 +9,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 
 from raycockpit.cockpit import decode
@@ -326,7 +327,6 @@ def test_envelope_failures_as_the_client_says_them():
 
 # -- whatever the bytes, only BadResponse (hypothesis) -------------------------------------------
 
-hypothesis = pytest.importorskip("hypothesis")
 st = hypothesis.strategies
 
 DECODERS = {
