@@ -1,12 +1,14 @@
-"""A real head goes away and comes back while the cockpit runs.
+"""The embedded head, and a real head that goes away and comes back while the cockpit runs.
 
+0. With no address the app starts its own head with progress on the start-up screen.
 1. The dashboard freezes (its process SIGSTOPped: the head and the job keep running, every answer
    hangs) while a job's screen follows its log: the banner says so, keys still work, and when it
    thaws the tail resumes, and at the end the job's lines are each shown exactly once.
 2. The head is stopped and started again on the same ports: the banner at once, then the cockpit
    reconnects by itself, says the cluster restarted, and shows only the new session's rows.
 
-One head of its own (the session head is shared by other tests), stopped by its pid at the end.
+One head of its own (the session head is shared by other tests), stopped by its pid at the end:
+its whole process group is gone afterwards.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from raycockpit.cockpit.local import HeadPorts, LocalHead, process_tree
 from raycockpit.cockpit.tail import ENDED
 from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
+from raycockpit.screens.startup import StartupScreen
 from raycockpit.screens.widgets.log_view import LogView
 from tests.ui.helpers import wait_for
 
@@ -53,16 +56,26 @@ def banner_text(app) -> str:
     return str(banner.render()) if banner.has_class("-visible") else ""
 
 
-async def test_dashboard_frozen_then_head_restarted():
+async def test_embedded_head_then_a_frozen_dashboard_then_a_restart():
     head = LocalHead(ports=HeadPorts.isolated(), temp_dir=tempfile.mkdtemp(prefix="rc-outage-"))
-    await asyncio.to_thread(head.start)
-    app = make_app(Settings(refresh=0.5, request_timeout=1.5), address=head.dashboard_url)
+    app = make_app(Settings(refresh=0.5, request_timeout=1.5), head=head)
     frozen = None
     try:
         async with app.run_test(size=SIZE) as pilot:
+            # 0. the embedded head starts with progress
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, StartupScreen)
+            startup_log = app.screen.query_one("#startup-log")
+            await wait_for(pilot, lambda: startup_log.line_count > 0, what="startup progress")
+            assert "starting a local Ray head" in startup_log.lines[0]
+            await wait_for(pilot, lambda: app.head_started, timeout=120, what="the head to start")
             await wait_for(
                 pilot, lambda: app.snapshot and app.snapshot.connected, what="a snapshot"
             )
+            assert not isinstance(app.screen, StartupScreen)
+            assert app.snapshot.nodes[0].ip == "127.0.0.1"
+            pid = head.pid
+
             job_id = await app.client.submit_job(PRINTER)
             await wait_for(
                 pilot,
@@ -128,3 +141,5 @@ async def test_dashboard_frozen_then_head_restarted():
         if frozen is not None:
             os.kill(frozen, signal.SIGCONT)
         await asyncio.to_thread(head.stop)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)

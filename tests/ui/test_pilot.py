@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 
 import pytest
 
 from raycockpit.cockpit.config import Settings
-from raycockpit.cockpit.local import HeadPorts, LocalHead, free_port
+from raycockpit.cockpit.local import free_port
 from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.keys import KeysScreen
 from raycockpit.screens.node_detail import NodeDetailScreen
-from raycockpit.screens.startup import StartupScreen
 from tests.ui.helpers import table_rows, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -149,30 +147,3 @@ async def test_dashboard_down_shows_banner_not_a_crash():
         for key in ("2", "3", "4", "5", "1"):
             await pilot.press(key)  # every pane renders an empty, stale snapshot
         assert app.poller.current_interval > 0.5  # backing off
-
-
-async def test_embedded_head_starts_with_progress_and_stops(tmp_path):
-    head = LocalHead(ports=HeadPorts.isolated(), temp_dir=tempfile.mkdtemp(prefix="rc-embed-"))
-    app = make_app(Settings(refresh=0.5), head=head)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause(0.1)
-            assert isinstance(app.screen, StartupScreen)
-            log = app.screen.query_one("#startup-log")
-            await wait_for(pilot, lambda: log.line_count > 0, what="startup progress")
-            assert "starting a local Ray head" in log.lines[0]
-            await wait_for(pilot, lambda: app.head_started, timeout=120, what="the head to start")
-            await wait_for(
-                pilot,
-                lambda: app.snapshot is not None and app.snapshot.connected,
-                what="a snapshot",
-            )
-            assert not isinstance(app.screen, StartupScreen)
-            assert app.snapshot.nodes[0].ip == "127.0.0.1"
-            pid = head.pid
-    finally:
-        head.stop()
-    import os
-
-    with pytest.raises(ProcessLookupError):
-        os.killpg(pid, 0)
