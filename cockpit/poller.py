@@ -252,9 +252,14 @@ class Poller:
         reconnecting = not info.ray_version
         if reconnecting:
             self._version_at = now
-            try:
-                version = await self.client.version()
-                info = replace(info, auth_mode=await self.client.auth_mode())
+            try:  # both at once: over a slow link every round trip counts
+                version, auth_mode = await asyncio.gather(
+                    self.client.version(), self.client.auth_mode(), return_exceptions=True
+                )
+                for answer in (version, auth_mode):
+                    if isinstance(answer, BaseException):
+                        raise answer
+                info = replace(info, auth_mode=auth_mode)
                 info = self._new_version(info, version, now)
             except CockpitError as exc:
                 if _is_connection(exc):

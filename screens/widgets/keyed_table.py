@@ -183,6 +183,9 @@ class KeyedTable(ScrollView, can_focus=True):
         if len(records) <= EAGER_LIMIT:
             for record in records:
                 self._row(record)
+        else:  # the first screenful: its widths are settled before the first paint
+            for record in records[: self._view_height if self.is_mounted else 40]:
+                self._row(record)
         self._reorder(cursor_key)
 
     def _is_stable(self, record: Any) -> bool:
@@ -284,6 +287,11 @@ class KeyedTable(ScrollView, can_focus=True):
     def visible_keys(self) -> list[str]:
         return [self._key_fn(self._records[i]) for i in self._order]
 
+    @property
+    def _view_height(self) -> int:
+        """Lines drawn, header included (a horizontal scrollbar takes one off the widget)."""
+        return self.scrollable_content_region.height
+
     def _wanted_key(self) -> str | None:
         return self._cursor_key if self._cursor_key is not None else self.selected_key
 
@@ -302,7 +310,7 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def _records_on_screen(self) -> list[Any]:
         top = int(self.scroll_y)
-        rows = max(0, self.size.height - 1)
+        rows = max(0, self._view_height - 1)
         return [self._records[i] for i in self._order[top : top + rows]]
 
     # -- cursor and keys -----------------------------------------------------------------------
@@ -322,7 +330,7 @@ class KeyedTable(ScrollView, can_focus=True):
         self.move_cursor(row=self.cursor_row + step)
 
     def action_page(self, direction: int) -> None:
-        self.move_cursor(row=self.cursor_row + direction * max(1, self.size.height - 2))
+        self.move_cursor(row=self.cursor_row + direction * max(1, self._view_height - 2))
 
     def action_jump(self, where: int) -> None:
         self.move_cursor(row=0 if where == 0 else len(self._order) - 1)
@@ -333,7 +341,7 @@ class KeyedTable(ScrollView, can_focus=True):
             self.post_message(self.RowSelected(self, key))
 
     def _scroll_to_cursor(self) -> None:
-        rows = max(1, self.size.height - 1)
+        rows = max(1, self._view_height - 1)
         top = int(self.scroll_y)
         if self.cursor_row < top:
             self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
@@ -342,7 +350,7 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def _refresh_position(self, position: int) -> None:
         line = position - int(self.scroll_y) + 1
-        if 1 <= line < self.size.height:
+        if 1 <= line < self._view_height:
             self._painted.pop(line, None)
             self.refresh_line(line)
 
@@ -413,7 +421,7 @@ class KeyedTable(ScrollView, can_focus=True):
         if not self.is_mounted:
             return
         top = int(self.scroll_y)
-        for line in range(1, self.size.height):
+        for line in range(1, self._view_height):
             position = top + line - 1
             shown = self._painted.get(line)
             if position >= len(self._order):
