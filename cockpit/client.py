@@ -16,6 +16,7 @@ import httpx
 
 from raycockpit import __version__
 from raycockpit.cockpit.config import discover_token, normalise_address
+from raycockpit.cockpit.decode import checked_envelope
 from raycockpit.cockpit.errors import (
     AuthForbidden,
     AuthRequired,
@@ -25,6 +26,7 @@ from raycockpit.cockpit.errors import (
     DashboardUnreachable,
     NotFound,
     RequestRejected,
+    preview,
 )
 
 # never browser-like: the dashboard refuses POSTs from browsers
@@ -152,22 +154,14 @@ class DashboardClient:
 
     async def _envelope(self, path: str, **kwargs: Any) -> dict[str, Any]:
         """A `{"result": true, "msg": ..., "data": {...}}` answer; returns `data`."""
-        payload = await self._json("GET", path, **kwargs)
-        if not isinstance(payload, dict) or "data" not in payload:
-            raise BadResponse(f"GET {path}: unexpected answer", body=_preview(payload))
-        if payload.get("result") is False:
-            raise BadResponse(f"GET {path} failed", body=str(payload.get("msg", "")))
-        data = payload["data"]
-        if not isinstance(data, dict):
-            raise BadResponse(f"GET {path}: 'data' is not an object", body=_preview(data))
-        return data
+        return checked_envelope(await self._json("GET", path, **kwargs), f"GET {path}")
 
     # -- cluster ----------------------------------------------------------------------------
 
     async def version(self) -> dict[str, Any]:
         data = await self._json("GET", "/api/version")
         if not isinstance(data, dict) or "ray_version" not in data:
-            raise BadResponse("GET /api/version: unexpected answer", body=_preview(data))
+            raise BadResponse("GET /api/version: unexpected answer", body=preview(data))
         return data
 
     async def auth_mode(self) -> str:
@@ -226,13 +220,13 @@ class DashboardClient:
     async def list_jobs(self) -> list[dict[str, Any]]:
         data = await self._json("GET", "/api/jobs/")
         if not isinstance(data, list):
-            raise BadResponse("GET /api/jobs/: expected a list", body=_preview(data))
+            raise BadResponse("GET /api/jobs/: expected a list", body=preview(data))
         return data
 
     async def get_job(self, job_id: str) -> dict[str, Any]:
         data = await self._json("GET", f"/api/jobs/{job_id}")
         if not isinstance(data, dict):
-            raise BadResponse(f"GET /api/jobs/{job_id}: expected an object", body=_preview(data))
+            raise BadResponse(f"GET /api/jobs/{job_id}: expected an object", body=preview(data))
         return data
 
     async def submit_job(
@@ -253,9 +247,7 @@ class DashboardClient:
         """POST /api/jobs/ with a `launch.job_body` (or `JobRequest.body`) body; returns its id."""
         data = await self._json("POST", "/api/jobs/", json=body)
         if not isinstance(data, dict) or not data.get("submission_id"):
-            raise BadResponse(
-                "POST /api/jobs/: no submission_id in the answer", body=_preview(data)
-            )
+            raise BadResponse("POST /api/jobs/: no submission_id in the answer", body=preview(data))
         return str(data["submission_id"])
 
     async def stop_job(self, job_id: str) -> bool:
@@ -269,9 +261,7 @@ class DashboardClient:
     async def job_logs(self, job_id: str) -> str:
         data = await self._json("GET", f"/api/jobs/{job_id}/logs", timeout=max(self._timeout, 30.0))
         if not isinstance(data, dict) or not isinstance(data.get("logs", ""), str):
-            raise BadResponse(
-                f"GET /api/jobs/{job_id}/logs: unexpected answer", body=_preview(data)
-            )
+            raise BadResponse(f"GET /api/jobs/{job_id}/logs: unexpected answer", body=preview(data))
         return data.get("logs", "")
 
     async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
@@ -334,7 +324,7 @@ class DashboardClient:
         data = await self._json("GET", "/api/serve/applications/")
         if not isinstance(data, dict):
             raise BadResponse(
-                "GET /api/serve/applications/: expected an object", body=_preview(data)
+                "GET /api/serve/applications/: expected an object", body=preview(data)
             )
         return data
 
@@ -413,15 +403,6 @@ class DashboardClient:
             params={"limit": str(limit), "detail": "false"},
             timeout=STATE_API_TIMEOUT,
         )
-
-
-def _preview(data: Any) -> str:
-    """The start of an unexpected answer for an error message; never raises (a 5,000-digit
-    number or a structure nested past the recursion limit has no str())."""
-    try:
-        return str(data)[:300]
-    except (ValueError, RecursionError):
-        return f"a {type(data).__name__} too big or deep to show"
 
 
 def _error_reason(body: str) -> str:

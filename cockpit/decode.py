@@ -10,7 +10,7 @@ took 280 ms and 57 MB here, the typed partial decode 44 ms and 15 MB.
   of just those keys, which parse.parse_nodes takes unchanged. A node whose fields have
   unexpected types (msgspec.ValidationError) falls back to a full decode of that node alone; a
   payload whose envelope is not the expected shape falls back to the tolerant path (the whole
-  answer decoded untyped, the envelope checks of client._envelope, then parse.parse_nodes), which
+  answer decoded untyped, the envelope checks, then parse.parse_nodes), which
   says what was wrong. Many short decodes instead of one long call also let the event loop's
   thread take the GIL back between them.
 - The job list is decoded as a list of raw items; `JobsDecoder` reuses the Job of every item
@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import reprlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypedDict, TypeVar
 
 import msgspec
 
-from raycockpit.cockpit.errors import BadResponse
+from raycockpit.cockpit.errors import BadResponse, preview
 from raycockpit.cockpit.models import AutoscalerStatus, Job, Node, ServeStatus
 from raycockpit.cockpit.parse import (
     merge_structured_autoscaler,
@@ -149,19 +148,6 @@ _MSGSPEC_ERRORS = (msgspec.DecodeError, RecursionError, ValueError)
 
 # -- small helpers ------------------------------------------------------------------------------
 
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 120, 120
-
-
-def _shown(value: Any) -> str:
-    """The start of a value for a BadResponse body; bounded, and never raises."""
-    if isinstance(value, str):
-        return value[:300]
-    try:
-        return _REPR.repr(value)[:300]
-    except (ValueError, RecursionError):  # an int too long to print
-        return f"<{type(value).__name__}>"
-
 
 def _start(raw: Buffer) -> str:
     """The first bytes of a body as text, for a BadResponse."""
@@ -209,16 +195,15 @@ def _item(raw: Buffer) -> Any:
         return None
 
 
-def _envelope(payload: Any, what: str) -> dict[str, Any]:
-    """`data` of a `{"result": true, "msg": ..., "data": {...}}` answer (client._envelope's
-    checks, in its order)."""
+def checked_envelope(payload: Any, what: str) -> dict[str, Any]:
+    """`data` of a `{"result": true, "msg": ..., "data": {...}}` answer (the client's too)."""
     if not isinstance(payload, dict) or "data" not in payload:
-        raise BadResponse(f"{what}: unexpected answer", body=_shown(payload))
+        raise BadResponse(f"{what}: unexpected answer", body=preview(payload))
     if payload.get("result") is False:
-        raise BadResponse(f"{what} failed", body=_shown(payload.get("msg", "")))
+        raise BadResponse(f"{what} failed", body=preview(payload.get("msg", "")))
     data = payload["data"]
     if not isinstance(data, dict):
-        raise BadResponse(f"{what}: 'data' is not an object", body=_shown(data))
+        raise BadResponse(f"{what}: 'data' is not an object", body=preview(data))
     return data
 
 
@@ -267,9 +252,9 @@ def decode_nodes(raw: Buffer) -> tuple[Node, ...]:
         try:
             envelope = _NODES.decode(raw)
         except _MSGSPEC_ERRORS:
-            return parse_nodes(_envelope(_loads(raw, NODES_WHAT), NODES_WHAT))
+            return parse_nodes(checked_envelope(_loads(raw, NODES_WHAT), NODES_WHAT))
         if envelope.result is False:
-            raise BadResponse(f"{NODES_WHAT} failed", body=_shown(envelope.msg or ""))
+            raise BadResponse(f"{NODES_WHAT} failed", body=preview(envelope.msg or ""))
         data = envelope.data
         summary = _Summary(data.summary)
         return parse_nodes({"summary": summary, "nodeLogicalResources": data.nodeLogicalResources})
@@ -370,10 +355,10 @@ def decode_job(raw: Buffer, job_id: str = "") -> Job:
     with _reading(what):
         data = _loads(raw, what)
         if not isinstance(data, dict):
-            raise BadResponse(f"{what}: expected an object", body=_shown(data))
+            raise BadResponse(f"{what}: expected an object", body=preview(data))
         job = parse_job(data)
         if job is None:
-            raise BadResponse(f"{what}: no submission_id nor job_id", body=_shown(data))
+            raise BadResponse(f"{what}: no submission_id nor job_id", body=preview(data))
         return job
 
 
@@ -409,12 +394,12 @@ def decode_serve(raw: Buffer) -> ServeStatus:
 def decode_cluster_status_text(raw: Buffer) -> str:
     """GET /api/cluster_status?format=1 bytes -> the `ray status` text ("" when none yet)."""
     with _reading(STATUS_TEXT_WHAT):
-        data = _envelope(_loads(raw, STATUS_TEXT_WHAT), STATUS_TEXT_WHAT)
+        data = checked_envelope(_loads(raw, STATUS_TEXT_WHAT), STATUS_TEXT_WHAT)
         text = data.get("clusterStatus")
         if text is None:
             return ""
         if not isinstance(text, str):
-            raise BadResponse("cluster status text is not text", body=_shown(text))
+            raise BadResponse("cluster status text is not text", body=preview(text))
         return text
 
 
@@ -425,9 +410,9 @@ def decode_cluster_status(raw: Buffer) -> dict[str, Any]:
         try:
             envelope = _STRUCTURED.decode(raw)
         except _MSGSPEC_ERRORS:
-            return _envelope(_loads(raw, STATUS_WHAT), STATUS_WHAT)
+            return checked_envelope(_loads(raw, STATUS_WHAT), STATUS_WHAT)
         if envelope.result is False:
-            raise BadResponse(f"{STATUS_WHAT} failed", body=_shown(envelope.msg or ""))
+            raise BadResponse(f"{STATUS_WHAT} failed", body=preview(envelope.msg or ""))
         return dict(envelope.data)
 
 

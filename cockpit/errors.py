@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import reprlib
+from typing import Any
 
 
 class CockpitError(Exception):
@@ -62,6 +64,21 @@ class BadResponse(CockpitError):
         super().__init__(text)
         self.status = status
         self.body = body
+
+
+_PREVIEW = reprlib.Repr()
+_PREVIEW.maxlevel, _PREVIEW.maxstring, _PREVIEW.maxother = 3, 120, 120
+
+
+def preview(value: Any, limit: int = 300) -> str:
+    """The start of an unexpected answer for a BadResponse body: bounded, and it never raises
+    (a 5,000-digit number or a structure nested past the recursion limit has no str())."""
+    if isinstance(value, str):
+        return value[:limit]
+    try:
+        return _PREVIEW.repr(value)[:limit]
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
 
 
 def summarise_body(body: str) -> str:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import math
 import re
-import reprlib
 from typing import Any
 
-from raycockpit.cockpit.errors import BadResponse
+from raycockpit.cockpit.errors import BadResponse, preview
 from raycockpit.cockpit.models import (
     AutoscalerStatus,
     Gpu,
@@ -85,20 +84,6 @@ def _usage(name: str, used: float | None, total: float | None) -> Usage | None:
     if used is None or total is None or not (math.isfinite(used) and math.isfinite(total)):
         return None
     return Usage(name, used, total)
-
-
-_SHOWN = reprlib.Repr()
-_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 3, 120, 120
-
-
-def _shown(data: Any) -> str:
-    """The start of a payload for a BadResponse body; bounded, and never raises."""
-    if isinstance(data, str):
-        return data[:200]
-    try:
-        return _SHOWN.repr(data)[:200]
-    except ValueError:  # an int too long to print
-        return f"<{type(data).__name__}>"
 
 
 def _pair(value: Any) -> tuple[float, float] | None:
@@ -243,7 +228,9 @@ def parse_node(raw: Any, logical_text: str = "") -> Node | None:
 def parse_nodes(data: Any) -> tuple[Node, ...]:
     """`data` of GET /nodes?view=summary -> nodes, head first, then alive, then by name."""
     if not isinstance(data, dict) or not isinstance(data.get("summary"), list):
-        raise BadResponse("node summary: expected data.summary to be a list", body=_shown(data))
+        raise BadResponse(
+            "node summary: expected data.summary to be a list", body=preview(data, 200)
+        )
     logical = _dict(data.get("nodeLogicalResources"))
     nodes = []
     for raw in data["summary"]:
@@ -329,7 +316,7 @@ def parse_autoscaler_text(text: str) -> AutoscalerStatus:
     if text is None:
         text = ""
     if not isinstance(text, str):
-        raise BadResponse("cluster status: expected the `ray status` text", body=_shown(text))
+        raise BadResponse("cluster status: expected the `ray status` text", body=preview(text, 200))
     if "Node status" not in text:
         return AutoscalerStatus(available=False, raw_text=text)
     sections = _text_sections(text)
@@ -396,7 +383,7 @@ def parse_job(raw: Any) -> Job | None:
 def parse_jobs(data: Any) -> tuple[Job, ...]:
     """GET /api/jobs/ -> jobs, newest first."""
     if not isinstance(data, list):
-        raise BadResponse("jobs: expected a list", body=_shown(data))
+        raise BadResponse("jobs: expected a list", body=preview(data, 200))
     jobs = [j for j in (parse_job(x) for x in data) if j is not None]
     jobs.sort(key=lambda j: (j.start_time_ms or 0, j.key), reverse=True)
     return tuple(jobs)
@@ -407,7 +394,7 @@ def parse_jobs(data: Any) -> tuple[Job, ...]:
 
 def parse_serve(data: Any) -> ServeStatus:
     if not isinstance(data, dict):
-        raise BadResponse("serve applications: expected an object", body=_shown(data))
+        raise BadResponse("serve applications: expected an object", body=preview(data, 200))
     apps = []
     for name, raw_app in sorted(_dict(data.get("applications")).items()):
         raw_app = _dict(raw_app)

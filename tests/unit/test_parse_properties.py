@@ -42,7 +42,7 @@ from typing import Any
 import hypothesis
 
 from raycockpit.cockpit import parse
-from raycockpit.cockpit.errors import BadResponse
+from raycockpit.cockpit.errors import BadResponse, preview
 from raycockpit.cockpit.events import KINDS, MARKER, Event, MetricSeries, parse_event_line
 from raycockpit.cockpit.events import parse_events as parse_event_text
 from raycockpit.cockpit.models import (
@@ -597,7 +597,7 @@ def test_tolerant_readers_take_anything(value):
     assert isinstance(parse._dict(value), dict) and isinstance(parse._list(value), list)
     pair = parse._pair(value)
     assert pair is None or all(type(x) is float and math.isfinite(x) for x in pair)
-    shown = parse._shown(value)
+    shown = preview(value, 200)
     assert type(shown) is str and len(shown) <= 200
 
 
