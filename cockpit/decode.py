@@ -43,6 +43,7 @@ from raycockpit.cockpit.parse import (
     parse_jobs,
     parse_nodes,
     parse_serve,
+    unreadable_jobs,
 )
 
 Buffer = bytes | bytearray | memoryview
@@ -335,6 +336,8 @@ class JobsDecoder:
                 fresh[key] = job
                 if job is not None:
                     found.append(job)
+            if items and not found:
+                raise unreadable_jobs([_item(bytes(items[0]))])
             found.sort(key=job_order, reverse=True)
             jobs = tuple(found)
             old = self._jobs

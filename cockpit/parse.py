@@ -357,7 +357,13 @@ def merge_structured_autoscaler(status: AutoscalerStatus, data: Any) -> Autoscal
 
 
 def parse_job(raw: Any) -> Job | None:
+    """One item of the job list; None when it is not a job. Its ids and status are text (or null)
+    in every Ray version: an item with a number or a list there is not read as a job (it would be
+    a row of junk, or the same job twice under an id that is not its own)."""
     if not isinstance(raw, dict):
+        return None
+    names = ("submission_id", "job_id", "status")
+    if not all(raw.get(name) is None or isinstance(raw.get(name), str) for name in names):
         return None
     submission_id = _str(raw.get("submission_id"))
     job_id = _str(raw.get("job_id"))
@@ -385,8 +391,19 @@ def parse_jobs(data: Any) -> tuple[Job, ...]:
     if not isinstance(data, list):
         raise BadResponse("jobs: expected a list", body=preview(data, 200))
     jobs = [j for j in (parse_job(x) for x in data) if j is not None]
+    if data and not jobs:
+        raise unreadable_jobs(data)
     jobs.sort(key=lambda j: (j.start_time_ms or 0, j.key), reverse=True)
     return tuple(jobs)
+
+
+def unreadable_jobs(items: list[Any]) -> BadResponse:
+    """A job list none of whose items is a job: an answer gone wrong, not an empty cluster."""
+    count = f"{len(items):,} item" + ("s" if len(items) != 1 else "")
+    return BadResponse(
+        f"jobs: none of the {count} is a job (submission_id, job_id and status must be text)",
+        body=preview(items[0], 200),
+    )
 
 
 # -- serve (RAY_API.md 5) --------------------------------------------------------------------

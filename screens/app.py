@@ -136,6 +136,7 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
         self.snapshot: Snapshot | None = None
         self.current_pane = "overview"
         self._tail_workers: dict[str, list[Worker]] = {}  # job id -> its log followers
+        self._job_screen: JobScreen | None = None  # built on the first open, then reused
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -237,6 +238,8 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
 
     def _show_snapshot(self, snap: Snapshot) -> None:
         previous, self.snapshot = self.snapshot, snap
+        if previous is None:
+            self.set_timer(0.5, self.prebuild_job_screen)
         if previous is not None and snap.info.session_changes != previous.info.session_changes:
             self.notify(
                 f"the cluster restarted (new Ray session {snap.info.session_name}); "

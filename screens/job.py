@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Static
 
 from raycockpit.cockpit import clock
@@ -78,9 +79,9 @@ class JobScreen(Screen):
 
     @dataclass
     class Closed(Message):
-        """Posted to the app once the screen is gone, whatever route removed it (escape, a pane
-        key, the command bar or palette, a deleted job, the app closing): its log follower
-        stops."""
+        """Posted to the app once the screen has left the stack, whatever route took it off
+        (escape, a pane key, the command bar or palette, a deleted job, the app closing): its
+        log follower stops. A dialog over the screen does not close it."""
 
         job_id: str
 
@@ -92,6 +93,7 @@ class JobScreen(Screen):
         self.series = MetricSeries()
         self.tail = TailState("following", "connecting")
         self._dirty = False
+        self._ticker: Timer | None = None
 
     @property
     def job_id(self) -> str:
@@ -112,12 +114,43 @@ class JobScreen(Screen):
         self.query_one("#job-log").border_title = "log"
         self.query_one("#job-metrics").border_title = "metrics"
         self._render_head()
-        self.set_interval(0.5, self.redraw)
+        self._ticker = self.set_interval(0.5, self.redraw)
+        if self not in self.app.screen_stack:  # built ahead, not shown yet
+            self._ticker.pause()
         self.query_one("#log-lines").focus()
 
+    def show_job(self, job: Job) -> None:
+        """Show another job on this screen: an empty log following the end, no metrics, the
+        tail connecting. The app keeps one job screen and reuses it: building a new one (its
+        widgets, their styles, a first paint of all of it) was most of the time to open a job."""
+        self.job = job
+        self.series = MetricSeries()
+        self.tail = TailState("following", "connecting")
+        self._dirty = False
+        self.sub_title = f"job {job.key}"
+        self.query_one(LogView).reset()
+        self.query_one(MetricsPanel).reset()
+        self.query_one("#job-info-body", Static).update(job_view(job))
+        self.query_one("#job-info").remove_class("-open")
+        self._render_head()
+        self.refresh_bindings()
+        self.query_one("#log-lines").focus()
+
+    def on_screen_suspend(self) -> None:
+        if self._ticker is not None:
+            self._ticker.pause()
+        # Here, not in action_back: pane keys, the command bar and a deleted job pop it as well;
+        # a dialog over it suspends it too but leaves it in the stack.
+        if self not in self.app.screen_stack:
+            self.app.post_message(self.Closed(self.job_id))
+
+    def on_screen_resume(self) -> None:
+        if self._ticker is not None:
+            self._ticker.resume()
+
     def on_unmount(self) -> None:
-        # Here, not in action_back: pane keys, the command bar and a deleted job pop it as well.
-        self.app.post_message(self.Closed(self.job_id))
+        if self in self.app.screen_stack:  # the app is closing with the screen shown
+            self.app.post_message(self.Closed(self.job_id))
 
     # -- fed by the app ---------------------------------------------------------------------------
 

@@ -65,6 +65,9 @@ class MetricsPanel(Vertical):
 
     DEFAULT_CSS = """
     MetricsPanel { width: 1fr; }
+    MetricsPanel #metrics-wait { color: $text-muted; padding: 0 1; display: none; }
+    MetricsPanel.-empty #metrics-wait { display: block; }
+    MetricsPanel.-empty > .metrics-part { display: none; }
     MetricsPanel PlotextPlot { height: 1fr; min-height: 10; }
     MetricsPanel #metrics-last { height: auto; }
     MetricsPanel #metrics-trials { height: auto; max-height: 10; display: none; }
@@ -72,13 +75,20 @@ class MetricsPanel(Vertical):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, classes="-empty")
         self.series: MetricSeries | None = None
         self.metric: str | None = None
+        self.built = False
 
     def compose(self) -> ComposeResult:
-        yield PlotextPlot(id="metrics-plot")
-        yield KeyedTable(
+        # One line until the first metric: the chart, trials and lists are built then (a plot
+        # and a table were a third of the time to open a job's screen, and most logs have none).
+        yield Static("waiting for the first metric…", id="metrics-wait")
+
+    def _build(self) -> None:
+        """Mount the chart, the trials table and the lists (once: `reset` hides them)."""
+        self.built = True
+        trials = KeyedTable(
             [
                 Column("best", ""),
                 Column("trial", "Trial"),
@@ -87,12 +97,24 @@ class MetricsPanel(Vertical):
                 Column("config", "Config"),
             ],
             id="metrics-trials",
+            classes="metrics-part",
         )
-        yield Static(id="metrics-last")
-        yield Static(id="metrics-artifacts")
+        self.mount_all(
+            [
+                PlotextPlot(id="metrics-plot", classes="metrics-part"),
+                trials,
+                Static(id="metrics-last", classes="metrics-part"),
+                Static(id="metrics-artifacts", classes="metrics-part"),
+            ]
+        )
 
-    def on_mount(self) -> None:
-        self.query_one(PlotextPlot).plt.title("waiting for the first metric…")
+    def reset(self) -> None:
+        """Back to waiting for the first metric (the screen shows another job)."""
+        self.series = None
+        self.metric = None
+        self.add_class("-empty")
+        if self.built:
+            self.query_one("#metrics-trials").display = False
 
     def plotted_names(self) -> list[str]:
         if self.series is None:
@@ -111,8 +133,13 @@ class MetricsPanel(Vertical):
 
     def show(self, series: MetricSeries | None) -> None:
         self.series = series
-        if series is None:
+        if series is None or not (series.series or series.trials or series.artifacts or series.end):
             return
+        if not self.built:
+            self._build()
+            self.call_after_refresh(self.show, series)  # once they are mounted
+            return
+        self.remove_class("-empty")
         names = self.plotted_names()
         if names and self.metric not in names:
             self.metric = names[0]

@@ -43,6 +43,9 @@ from raycockpit.screens.messages import (
 )
 
 
+NO_JOB = Job(submission_id="", job_id="", type="SUBMISSION", status="PENDING", entrypoint="")
+
+
 def default_user_workloads() -> Path:
     return default_config_path().parent / "workloads"
 
@@ -64,6 +67,7 @@ class JobWorkers:
     """Mixed into CockpitApp: uses its client, poller, settings, address and screens."""
 
     _tail_workers: dict[str, list[Worker]]
+    _job_screen: JobScreen | None
 
     @work(thread=True, group="specs", exit_on_error=False)
     def _load_specs(self) -> None:
@@ -142,20 +146,40 @@ class JobWorkers:
     def on_preview_ready(self, message: PreviewReady) -> None:
         self.push_screen(PreviewScreen(message.body, message.command, message.note))
 
-    def open_job(self, job: Job) -> None:
-        """The job's screen and its one log follower: a job already open is shown again, never
-        followed twice. Followers live exactly while their job has a screen in the stack."""
-        open_already = self._job_screens(job.key)
-        if open_already:
-            while self.screen is not open_already[-1]:
-                self.pop_screen()  # e.g. a dialog over it
-            return
-        # Followers left from a screen of this job that is gone: its Closed may still be queued.
-        self._stop_following(job.key)
-        screen = JobScreen(
+    def prebuild_job_screen(self) -> None:
+        """Build the job screen, unshown, while the user reads the first snapshot: the first
+        Enter on a job then only switches screens (building it costs ~100 ms of the UI thread)."""
+        if self._job_screen is None:
+            screen = self._new_job_screen(NO_JOB)
+            self._get_screen(screen)  # Textual (pinned): registers and mounts, shows nothing
+
+    def _new_job_screen(self, job: Job) -> JobScreen:
+        screen = self._job_screen = JobScreen(
             job, readonly=self.settings.readonly, max_lines=self.settings.log_max_lines
         )
-        self.push_screen(screen)
+        self.install_screen(screen, name="job")
+        return screen
+
+    def open_job(self, job: Job) -> None:
+        """The job's screen and its one log follower. The app keeps one job screen, installed,
+        and shows each job on it: a job already shown is brought back, never followed twice.
+        Followers live exactly while their job is on the screen and the screen in the stack."""
+        screen = self._job_screen
+        if screen is not None and screen in self.screen_stack:
+            while self.screen is not screen:
+                self.pop_screen()  # e.g. a dialog or a form over it
+            if screen.job_id == job.key:
+                return
+        if screen is None:
+            screen = self._new_job_screen(job)
+        else:  # a fresh log: the new follower tails from the start
+            if screen.job_id != job.key:
+                self._stop_following(screen.job_id)
+            screen.show_job(job)
+        # Followers left from when this job was shown last: its Closed may still be queued.
+        self._stop_following(job.key)
+        if screen not in self.screen_stack:
+            self.push_screen(screen)
         self._tail_workers[job.key] = [self._follow(job.key)]
         self._watch(job.key, True)
 

@@ -141,6 +141,52 @@ async def test_one_follower_per_open_job_screen_whatever_route_leaves_it(replay)
     assert replay.open_websockets == 0
 
 
+async def test_one_job_screen_built_ahead_shows_each_job_afresh(replay):
+    """The app builds one job screen while the first snapshot is read and shows every job on it:
+    nothing of the job shown before stays (log, search, charts, info), and the follower and the
+    watched job are the new one's."""
+    first, second = replay.job_ids("SUCCEEDED")[:2]
+    app = make_app(Settings(refresh=30), client=DashboardClient(replay.url, discover=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.snapshot and app.snapshot.jobs, "the first snapshot")
+        await until(pilot, lambda: app._job_screen is not None, "the job screen built ahead")
+        built = app._job_screen
+        await until(pilot, lambda: built.is_mounted, "the screen mounted")
+        assert built not in app.screen_stack and built.query_one("#log-lines")
+        jobs = {job.key: job for job in app.snapshot.jobs}
+
+        async def show(job_id: str) -> JobScreen:
+            app.open_job(jobs[job_id])
+            await until(pilot, lambda: app.screen is built, f"{job_id} shown")
+            log = built.query_one("#job-log")
+            await until(
+                pilot,
+                lambda: built.tail.state == "ended" and built.series.series,
+                f"{job_id}: its whole log and its metrics",
+            )
+            log.flush()
+            assert built.job_id == job_id and app.poller.watched_jobs == {job_id}
+            assert f"Running entrypoint for job {job_id}" in "\n".join(log.lines)
+            return built
+
+        screen = await show(first)
+        log = screen.query_one("#job-log")
+        await pilot.press("i")  # the info panel open, a search typed
+        log.search = "loss"
+        await until(pilot, lambda: screen.query("#metrics-plot"), "the chart built")
+        await pilot.press("5")  # (Escape would clear the search first)
+        await until(pilot, lambda: app.screen is not built, "the Jobs pane back")
+
+        screen = await show(second)
+        assert all(first not in line for line in log.lines), "a line of the job shown before"
+        assert log.search == "" and log.following
+        assert not screen.query_one("#job-info").has_class("-open")
+        assert first not in str(screen.query_one("#job-info-body").render())
+        panel = screen.query_one("#job-metrics")
+        await until(pilot, lambda: panel.series is screen.series, "the new job's metrics drawn")
+        assert list(app._tail_workers) == [second]
+
+
 async def test_a_100_mib_working_dir_is_packed_while_keys_are_answered(tmp_path):
     working_dir = tmp_path / "wd"
     working_dir.mkdir()
@@ -173,7 +219,7 @@ async def test_a_100_mib_working_dir_is_packed_while_keys_are_answered(tmp_path)
         beat.cancel()
         # The longest the event loop was away while the package was built: the whole zip and hash
         # (seconds) when they ran on it. A generous bound, not a timing target.
-        assert max(gaps) < 1.0, f"the event loop stalled for {max(gaps):.1f} s"
+        assert max(gaps) < 2.0, f"the event loop stalled for {max(gaps):.1f} s"
         assert packing, "the key was answered only once the package was built"
         await until(
             pilot,

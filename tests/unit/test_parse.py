@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from raycockpit.cockpit.decode import decode_jobs
 from raycockpit.cockpit.errors import BadResponse
 from raycockpit.cockpit.models import AutoscalerStatus, ClusterInfo, PendingNode, Snapshot
 from raycockpit.cockpit.parse import (
@@ -437,6 +438,24 @@ def test_job_fields_of_the_wrong_type():
     assert parse_job({"status": "RUNNING"}) is None  # no id at all
     assert parse_jobs([None, 3, "x", {"job_id": "02000000"}])[0].job_id == "02000000"
     assert parse_jobs([]) == ()
+
+
+def test_a_job_whose_ids_or_status_are_not_text_is_not_a_job():
+    """Ids and status are text in every Ray version: a number there would be shown as a job with
+    an id that is not its own (and `7` and `"7"` as two jobs)."""
+    recorded = load_fixture("api_jobs.json")
+    for name, value in (("job_id", 7), ("submission_id", ["raysubmit_x"]), ("status", 5)):
+        junk = {**recorded[0], name: value}
+        assert parse_job(junk) is None, name
+        jobs = parse_jobs([junk, *recorded[1:]])  # the readable ones stay
+        assert len(jobs) == len(recorded) - 1 and recorded[0]["submission_id"] not in {
+            j.key for j in jobs
+        }
+    # not one job in a list that is not empty: the answer is wrong, not the cluster empty
+    with pytest.raises(BadResponse, match=r"none of the 2 items is a job"):
+        parse_jobs([{**recorded[0], "job_id": 7}, {**recorded[1], "status": []}])
+    with pytest.raises(BadResponse, match=r"none of the 1 item is a job"):
+        decode_jobs(json.dumps([{**recorded[0], "status": 5}]).encode())
 
 
 @pytest.mark.parametrize("junk", [{}, None, "[]", 3, {"jobs": []}])
