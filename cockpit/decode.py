@@ -30,6 +30,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Generic, TypedDict, TypeVar
 
 import msgspec
@@ -48,6 +49,24 @@ from raycockpit.cockpit.parse import (
 
 Buffer = bytes | bytearray | memoryview
 T = TypeVar("T")
+
+# Called every STEP_EVERY nodes or jobs of a long decode, in the thread that decodes: the poller
+# sets it to let the UI thread have the GIL while it answers a key (poller.keys_pressed).
+STEP_ASIDE: ContextVar[Callable[[], None] | None] = ContextVar("step_aside", default=None)
+STEP_EVERY = 50
+
+
+def _stepping(items: Iterator[T]) -> Iterator[T]:
+    """`items`, calling STEP_ASIDE (when set) every STEP_EVERY of them."""
+    step = STEP_ASIDE.get()
+    if step is None:
+        yield from items
+        return
+    for i, item in enumerate(items):
+        if i % STEP_EVERY == STEP_EVERY - 1:
+            step()
+        yield item
+
 
 NODES_WHAT = "GET /nodes?view=summary"
 JOBS_WHAT = "GET /api/jobs/"
@@ -239,7 +258,7 @@ class _Summary(list):
     objects alive together, so far less work (and shorter pauses) for the garbage collector."""
 
     def __iter__(self) -> Iterator[Any]:
-        for item in super().__iter__():
+        for item in _stepping(super().__iter__()):
             yield _node_dict(item)
 
     def __getitem__(self, index: Any) -> Any:
@@ -325,7 +344,7 @@ class JobsDecoder:
                 return jobs
             cache, fresh = self._cache, {}
             found = []
-            for item in items:
+            for item in _stepping(iter(items)):
                 key = bytes(item)
                 if key in fresh:
                     job = fresh[key]

@@ -6,7 +6,7 @@ import asyncio
 import signal
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -229,6 +229,11 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
     async def _poll(self) -> None:
         assert self.poller is not None
         await self.poller.run(lambda snap: self.post_message(SnapshotUpdated(snap)))
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and self.poller is not None:
+            self.poller.keys_pressed()  # a refresh being decoded lets this key have the GIL
+        await super().on_event(event)
 
     def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
         try:

@@ -42,7 +42,6 @@ from raycockpit.screens.messages import (
     SpecsLoaded,
 )
 
-
 NO_JOB = Job(submission_id="", job_id="", type="SUBMISSION", status="PENDING", entrypoint="")
 
 

@@ -425,3 +425,30 @@ async def test_no_answer_at_all_is_a_typed_error():
     async with _client(slow) as client:
         with pytest.raises(DashboardTimeout, match="did not answer GET /api/jobs/ in time"):
             await client.list_jobs_bytes()
+
+
+async def test_a_build_steps_aside_while_a_key_is_answered_and_never_for_long(fake, monkeypatch):
+    """Python threads share one GIL: a key pressed while a big answer is decoded makes the
+    decoding thread nap (never more than MAX_STEP_ASIDE_S a poll, so data keeps coming while a
+    key is held down); with no key it never naps."""
+    from raycockpit.cockpit import poller as poller_module
+
+    dashboard, poller = fake
+    base = dashboard.jobs[0]
+    dashboard.jobs = [{**base, "submission_id": f"raysubmit_{i:04d}"} for i in range(120)]
+    naps: list[tuple[float, bool]] = []
+    monkeypatch.setattr(
+        poller_module.time,
+        "sleep",
+        lambda s: naps.append((s, threading.current_thread() is threading.main_thread())),
+    )
+    snap = await poller.poll_once()
+    assert len(snap.jobs) == 120 and naps == []
+
+    dashboard.jobs = [{**job, "message": "changed"} for job in dashboard.jobs]  # decoded again
+    poller.keys_pressed()
+    snap = await poller.poll_once()
+    assert {job.message for job in snap.jobs} == {"changed"}
+    assert naps and not any(on_main for _, on_main in naps), "the loop must never nap"
+    # the clock did not move (sleep is a recorder here): it napped its whole budget, no more
+    assert sum(s for s, _ in naps) == pytest.approx(poller_module.MAX_STEP_ASIDE_S)
