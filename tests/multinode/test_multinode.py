@@ -1,0 +1,184 @@
+"""The cockpit against a real three-node Ray cluster, reached the way a user reaches one: over SSH
+from outside the head machine (here: from the root namespace into the head's namespace, whose
+dashboard listens on that namespace's loopback only).
+
+(1) `raycockpit --ssh HEAD --once --json` lists the three nodes ALIVE, with their three addresses
+    and one CPU each.
+(2) A worker's raylet killed: within two refreshes of the GCS calling it DEAD, the cockpit's
+    poller (through the app's own SSH tunnel and client) shows it DEAD and the alive CPUs drop;
+    the worker started again joins as a NEW node, ALIVE.
+(3) A job of SPREAD-scheduled tasks, submitted through the tunnel, runs tasks on every node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.poller import Poller
+from raycockpit.cockpit.tunnel import SshTarget, SshTunnel
+
+pytestmark = pytest.mark.cluster
+
+RAYCOCKPIT = Path(sys.executable).with_name("raycockpit")
+DEAD_TIMEOUT_S = 60.0
+REJOIN_TIMEOUT_S = 120.0
+
+
+def settings_file(tmp_path: Path, cluster) -> Path:
+    path = tmp_path / "cockpit.yaml"
+    path.write_text(json.dumps({"ssh_options": ["-F", str(cluster.sshd.client_config)]}))
+    return path
+
+
+def once_json(cluster, tmp_path: Path) -> dict:
+    done = subprocess.run(
+        [
+            str(RAYCOCKPIT),
+            "--once",
+            "--json",
+            "--ssh",
+            cluster.sshd.alias,
+            "--config",
+            str(settings_file(tmp_path, cluster)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def alive_cpus(snap) -> float:
+    return sum(n.cpu_logical.total for n in snap.alive_nodes if n.cpu_logical is not None)
+
+
+def test_once_over_ssh_lists_three_alive_nodes(multinode, tmp_path):
+    for _ in range(5):  # the cluster-wide total comes from the autoscaler's report, a beat late
+        report = once_json(multinode, tmp_path)
+        assert report["connected"], report["errors"]
+        if (report["totals"].get("CPU") or {}).get("total") == 3.0:
+            break
+        time.sleep(2)
+    alive = [n for n in report["nodes"] if n["state"] == "ALIVE"]
+    assert sorted(n["ip"] for n in alive) == sorted(multinode.ips.values()), report["nodes"]
+    assert len({n["node_id"] for n in alive}) == 3
+    (head,) = [n for n in alive if n["is_head"]]
+    assert head["ip"] == multinode.head.ip
+    for node in alive:
+        assert node["cpu"] is not None and node["cpu"]["total"] == 1.0, node
+    assert report["totals"]["CPU"]["total"] == 3.0, report["totals"]
+
+
+@pytest.fixture
+async def tunnel_client(multinode):
+    """The app's own pieces: an SshTunnel to the head's sshd and a DashboardClient on its end."""
+    tunnel = SshTunnel(
+        SshTarget.parse(multinode.sshd.alias),
+        options=["-F", str(multinode.sshd.client_config)],
+    )
+    await asyncio.to_thread(tunnel.open)
+    try:
+        async with DashboardClient(tunnel.address) as client:
+            yield client
+    finally:
+        tunnel.shut_down()
+
+
+async def poll_until(poller: Poller, check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    snap = await poller.poll_once()
+    while not check(snap):
+        if time.monotonic() > deadline:
+            nodes = [(n.ip, n.node_id[:8], n.state) for n in snap.nodes]
+            raise AssertionError(f"{what}: not seen in {timeout:.0f} s; nodes {nodes}")
+        await asyncio.sleep(poller.interval)
+        snap = await poller.poll_once()
+    return snap
+
+
+async def test_killed_raylet_shows_dead_then_a_restarted_worker_joins_as_a_new_node(
+    multinode, tunnel_client
+):
+    poller = Poller(tunnel_client, interval=1.0)
+    ip = multinode.nodes["worker1"].ip
+    snap = await poll_until(
+        poller, lambda s: len(s.alive_nodes) == 3, 60, "three ALIVE nodes in the cockpit"
+    )
+    (old,) = [n for n in snap.nodes if n.ip == ip and n.state == "ALIVE"]
+    assert alive_cpus(snap) == 3.0
+
+    multinode.kill_raylet("worker1")
+    # the cluster's own word: wait until the GCS calls the node DEAD
+    deadline = time.monotonic() + DEAD_TIMEOUT_S
+    while multinode.states().get(old.node_id) != "DEAD":
+        assert time.monotonic() < deadline, f"the GCS did not call {old.node_id} DEAD"
+        time.sleep(0.5)
+    # ... then the cockpit shows it within two refreshes
+    for _ in range(2):
+        snap = await poller.poll_once()
+        dead = [n for n in snap.nodes if n.node_id == old.node_id]
+        if dead and dead[0].state == "DEAD":
+            break
+    assert dead and dead[0].state == "DEAD", [(n.ip, n.state) for n in snap.nodes]
+    assert len(snap.alive_nodes) == 2 and alive_cpus(snap) == 2.0
+    assert ip not in {n.ip for n in snap.alive_nodes}
+    # the cluster-wide total (from the autoscaler's report, which lags a little) follows
+    await poll_until(poller, lambda s: s.totals()["CPU"].total == 2.0, 60, "2 CPUs in all")
+
+    new_id = await asyncio.to_thread(multinode.restart_worker, "worker1", REJOIN_TIMEOUT_S)
+    assert new_id != old.node_id
+    snap = await poll_until(
+        poller,
+        lambda s: any(n.node_id == new_id and n.state == "ALIVE" for n in s.nodes),
+        60,
+        "the restarted worker ALIVE",
+    )
+    (new,) = [n for n in snap.nodes if n.node_id == new_id]
+    assert new.ip == ip and not new.is_head
+    assert len(snap.alive_nodes) == 3 and alive_cpus(snap) == 3.0
+    assert [n.state for n in snap.nodes if n.node_id == old.node_id] == ["DEAD"]
+
+
+SPREAD = """
+import json, time
+import ray
+
+ray.init()
+
+@ray.remote(num_cpus=1, scheduling_strategy="SPREAD")
+def where(i):
+    time.sleep(0.2)
+    return ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address()
+
+seen = sorted(set(ray.get([where.remote(i) for i in range(9)])))
+print("@@where " + json.dumps(seen), flush=True)
+"""
+
+
+async def test_spread_job_runs_tasks_on_every_node(multinode, tunnel_client):
+    await asyncio.to_thread(multinode.heal)  # all three nodes, whatever ran before
+    alive = multinode.alive_by_ip()
+    assert len(alive) == 3, alive
+    job_id = await tunnel_client.submit_job(shlex.join([sys.executable, "-c", SPREAD]))
+    deadline = time.monotonic() + 180
+    status = ""
+    while status not in ("SUCCEEDED", "FAILED", "STOPPED"):
+        assert time.monotonic() < deadline, f"job {job_id} still {status} after 180 s"
+        await asyncio.sleep(1.0)
+        status = (await tunnel_client.get_job(job_id)).get("status", "")
+    logs = await tunnel_client.job_logs(job_id)
+    assert status == "SUCCEEDED", logs[-3000:]
+    (line,) = [line for line in logs.splitlines() if line.startswith("@@where ")]
+    seen = {ip: node_id for node_id, ip in json.loads(line.removeprefix("@@where "))}
+    assert seen == alive, f"tasks ran on {seen}, the nodes are {alive}"
