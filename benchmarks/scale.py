@@ -996,15 +996,30 @@ def soak(seconds: float, size: tuple[int, int], pane: str, home: Path) -> None:
             cp.ctl.send({"overview": "1", "nodes": "2", "jobs": "5"}[pane])
             time.sleep(SOAK_WARMUP_S)  # the first refreshes grow the caches: not a leak
             samples: list[tuple[float, float, float]] = []
+            moved = 0  # samples whose screen differs from the one before: refreshes drawn
             start = time.monotonic()
+            last = cp.ctl.screen()
             while True:
                 elapsed = time.monotonic() - start
                 rss, hwm = cp.rss_mb()
                 samples.append((elapsed, rss, hwm))
-                print(f"  {elapsed:7.0f} s  RSS {rss:7.1f} MiB  peak {hwm:7.1f} MiB", flush=True)
+                screen = cp.ctl.screen()
+                changed, last = screen != last, screen
+                moved += changed
+                print(
+                    f"  {elapsed:7.0f} s  RSS {rss:7.1f} MiB  peak {hwm:7.1f} MiB  "
+                    f"screen {'moved' if changed else 'SAME'}",
+                    flush=True,
+                )
                 if elapsed >= seconds:
                     break
-                time.sleep(min(10.0, seconds - elapsed) or 0.1)
+                # the control client is read every second: a client left unread makes tmux stop
+                # reading the pane, and the cockpit then blocks writing to its terminal (a soak of
+                # an app that no longer refreshes measures nothing; learnt the hard way)
+                until = time.monotonic() + min(10.0, seconds - elapsed)
+                while time.monotonic() < until:
+                    time.sleep(min(1.0, max(0.05, until - time.monotonic())))
+                    cp.ctl.screen()
         finally:
             print(f"  cockpit: {cp.quit()}")
     finally:
@@ -1015,7 +1030,16 @@ def soak(seconds: float, size: tuple[int, int], pane: str, home: Path) -> None:
     print(
         f"  RSS first {ys[0]:.1f} MiB, last {ys[-1]:.1f} MiB, max {max(ys):.1f} MiB, "
         f"peak (VmHWM) {samples[-1][2]:.1f} MiB; least-squares slope {slope:+.1f} MiB/h over "
-        f"{len(samples)} samples"
+        f"{len(samples)} samples; the screen moved between {moved} of {len(samples) - 1} pairs "
+        "of samples (it must: the replayer's utilisation moves every answer)"
+    )
+    summary(f"scale_soak_rss_max_{label(size)}", max(ys), " MiB", "<", RSS_MB)
+    summary(
+        f"scale_soak_screen_moved_{label(size)}",
+        moved / max(1, len(samples) - 1),
+        "",
+        ">=",
+        0.9,
     )
     line = summary(f"scale_soak_rss_slope_{label(size)}", slope, " MiB/h", "<=", SOAK_SLOPE_MB_H)
     if line.endswith("short") and seconds < 1800:
@@ -1028,7 +1052,12 @@ def soak(seconds: float, size: tuple[int, int], pane: str, home: Path) -> None:
 # -- main ------------------------------------------------------------------------------------------
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")  # the finally blocks stop what was started
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)  # kill PID stops the replayer and the cockpit too
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
