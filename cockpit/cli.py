@@ -46,6 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="with --ssh: the dashboard port on the remote machine (default 8265)",
     )
+    p.add_argument(
+        "--context",
+        metavar="NAME",
+        help="open the cluster named NAME under contexts: in the settings file",
+    )
+    p.add_argument(
+        "--all-contexts",
+        action="store_true",
+        help="with --once: one line per context of the settings (the fleet), asked at once",
+    )
     p.add_argument("--refresh", type=float, help="seconds between polls (default 2)")
     p.add_argument("--once", action="store_true", help="print one snapshot as text and exit")
     p.add_argument("--json", action="store_true", help="with --once: print JSON instead of text")
@@ -147,7 +157,9 @@ async def _once(
     from raycockpit.cockpit.poller import Poller
     from raycockpit.cockpit.report import snapshot_json, snapshot_text
 
-    async with DashboardClient(address, timeout=settings.request_timeout) as client:
+    async with DashboardClient(
+        address, token=settings.token(), timeout=settings.request_timeout
+    ) as client:
         snap = await Poller(client).poll_once()
     if not snap.connected:
         if via:  # the link is up, so the far end's dashboard is what does not answer
@@ -161,6 +173,30 @@ async def _once(
         return EXIT_UNREACHABLE
     sys.stdout.write(snapshot_json(snap) + "\n" if as_json else snapshot_text(snap))
     return 0
+
+
+async def _once_fleet(settings: Settings, as_json: bool) -> int:
+    """--once --all-contexts: every context asked at once, one row each; exit 0 when all answer,
+    EXIT_UNREACHABLE when one does not (its row says why)."""
+    import json
+
+    from raycockpit.cockpit.fleet import FleetWatcher
+    from raycockpit.cockpit.report import fleet_text
+
+    contexts = {name: settings.for_context(name) for name in settings.contexts}
+    if not contexts:
+        say("raycockpit: --all-contexts: the settings name no contexts: (see the README)")
+        return EXIT_UNREACHABLE
+    watcher = FleetWatcher(contexts, lambda row: None)
+    try:
+        rows = await watcher.poll_all_once()
+    finally:
+        await watcher.close()
+    if as_json:
+        sys.stdout.write(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
+    else:
+        sys.stdout.write(fleet_text(rows))
+    return 0 if all(r.reachable for r in rows) else EXIT_UNREACHABLE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,12 +220,33 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(exc).splitlines():
             say(f"raycockpit: {line}")
         return EXIT_UNREACHABLE
+    base = settings
+    if args.all_contexts:
+        if not args.once:
+            say("raycockpit: --all-contexts goes with --once (the cockpit has the Fleet pane: 9)")
+            return EXIT_UNREACHABLE
+        return asyncio.run(_once_fleet(base, args.json))
+    context = args.context or (None if (args.address or args.ssh) else settings.context)
+    if context is not None:
+        if args.address or args.ssh:
+            say("raycockpit: give either --context or --address / --ssh, not both")
+            return EXIT_UNREACHABLE
+        try:
+            settings = base.for_context(context)
+        except ValueError as exc:
+            say(f"raycockpit: {exc}")
+            return EXIT_UNREACHABLE
 
     from raycockpit.cockpit.errors import TunnelError
 
     tunnel = None
     try:
-        target = resolve_target(args.address, settings, ssh_flag=args.ssh)
+        settings.token()  # a token_path that cannot be read: said now, not on every request
+        if context is not None:  # the context's place, over RAY_ADDRESS and the like
+            target = resolve_target(settings.address, settings, ssh_flag=settings.ssh)
+            target = Target(target.address, False, f"--context {context}", ssh=target.ssh)
+        else:
+            target = resolve_target(args.address, settings, ssh_flag=args.ssh)
         if target.ssh:
             tunnel = open_tunnel(target, settings, args)
             target = Target(tunnel.address, False, target.source, ssh=target.ssh)
@@ -209,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(
                 _once(target.address, settings, args.json, via=via, remote_port=port)
             )
-        return _run_app(target, settings, tunnel)
+        return _run_app(target, settings, tunnel, base)
     finally:
         if tunnel is not None:
             tunnel.shut_down()
@@ -224,14 +281,21 @@ def _quiet_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def _run_app(target: Target, settings: Settings, tunnel) -> int:
+def _run_app(target: Target, settings: Settings, tunnel, base: Settings | None = None) -> int:
     from raycockpit.cockpit.kept_heads import KeptHead
     from raycockpit.cockpit.local import LocalHead
     from raycockpit.screens.app import make_app
 
     head = LocalHead() if target.embedded else None
     kept = None if (target.embedded or tunnel) else KeptHead.find(target.address)
-    app = make_app(settings, address=target.address, head=head, kept_head=kept, tunnel=tunnel)
+    app = make_app(
+        settings,
+        address=target.address,
+        head=head,
+        kept_head=kept,
+        tunnel=tunnel,
+        base_settings=base,
+    )
     _quiet_gc()
     try:
         app.run()

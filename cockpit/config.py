@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"
@@ -35,6 +42,9 @@ EXPECTED = {
     "readonly": "true or false",
     "keys": "a mapping of binding id to key, e.g. {app.quit: ctrl+q}",
     "workloads_dirs": "a list of folder path strings",
+    "token_path": "a path string to a file holding the dashboard's auth token",
+    "contexts": "a mapping of context name to {address: URL} or {ssh: '[user@]host'}",
+    "context": "the name of a context under contexts:",
 }
 _ITEM_EXPECTED = {
     "keys": "a key string, e.g. 'ctrl+q' (several: 'ctrl+q,f10')",
@@ -57,6 +67,35 @@ def _str_tuple(value: object) -> object:
 
 StrTuple = Annotated[tuple[str, ...], BeforeValidator(_str_tuple)]
 Seconds = Annotated[float, Field(gt=0, le=3600)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+# the keys a context may set, and the settings they replace while it is the current one
+CONTEXT_KEYS = ("address", "ssh", "ssh_key", "ssh_options", "remote_dashboard", "token_path")
+
+
+class Context(BaseModel):
+    """One cluster under `contexts:`: where it is (an address, or an ssh login to its head) and
+    how to talk to it. `raycockpit --context NAME`, `:ctx NAME` and the Fleet pane use them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    address: str | None = None
+    ssh: str | None = None
+    ssh_key: str | None = None
+    ssh_options: StrTuple = ()
+    remote_dashboard: Port = 8265
+    token_path: str | None = None
+    readonly: bool = False  # this cluster is only looked at, whatever --readonly says
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Context:
+        if bool(self.address) == bool(self.ssh):
+            raise ValueError("give exactly one of address: URL or ssh: [user@]host[:port]")
+        return self
+
+    @property
+    def where(self) -> str:
+        """Where it is, for a person: the URL or `ssh user@host`."""
+        return normalise_address(self.address) if self.address else f"ssh {self.ssh}"
 
 
 class Settings(BaseModel):
@@ -85,6 +124,40 @@ class Settings(BaseModel):
     # binding id -> key(s), for remapping
     keys: dict[Annotated[str, Field(min_length=1)], Annotated[str, Field(min_length=1)]] = {}
     workloads_dirs: StrTuple = ()
+    token_path: str | None = None  # the dashboard's auth token, read from this file
+    contexts: dict[Annotated[str, Field(min_length=1, pattern=r"^[\w.-]+$")], Context] = {}
+    context: str | None = None  # the context to open when no --address / --ssh / --context
+
+    @model_validator(mode="after")
+    def _known_context(self) -> Settings:
+        if self.context is not None and self.context not in self.contexts:
+            raise ValueError(unknown_context(self.context, self.contexts))
+        return self
+
+    def for_context(self, name: str) -> Settings:
+        """These settings with context `name`'s place and credentials in them (and read-only if
+        it is); a ValueError naming the known contexts when there is none of that name."""
+        if name not in self.contexts:
+            raise ValueError(unknown_context(name, self.contexts))
+        ctx = self.contexts[name]
+        changes = {key: getattr(ctx, key) for key in CONTEXT_KEYS}
+        return self.model_copy(
+            update={**changes, "readonly": self.readonly or ctx.readonly, "context": name}
+        )
+
+    def token(self) -> str | None:
+        """The token from token_path (a missing or empty file: a ValueError that says so), else
+        what RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token hold."""
+        if not self.token_path:
+            return discover_token()
+        path = Path(self.token_path).expanduser()
+        try:
+            token = path.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"token_path {path}: {exc.strerror or exc}") from None
+        if not token:
+            raise ValueError(f"token_path {path} is empty")
+        return token
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
@@ -108,7 +181,9 @@ class Settings(BaseModel):
             return cls.model_validate(raw)
         except ValidationError as exc:
             order = {key: i for i, key in enumerate(raw)}  # report in the file's order
-            errors = sorted(exc.errors(), key=lambda e: order.get(e["loc"][0], len(order)))
+            errors = sorted(
+                exc.errors(), key=lambda e: order.get(e["loc"][0] if e["loc"] else "", len(order))
+            )
             raise ValueError(
                 "\n".join(f"settings {path}: {line}" for line in problems(errors))
             ) from None
@@ -123,30 +198,53 @@ class Settings(BaseModel):
             raise ValueError("\n".join(problems(exc.errors(), names))) from None
 
 
+def unknown_context(name: str, contexts: dict[str, Context]) -> str:
+    known = ", ".join(sorted(contexts)) or "none: add them under contexts: in the settings file"
+    return f"no context named {name!r} (known: {known})"
+
+
 def problems(errors: list[ErrorDetails], names: dict[str, str] | None = None) -> list[str]:
     """One line per pydantic error: `KEY = VALUE: expected WHAT`, or
-    `unknown key 'X' (did you mean 'Y'?)`."""
+    `unknown key 'X' (did you mean 'Y'?)`; inside a context, `contexts['NAME'].KEY ...`."""
     lines = []
     for err in errors:
         loc = err["loc"]
+        if err["type"] == "value_error":  # a rule across keys (a model validator's message)
+            where = _where(loc[:2], names) + ": " if loc else ""
+            lines.append(where + err["msg"].removeprefix("Value error, "))
+            continue
         if err["type"] in ("extra_forbidden", "invalid_key") and len(loc) == 1:
             lines.append(_unknown(loc[0]))
             continue
         field, rest = str(loc[0]), loc[1:]
-        if rest and rest[-1] == "[key]":  # a mapping key that is not a (non-empty) string
-            where = (names or {}).get(field, field) + "".join(f"[{p!r}]" for p in rest[:-1])
-            lines.append(f"{where}: binding id {_short(err['input'])}: expected a non-empty string")
+        if field == "contexts" and len(rest) == 2 and rest[1] != "[key]":
+            where = _where(loc[:2], names)
+            if err["type"] == "extra_forbidden":
+                lines.append(f"{where}: {_unknown(rest[1], list(Context.model_fields))}")
+            else:
+                expected = EXPECTED.get(str(rest[1]), err["msg"])
+                lines.append(f"{where}.{rest[1]} = {_short(err['input'])}: expected {expected}")
             continue
-        where = (names or {}).get(field, field) + "".join(f"[{p!r}]" for p in rest)
+        if rest and rest[-1] == "[key]":  # a mapping key that is not a (non-empty) string
+            what = "context name" if field == "contexts" else "binding id"
+            rule = "letters, digits, . _ -" if field == "contexts" else "a non-empty string"
+            where = _where(loc[:1] + rest[:-1], names)
+            lines.append(f"{where}: {what} {_short(err['input'])}: expected {rule}")
+            continue
         expected = (
             _ITEM_EXPECTED.get(field, "a valid value") if rest else EXPECTED.get(field, err["msg"])
         )
-        lines.append(f"{where} = {_short(err['input'])}: expected {expected}")
+        lines.append(f"{_where(loc, names)} = {_short(err['input'])}: expected {expected}")
     return lines
 
 
-def _unknown(key: object) -> str:
-    known = list(Settings.model_fields)
+def _where(loc: tuple, names: dict[str, str] | None) -> str:
+    field = str(loc[0])
+    return (names or {}).get(field, field) + "".join(f"[{p!r}]" for p in loc[1:])
+
+
+def _unknown(key: object, known: list[str] | None = None) -> str:
+    known = known or list(Settings.model_fields)
     close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(known)
     return f"unknown key {key!r} ({hint})"

@@ -7,11 +7,14 @@ documented in the README.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import local_time, usage_text
 from raycockpit.cockpit.models import Snapshot, Usage
+
+if TYPE_CHECKING:
+    from raycockpit.cockpit.fleet import FleetRow
 
 SCHEMA_VERSION = 1
 
@@ -237,3 +240,28 @@ def snapshot_text(snap: Snapshot) -> str:
     else:
         lines.append("no jobs")
     return "\n".join(lines) + "\n"
+
+
+def fleet_text(rows: list[FleetRow]) -> str:
+    """`--once --all-contexts`: one line per cluster, why for those that did not answer."""
+    table = []
+    for r in rows:
+        if not r.reachable:
+            table.append([r.name, "down", "-", "-", "-", "-", "-", "-", r.where, r.error])
+            continue
+        table.append(
+            [
+                r.name,
+                "up",
+                r.ray_version or "?",
+                f"{r.nodes_alive}" + (f"+{r.nodes_dead} dead" if r.nodes_dead else ""),
+                f"{r.cpu_used:g}/{r.cpu_total:g}",
+                f"{r.gpu_used:g}/{r.gpu_total:g}",
+                str(r.jobs_running),
+                str(r.jobs_failed_1h),
+                r.where,
+                ", ".join(r.serve_unhealthy) + " unhealthy" if r.serve_unhealthy else "",
+            ]
+        )
+    headers = ["context", "state", "ray", "nodes", "cpus", "gpus", "running", "failed 1h"]
+    return "\n".join(_table([*headers, "where", "notes"], table)) + "\n"

@@ -24,6 +24,7 @@ from raycockpit.cockpit.tunnel import SshTunnel
 from raycockpit.screens.autoscaler import AutoscalerPane
 from raycockpit.screens.base import Pane
 from raycockpit.screens.commands import CockpitCommands
+from raycockpit.screens.fleet import FleetPane
 from raycockpit.screens.gpus import GpusPane
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.jobs import JobsPane
@@ -40,6 +41,7 @@ from raycockpit.screens.startup import StartupScreen
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.status_line import Banner, StatusLine
 from raycockpit.screens.workers.cluster import ClusterWorkers
+from raycockpit.screens.workers.contexts import ContextWorkers
 from raycockpit.screens.workers.jobs import JobWorkers
 from raycockpit.screens.workers.serve import ServeWorkers
 
@@ -51,7 +53,13 @@ PANES: list[tuple[str, type[Pane]]] = [
     ("jobs", JobsPane),
     ("serve", ServePane),
     ("launch", LaunchPane),
+    ("fleet", FleetPane),
 ]
+KEYS = {"fleet": "9"}  # 8 is kept for the Clusters pane to come
+
+
+def pane_key(index: int, name: str) -> str:
+    return KEYS.get(name, str(index + 1))
 
 
 class CommandBar(Input):
@@ -64,7 +72,7 @@ class CommandBar(Input):
     CommandBar.-open { display: block; }
     """
     PLACEHOLDER = (
-        ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :overview  :pause  "
+        ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :fleet  :ctx NAME  :pause  "
         ":refresh  :keys  :stop-head  :quit"
     )
 
@@ -91,7 +99,7 @@ class CommandBar(Input):
             self._focused_before.focus()
 
 
-class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
+class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, ContextWorkers, App):
     TITLE = "raycockpit"
     AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input
     COMMANDS = App.COMMANDS | {CockpitCommands}
@@ -103,7 +111,9 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
     BINDINGS = [
         # the nav line shows the pane keys; the Footer keeps its width for the rest (80 columns)
         *[
-            Binding(str(i + 1), f"show_pane('{name}')", cls.TITLE, id=f"pane.{name}", show=False)
+            Binding(
+                pane_key(i, name), f"show_pane('{name}')", cls.TITLE, id=f"pane.{name}", show=False
+            )
             for i, (name, cls) in enumerate(PANES)
         ],
         Binding("colon", "command_bar", "Command", id="app.command"),
@@ -122,9 +132,13 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
         head: LocalHead | None = None,
         kept_head: KeptHead | None = None,
         tunnel: SshTunnel | None = None,
+        base_settings: Settings | None = None,
     ) -> None:
         super().__init__()
-        self.settings = settings
+        self.settings = settings  # of the cluster shown now (a context's, when one is)
+        self.base_settings = base_settings or settings  # as loaded, before any context
+        self.startup_tunnel = tunnel  # the CLI's: it shuts it down at exit
+        self._opening_tunnel: SshTunnel | None = None  # a switch of context opening one
         self.head = head  # not yet started: the app starts it and shows progress
         self.head_started = False
         self.kept_head = kept_head  # a head an earlier cockpit left running (--keep-cluster)
@@ -155,6 +169,7 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.query_one(StatusLine).address = self.shown_address
+        self._setup_contexts()
         self._render_nav()
         self._load_specs()
         if self.head is not None and not self.head_started:
@@ -196,8 +211,10 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
     def _render_nav(self) -> None:
         text = Text()
         for i, (name, cls) in enumerate(PANES):
+            if name == "fleet" and len(self._contexts) < 2 and self.current_pane != "fleet":
+                continue  # one cluster: its key works, the line keeps its room
             style = "bold reverse" if name == self.current_pane else "dim"
-            text.append(f" {i + 1} {cls.TITLE} ", style=style)
+            text.append(f" {pane_key(i, name)} {cls.TITLE} ", style=style)
             text.append(" ")
         self.query_one("#nav", Static).update(text)
 
@@ -217,10 +234,14 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
 
     def _connect(self) -> None:
         if self.client is None:
-            self.client = DashboardClient(self.address, timeout=self.settings.request_timeout)
+            self.client = DashboardClient(
+                self.address, token=self.settings.token(), timeout=self.settings.request_timeout
+            )
         self.poller = Poller(self.client, interval=self.settings.refresh)
         self._want_sections()
         self._poll()
+        self._startup_address_known(self.address)
+        self._start_fleet()
         if self.tunnel is not None:
             self._keep_tunnel()
         self.focus_pane()
@@ -266,6 +287,7 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
         else:
             banner.show_message("")
         self.query_one(f"#{self.current_pane}", Pane).show(snap)
+        self._fleet_snapshot(snap)
         if isinstance(self.screen, JobScreen):
             self.screen.show_snapshot(snap)
 
@@ -346,11 +368,20 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
             return
         event.stop()
         bar = event.input
-        command = bar.value.strip().lstrip(":").strip().lower()
+        command = bar.value.strip().lstrip(":").strip()
         bar.action_close()
         self.run_command(command)
 
     def run_command(self, command: str) -> None:
+        word, _, argument = command.partition(" ")
+        command, argument = word.lower(), argument.strip()
+        if command in ("ctx", "context"):
+            if argument:
+                self.switch_context(argument)
+            else:
+                self.action_show_pane("fleet")
+                self.notify("contexts: " + ", ".join(self.context_names()), timeout=5)
+            return
         names = dict(PANES)
         aliases = {
             "gpu": "gpus",
@@ -428,6 +459,10 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, App):
         return out
 
     async def on_unmount(self) -> None:
+        # a tunnel opened by a switch of context is ours (the CLI shuts down the one it opened)
+        for tunnel in (self.tunnel, self._opening_tunnel):
+            if tunnel is not None and tunnel is not self.startup_tunnel:
+                tunnel.shut_down()
         if self.client is not None:
             await self.client.aclose()
 
@@ -440,6 +475,7 @@ def make_app(
     head: LocalHead | None = None,
     kept_head: KeptHead | None = None,
     tunnel: SshTunnel | None = None,
+    base_settings: Settings | None = None,
 ) -> CockpitApp:
     """The one composition root, used by the CLI, the tests and the benchmarks."""
     return CockpitApp(
@@ -449,4 +485,5 @@ def make_app(
         head=head,
         kept_head=kept_head,
         tunnel=tunnel,
+        base_settings=base_settings,
     )

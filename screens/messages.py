@@ -13,12 +13,20 @@ from dataclasses import dataclass
 from textual.message import Message
 from textual.screen import Screen
 
+from raycockpit.cockpit.fleet import FleetRow
 from raycockpit.cockpit.launch import WorkloadSpec
 from raycockpit.cockpit.models import Job, Snapshot
 from raycockpit.cockpit.serve_tester import LoadResult, Result
 from raycockpit.cockpit.tail import TailState
 
 # -- the cluster ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FleetRowUpdated(Message):
+    """A fresh line for one cluster of the fleet (cockpit/fleet.py's FleetWatcher)."""
+
+    row: FleetRow
 
 
 @dataclass

@@ -151,3 +151,81 @@ def test_quitting_while_the_head_starts_stops_it(monkeypatch, tmp_path):
     monkeypatch.delenv("RAY_API_SERVER_ADDRESS", raising=False)
     assert main(["--keep-cluster"]) == 0
     assert events == ["ran", "stopped"]  # --keep-cluster keeps only a head that came up
+
+
+def _contexts_file(tmp_path, contexts: str, extra: str = "") -> str:
+    path = tmp_path / f"cockpit-{len(list(tmp_path.iterdir()))}.yaml"
+    path.write_text(f"{extra}contexts:\n{contexts}")
+    return str(path)
+
+
+def test_contexts_in_the_settings_file(tmp_path, capsys):
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    path = _contexts_file(
+        tmp_path,
+        f"  prod: {{ssh: 'me@head', ssh_key: ~/.ssh/k, readonly: true, token_path: '{token}'}}\n"
+        "  dev: {address: 'dev:8265'}\n",
+        extra="readonly: false\n",
+    )
+    from pathlib import Path
+
+    base = Settings.load(Path(path))
+    prod = base.for_context("prod")
+    assert (prod.ssh, prod.ssh_key, prod.readonly, prod.context) == (
+        "me@head",
+        "~/.ssh/k",
+        True,
+        "prod",
+    )
+    assert prod.token() == "s3cret" and prod.address is None
+    dev = base.for_context("dev")
+    assert (dev.address, dev.ssh, dev.readonly) == ("dev:8265", None, False)
+    with pytest.raises(ValueError, match=r"no context named 'x' \(known: dev, prod\)"):
+        base.for_context("x")
+    # bad contexts: one line each, never a traceback
+    bad = _contexts_file(
+        tmp_path,
+        "  both: {address: 'a:1', ssh: 'b'}\n  typo: {adress: 'x'}\n"
+        "  port: {ssh: 'h', remote_dashboard: 0}\n",
+    )
+    assert main(["--config", bad, "--once"]) == 2
+    err = capsys.readouterr().err
+    assert "contexts['both']: give exactly one of address: URL or ssh:" in err
+    assert "contexts['typo']: unknown key 'adress' (did you mean 'address'?)" in err
+    assert "contexts['port'].remote_dashboard = 0: expected a port number 1..65535" in err
+    assert "Traceback" not in err
+    assert main(["--config", path, "--context", "nope", "--once"]) == 2
+    assert "no context named 'nope' (known: dev, prod)" in capsys.readouterr().err
+    missing = _contexts_file(tmp_path, "  t: {address: 'a:1', token_path: '/nonexistent/tok'}\n")
+    assert main(["--config", missing, "--context", "t", "--once"]) == 2
+    assert "token_path /nonexistent/tok: No such file or directory" in capsys.readouterr().err
+
+
+def test_once_all_contexts_prints_the_fleet_and_why_one_is_down(tmp_path, capsys):
+    import json
+
+    from benchmarks.replay import ReplayServer
+
+    server = ReplayServer(nodes=4, gpus=2, jobs=30)
+    server.start()
+    try:
+        port = free_port()
+        path = _contexts_file(
+            tmp_path,
+            f"  up: {{address: '{server.url}'}}\n  down: {{address: 'http://127.0.0.1:{port}'}}\n",
+        )
+        assert main(["--config", path, "--once", "--json", "--all-contexts"]) == 2  # one is down
+        rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+        up, down = rows["up"], rows["down"]
+        assert up["reachable"] and up["ray_version"] == "2.60.0" and up["nodes_alive"] >= 3
+        assert up["gpu_total"] == 2 * up["nodes_alive"] and up["cpu_total"] > 0
+        assert not down["reachable"] and f"127.0.0.1:{port}" in down["error"]
+        assert main(["--config", path, "--once", "--all-contexts"]) == 2
+        text = capsys.readouterr().out.splitlines()
+        assert text[0].split()[:3] == ["context", "state", "ray"]
+        assert any(line.split()[:2] == ["down", "down"] for line in text)
+    finally:
+        server.stop()
+    assert main(["--config", path, "--all-contexts"]) == 2
+    assert "--all-contexts goes with --once" in capsys.readouterr().err

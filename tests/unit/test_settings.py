@@ -84,7 +84,8 @@ def test_unknown_key_with_a_suggestion(tmp_path, capsys):
     code, lines = run_with(tmp_path, capsys, "colour: blue\n")  # nothing close: the known keys
     assert code == 2 and len(lines) == 1
     assert (
-        "unknown key 'colour' (known keys: address, " in lines[0] and "workloads_dirs)" in lines[0]
+        "unknown key 'colour' (known keys: address, " in lines[0]
+        and "workloads_dirs, token_path, contexts, context)" in lines[0]
     )
 
 
