@@ -145,7 +145,11 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, ContextWorkers, App):
         self.exit_signal: int | None = None  # the signal that ended the app, if one did
         self.tunnel = tunnel  # an open ssh tunnel the app keeps up (re-opened when it drops)
         self.client = client
-        self.address = client.address if client else (head.dashboard_url if head else address or "")
+        self.address = (
+            client.address
+            if client
+            else (head.dashboard_url if head else address or settings.address or "")
+        )
         self.poller: Poller | None = None
         self.snapshot: Snapshot | None = None
         self.current_pane = "overview"
