@@ -134,10 +134,7 @@ class DashboardClient:
                 if response.status_code >= 400:
                     await response.aread()
                     self._raise_for_status(what, response.status_code, response.text)
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                return body
+                return await _read_body(response)
         except (httpx.HTTPError, OSError) as exc:
             raise self._transport_error(what, exc) from None
 
@@ -421,3 +418,28 @@ def _first_line(text: str) -> str:
         if line.strip():
             return line.strip()[:160]
     return ""
+
+
+async def _read_body(response: httpx.Response) -> bytearray:
+    """The body in one bytearray. Sized from Content-Length when the body is sent as is: one
+    allocation of the final size (a big one is its own mapping, given back whole when freed),
+    where growing it chunk by chunk re-allocated it dozens of times and left the heap fragmented
+    (tens of MiB of RSS that stayed after a 90 MB answer)."""
+    length = response.headers.get("content-length", "")
+    if not length.isdigit() or response.headers.get("content-encoding", "identity") != "identity":
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+        return body
+    body = bytearray(int(length))
+    filled = 0
+    with memoryview(body) as view:
+        async for chunk in response.aiter_bytes():
+            end = filled + len(chunk)
+            if end > len(view):  # h11 refuses a body longer than announced; be sure anyway
+                raise httpx.RemoteProtocolError("the body is longer than its Content-Length")
+            view[filled:end] = chunk
+            filled = end
+    if filled != len(body):  # h11 refuses a shorter one too
+        raise httpx.RemoteProtocolError("the body is shorter than its Content-Length")
+    return body

@@ -10,7 +10,7 @@ from typing import Any
 TERMINAL_JOB_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Usage:
     """A used/total pair of one resource (logical, or physical bytes)."""
 
@@ -23,7 +23,7 @@ class Usage:
         return 0.0 if self.total <= 0 else max(0.0, min(1.0, self.used / self.total))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gpu:
     node_id: str
     node_host: str
@@ -46,7 +46,7 @@ class Gpu:
         return 0.0 if self.memory_total_mb <= 0 else self.memory_used_mb / self.memory_total_mb
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
     node_id: str
     hostname: str
@@ -75,14 +75,14 @@ class Node:
         return self.hostname or self.ip or self.node_id[:8]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PendingNode:
     what: str  # ip or instance, or node type
     node_type: str
     status: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AutoscalerStatus:
     available: bool = False  # False until the autoscaler has reported once
     active: tuple[tuple[str, int], ...] = ()  # (node type, count)
@@ -115,7 +115,7 @@ class AutoscalerStatus:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     submission_id: str
     job_id: str
@@ -146,7 +146,7 @@ class Job:
         return max(0.0, (end - self.start_time_ms) / 1000)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServeReplica:
     replica_id: str
     state: str
@@ -155,7 +155,7 @@ class ServeReplica:
     start_time_s: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServeDeployment:
     name: str
     status: str
@@ -165,7 +165,7 @@ class ServeDeployment:
     resources: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServeApp:
     name: str
     status: str
@@ -175,7 +175,7 @@ class ServeApp:
     last_deployed_s: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServeStatus:
     running: bool = False  # a controller exists
     http_host: str = ""
@@ -184,7 +184,7 @@ class ServeStatus:
     proxies: tuple[tuple[str, str], ...] = ()  # (node ip/id, status)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClusterInfo:
     address: str
     ray_version: str = ""
@@ -199,7 +199,7 @@ class ClusterInfo:
 SECTIONS = ("nodes", "autoscaler", "jobs", "serve")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one poll knows. A section that failed keeps its last value; errors say why."""
 

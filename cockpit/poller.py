@@ -76,6 +76,7 @@ MAX_BACKOFF_S = 30.0
 KEY_QUIET_S = 0.15  # after a key, the decoding thread steps aside this long ...
 MAX_STEP_ASIDE_S = 0.5  # ... but at most this long per poll: a key held down never stops data
 HISTORY_POINTS = 60
+GPU_POINTS = 16  # a GPU's series: its sparkline shows 12 (40,000 GPUs x 60 points was 21 MB)
 VERSION_EVERY_S = 0.0  # re-read /api/version this often (every poll): a new session, or alive
 
 
@@ -102,11 +103,13 @@ class History:
         self.points = max(1, points)
         self._series: dict[str, tuple[float, ...]] = {}
 
-    def add(self, key: str, value: float | None) -> None:
+    def add(self, key: str, value: float | None, points: int | None = None) -> None:
+        """A point for `key`, keeping its last `points` (default: the History's)."""
         if value is None:
             return
+        keep = max(1, min(points or self.points, self.points))
         old = self._series.get(key, ())
-        self._series[key] = (*old[len(old) - self.points + 1 :], _compact(value))
+        self._series[key] = (*old[len(old) - keep + 1 :], _compact(value))
 
     def keep(self, keys: set[str]) -> None:
         """Forget every series but these."""
@@ -486,7 +489,7 @@ class Poller:
         for node in snap.nodes:
             for gpu in node.gpus:
                 gpu_key = f"gpu:{gpu.key}"
-                history.add(gpu_key, gpu.utilization)
+                history.add(gpu_key, gpu.utilization, GPU_POINTS)
                 keys.add(gpu_key)
         totals = snap.totals()
         if "CPU" in totals:

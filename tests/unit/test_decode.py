@@ -4,6 +4,7 @@ cluster). The recorded Ray 2.60 answers are in tests/fixtures (see its README)."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import typing
 from pathlib import Path
@@ -246,16 +247,16 @@ def test_merge_and_drop_job():
     jobs = parse_jobs(json.loads(raw("api_jobs.json")))
     one = jobs[5]
     assert merge_job(jobs, one) is jobs
-    stopped = Job(**{**one.__dict__, "status": "STOPPED"})
+    stopped = dataclasses.replace(one, status="STOPPED")
     merged = merge_job(jobs, stopped)
     assert merged[5] is stopped and len(merged) == len(jobs)
     assert all(a is b for i, (a, b) in enumerate(zip(merged, jobs, strict=True)) if i != 5)
     newest = Job("raysubmit_new", "", "SUBMISSION", "RUNNING", "x", start_time_ms=10**13)
     added = merge_job(jobs, newest)
     assert added[0] is newest and added[1:] == jobs
-    assert merge_job(jobs, Job(**{**one.__dict__, "start_time_ms": 1})) == tuple(
+    assert merge_job(jobs, dataclasses.replace(one, start_time_ms=1)) == tuple(
         sorted(
-            (*jobs[:5], Job(**{**one.__dict__, "start_time_ms": 1}), *jobs[6:]),
+            (*jobs[:5], dataclasses.replace(one, start_time_ms=1), *jobs[6:]),
             key=decode.job_order,
             reverse=True,
         )

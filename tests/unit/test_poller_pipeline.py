@@ -308,6 +308,9 @@ def test_history_is_bounded_compact_and_follows_the_cluster():
     assert history.frozen()["gpu:a:0"] is frozen["gpu:a:0"]  # shared, not copied
     history.keep({"gpu:b:0"})
     assert history.frozen() == {"gpu:b:0": (2.0,)}
+    for value in (5, 6, 7):  # a series can keep fewer points than the History (GPUs: 16)
+        history.add("gpu:b:0", value, points=2)
+    assert history.frozen()["gpu:b:0"] == (6.0, 7.0)
 
 
 async def test_history_drops_the_series_of_nodes_that_left(fake):
