@@ -1005,10 +1005,10 @@ def soak(seconds: float, size: tuple[int, int], pane: str, home: Path) -> None:
                 samples.append((elapsed, rss, hwm))
                 screen = cp.ctl.screen()
                 changed, last = screen != last, screen
-                moved += changed
+                moved += changed and len(samples) > 1  # the first is compared with itself
                 print(
                     f"  {elapsed:7.0f} s  RSS {rss:7.1f} MiB  peak {hwm:7.1f} MiB  "
-                    f"screen {'moved' if changed else 'SAME'}",
+                    f"screen {'moved' if changed else 'SAME' if len(samples) > 1 else '-'}",
                     flush=True,
                 )
                 if elapsed >= seconds:

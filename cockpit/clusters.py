@@ -292,3 +292,31 @@ async def _wait_gone(tree: dict[int, int], timeout: float) -> dict[int, int]:
         await asyncio.sleep(0.1)
         left = still_running(left)
     return left
+
+
+def attach_context(config: ClusterConfig) -> dict[str, object]:
+    """The settings that reach a launched cluster's dashboard (on its head's loopback, Ray's
+    default) over ssh, as the launcher itself logs in: `ssh: user@head_ip` and `ssh_key` from the
+    config's `auth`. Only where the config names its head (the `local` provider); a ValueError
+    saying what to do otherwise."""
+    if config.problem:
+        raise ValueError(config.problem)
+    if not config.head:
+        raise ValueError(
+            f"its provider ({config.provider}) picks the head's address itself: "
+            f"`ray get-head-ip {config.path}` prints it, then :ctx or --ssh USER@THAT_IP"
+        )
+    try:
+        data = yaml.safe_load(config.path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read {config.path}: {_first_line(exc)}") from None
+    auth = data.get("auth") if isinstance(data, Mapping) else None
+    auth = auth if isinstance(auth, Mapping) else {}
+    user = str(auth.get("ssh_user") or "")
+    key = auth.get("ssh_private_key")
+    return {
+        "ssh": f"{user}@{config.head}" if user else config.head,
+        "ssh_key": str(key) if key else None,
+        # the launcher itself does not check host keys; remember this one from the first login
+        "ssh_options": ("-o", "StrictHostKeyChecking=accept-new"),
+    }

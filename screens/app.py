@@ -23,6 +23,7 @@ from raycockpit.cockpit.poller import Poller
 from raycockpit.cockpit.tunnel import SshTunnel
 from raycockpit.screens.autoscaler import AutoscalerPane
 from raycockpit.screens.base import Pane
+from raycockpit.screens.clusters import ClustersPane
 from raycockpit.screens.commands import CockpitCommands
 from raycockpit.screens.fleet import FleetPane
 from raycockpit.screens.gpus import GpusPane
@@ -41,6 +42,7 @@ from raycockpit.screens.startup import StartupScreen
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.status_line import Banner, StatusLine
 from raycockpit.screens.workers.cluster import ClusterWorkers
+from raycockpit.screens.workers.clusters import ClustersWorkers
 from raycockpit.screens.workers.contexts import ContextWorkers
 from raycockpit.screens.workers.jobs import JobWorkers
 from raycockpit.screens.workers.serve import ServeWorkers
@@ -53,13 +55,13 @@ PANES: list[tuple[str, type[Pane]]] = [
     ("jobs", JobsPane),
     ("serve", ServePane),
     ("launch", LaunchPane),
+    ("clusters", ClustersPane),
     ("fleet", FleetPane),
 ]
-KEYS = {"fleet": "9"}  # 8 is kept for the Clusters pane to come
 
 
 def pane_key(index: int, name: str) -> str:
-    return KEYS.get(name, str(index + 1))
+    return str(index + 1)
 
 
 class CommandBar(Input):
@@ -72,7 +74,7 @@ class CommandBar(Input):
     CommandBar.-open { display: block; }
     """
     PLACEHOLDER = (
-        ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :fleet  :ctx NAME  :pause  "
+        ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :clusters  :fleet  :ctx NAME  :pause  "
         ":refresh  :keys  :stop-head  :quit"
     )
 
@@ -99,7 +101,7 @@ class CommandBar(Input):
             self._focused_before.focus()
 
 
-class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, ContextWorkers, App):
+class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, ContextWorkers, ClustersWorkers, App):
     TITLE = "raycockpit"
     AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input
     COMMANDS = App.COMMANDS | {CockpitCommands}
@@ -176,6 +178,7 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, ContextWorkers, App):
         self._setup_contexts()
         self._render_nav()
         self._load_specs()
+        self._load_clusters()
         if self.head is not None and not self.head_started:
             self.query_one(StatusLine).state_note = "starting local Ray head"
             self.push_screen(StartupScreen())
@@ -215,12 +218,22 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, ContextWorkers, App):
     def _render_nav(self) -> None:
         text = Text()
         for i, (name, cls) in enumerate(PANES):
-            if name == "fleet" and len(self._contexts) < 2 and self.current_pane != "fleet":
-                continue  # one cluster: its key works, the line keeps its room
+            if name in self._tucked_panes() and self.current_pane != name:
+                continue  # its key works; the line keeps its room for 80 columns
             style = "bold reverse" if name == self.current_pane else "dim"
             text.append(f" {pane_key(i, name)} {cls.TITLE} ", style=style)
             text.append(" ")
         self.query_one("#nav", Static).update(text)
+
+    def _tucked_panes(self) -> set[str]:
+        """Panes left off the nav line until they matter: the Fleet with one cluster, the
+        Clusters with none of the user's own configs (their keys 8 and 9 always work)."""
+        tucked = set()
+        if len(self._contexts) < 2:
+            tucked.add("fleet")
+        if not self.query_one(ClustersPane).has_own_configs:
+            tucked.add("clusters")
+        return tucked
 
     def focus_pane(self) -> None:
         pane = self.query_one(f"#{self.current_pane}", Pane)

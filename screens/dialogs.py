@@ -125,3 +125,35 @@ class PreviewScreen(ModalScreen[None]):
             yield Static(Text(self.command), id="preview-command")
             if self.note:
                 yield Static(Text("\n" + self.note, style="dim"))
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line of text asked for (e.g. the command `ray exec` runs); Enter gives it, Esc
+    cancels. An empty answer counts as cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+    DEFAULT_CSS = """
+    PromptScreen { align: center middle; }
+    PromptScreen > Vertical { width: 80; height: auto; border: round $primary;
+                              background: $panel; padding: 0 1; }
+    PromptScreen #prompt-question { text-style: bold; margin-bottom: 1; }
+    """
+
+    def __init__(self, question: str, placeholder: str = "") -> None:
+        super().__init__()
+        self.question, self.placeholder = question, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question, id="prompt-question")
+            yield Input(placeholder=self.placeholder, id="prompt-input")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

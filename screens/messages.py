@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from textual.message import Message
 from textual.screen import Screen
 
+from raycockpit.cockpit.clusters import ClusterConfig
 from raycockpit.cockpit.fleet import FleetRow
 from raycockpit.cockpit.launch import WorkloadSpec
 from raycockpit.cockpit.models import Job, Snapshot
@@ -20,6 +21,31 @@ from raycockpit.cockpit.serve_tester import LoadResult, Result
 from raycockpit.cockpit.tail import TailState
 
 # -- the cluster ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ClustersLoaded(Message):
+    """The launcher's cluster configs found (screens/workers/clusters.py)."""
+
+    configs: list[ClusterConfig]
+    folders: list[str]
+
+
+@dataclass
+class LauncherLines(Message):
+    """Lines of output from `ray up` / `down` / `exec`, as they come."""
+
+    lines: list[str]
+
+
+@dataclass
+class LauncherEnded(Message):
+    """The launcher command ended: its exit status (None: it did not start, `error` says why)."""
+
+    name: str
+    action: str
+    code: int | None
+    error: str
 
 
 @dataclass

@@ -174,6 +174,7 @@ class ContextWorkers:
         if self._fleet is not None:
             self._fleet.skip = name
         self._load_specs()  # the Launch pane says whether this context is read-only
+        self._load_clusters()  # and so does the Clusters pane
         self._connect()
         self.notify(f"now showing {name} ({where(settings)})", timeout=4)
 
