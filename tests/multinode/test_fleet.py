@@ -87,6 +87,13 @@ async def test_the_fleet_pane_and_switching_between_the_two(multinode, ray_head)
         )
         ips = {n.ip for n in app.snapshot.nodes if n.state == "ALIVE"}
         assert ips == set(multinode.ips.values())
+        await pilot.press("2")  # the Nodes pane: a row per node with its IP and its usage
+        table = app.query_one("#nodes-table")
+        await wait_for(pilot, lambda: len(table.rows_text()) >= 3, what="the Nodes rows")
+        rows = {row[1]: row for row in table.rows_text()}
+        assert set(multinode.ips.values()) <= set(rows), rows
+        for ip in multinode.ips.values():
+            assert rows[ip][5].endswith("/1"), rows[ip]  # CPUs used / total: one CPU each
         assert app.tunnel is not None and app.tunnel.alive()
         tunnel = app.tunnel
 
