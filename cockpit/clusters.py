@@ -317,6 +317,7 @@ def attach_context(config: ClusterConfig) -> dict[str, object]:
     return {
         "ssh": f"{user}@{config.head}" if user else config.head,
         "ssh_key": str(key) if key else None,
-        # the launcher itself does not check host keys; remember this one from the first login
-        "ssh_options": ("-o", "StrictHostKeyChecking=accept-new"),
+        # as the launcher itself logs in to these machines (Ray's SSHCommandRunner): it does not
+        # check or record their host keys, so neither does the cockpit's tunnel to them
+        "ssh_options": ("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"),
     }
