@@ -1,41 +1,45 @@
-"""Ray's own cluster launcher with the `local` (on-premise) provider on namespace "machines".
+"""Ray's own cluster launcher with the `local` (on-premise) provider on namespace "machines",
+driven by keys in the Clusters pane.
 
 Two bare machines (tests/multinode/launcher_fixture.py: A and B, each a network, PID and mount
 namespace with an sshd that accepts root with a test key; no Ray running) and a local-provider
-cluster YAML naming A as head_ip and B in worker_ips. `LauncherRun` (cockpit/clusters.py) runs
-`ray up`: its lines stream while it runs; the head's dashboard (A's loopback) then lists both
-nodes ALIVE (B is started by the head's autoscaler over SSH). `ray exec` runs a command on A,
-`ray down` stops the cluster, and afterwards nothing the launcher started is left: no raylet or
-gcs_server, no process in the machines beyond their sshd, no process of the launcher runs here
-(its ssh control masters included). Leftovers are stopped by pid and fail the test.
+cluster YAML naming A as head_ip and B in worker_ips, in the user's cluster folder. In the pane:
+`u` (confirmed) runs `ray up`, its lines streamed into the pane; `x` runs a command on the head;
+`a` makes the head a context (ssh with the config's key) and the cockpit shows both nodes ALIVE
+(B is started by the head's autoscaler over SSH); `D` (confirmed) stops the workers' Ray from the
+head and runs `ray down`. Afterwards no process is left in the machines beyond their sshd
+(leftovers are stopped by pid and fail the test); the pane stops every process of each launcher
+run by pid when it ends (cockpit/clusters.py LauncherRun.stop).
 
-The launcher's own state goes to a temp HOME and RAY_TMPDIR; Ray hard-codes its ssh control
-sockets under /tmp/ray_ssh_<user hash>/<cluster hash>, which the test removes (the cluster name
-is random, so that folder is this test's).
+The launcher's own state goes to a temp HOME, RAY_TMPDIR and TMPDIR; Ray hard-codes its ssh
+control sockets under /tmp/ray_ssh_<user hash>/<cluster hash>, which the test removes (the
+cluster name is random, so that folder is this test's).
 """
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import hashlib
 import os
 import secrets
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
-from raycockpit.cockpit.clusters import LauncherRun, workers_stop_command
+from benchmarks.replay import ReplayServer
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.local import find_ray_cli
-from tests.e2e.procs import stop_pids, wait_gone
+from raycockpit.screens.app import make_app
+from raycockpit.screens.clusters import ClustersPane
+from tests.e2e.procs import stop_pids
 from tests.e2e.sshd import find_sshd
 from tests.multinode.cluster import executable
 from tests.multinode.launcher_fixture import Machines
 from tests.multinode.netns import skip_reason
+from tests.ui.helpers import wait_for
 
-REPO = Path(__file__).resolve().parents[2]
 UP_TIMEOUT_S = 300.0
 ALIVE_TIMEOUT_S = 180.0
 QUIET_TIMEOUT_S = 60.0
@@ -81,40 +85,6 @@ def control_dir(cluster: str) -> Path:
     return Path(f"/tmp/ray_ssh_{user}") / hashlib.sha256(cluster.encode()).hexdigest()[:10]
 
 
-async def run_launcher(run: LauncherRun, timeout: float) -> list[tuple[float, bool, str]]:
-    """Every line of `run` with when it came and whether the command still ran then."""
-    got: list[tuple[float, bool, str]] = []
-
-    async def read() -> None:
-        async for line in run.lines():
-            got.append((time.monotonic(), run.process.returncode is None, line))
-
-    try:
-        await asyncio.wait_for(read(), timeout)
-    except TimeoutError:
-        await run.stop()
-        pytest.fail(f"{' '.join(run.argv[1:3])} ran over {timeout:.0f} s:\n{tail(got)}")
-    return got
-
-
-def tail(got: list[tuple[float, bool, str]], count: int = 40) -> str:
-    return "\n".join(line for _, _, line in got[-count:])
-
-
-def wait_alive(machines: Machines, want: set[str], timeout: float) -> set[str]:
-    deadline = time.monotonic() + timeout
-    seen: object = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            seen = machines.alive_ips()
-            if seen >= want:
-                return seen
-        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-            seen = exc
-        time.sleep(2.0)
-    return seen if isinstance(seen, set) else set()
-
-
 def describe(pids) -> str:
     parts = []
     for pid in sorted(pids):
@@ -126,82 +96,93 @@ def describe(pids) -> str:
     return "; ".join(parts)
 
 
-async def test_ray_up_exec_down_on_namespace_machines(machines: Machines) -> None:
-    cluster = f"rcl-{secrets.token_hex(3)}"
-    config = machines.write_config(cluster)
-    ltmp = str(machines.base / "ltmp")  # the launcher's state and its config cache
-    env = {"HOME": str(machines.base / "lhome"), "RAY_TMPDIR": ltmp, "TMPDIR": ltmp}
-    for folder in env.values():
-        os.makedirs(folder, exist_ok=True)
-    control = control_dir(cluster)
-    runs: list[LauncherRun] = []
-    try:
-        await _up_exec_down(machines, config, env, runs)
-    finally:
-        leftovers = await _launcher_leftovers(runs)
-        shutil.rmtree(control, ignore_errors=True)
-        _rmdir_if_empty(control.parent)
-    assert not leftovers, f"launcher processes left after `ray down`: {leftovers}"
-    left = machines.wait_quiet(QUIET_TIMEOUT_S)
-    if left:
-        pids = {pid for tree in left.values() for pid in tree}
-        text = describe(pids)
-        stop_pids({p: t for tree in left.values() for p, t in tree.items()})
-        pytest.fail(f"processes left in the machines after `ray down`: {text}")
-
-
-async def _up_exec_down(machines: Machines, config: Path, env: dict, runs: list) -> None:
-    head, worker = machines.ips
-    up = LauncherRun("up", config, env=env, cwd=REPO)
-    runs.append(up)
-    got = await run_launcher(up, UP_TIMEOUT_S)
-    assert up.returncode == 0, f"ray up exited with {up.returncode}:\n{tail(got)}"
-    lines = [line for _, _, line in got]
-    assert any(head in line for line in lines), tail(got)
-    assert any("ray start" in line for line in lines), tail(got)
-    assert sum(running for _, running, _ in got) > len(got) // 2, "lines came only at the end"
-    assert not any("\x1b" in line for line in lines)
-
-    alive = wait_alive(machines, {head, worker}, ALIVE_TIMEOUT_S)
-    assert alive == {head, worker}, f"ALIVE nodes: {alive}"
-    assert {"raylet", "gcs_server"} <= set(machines.ray_processes().values())
-
-    run = LauncherRun("exec", config, command="hostname -I", env=env, cwd=REPO)
-    runs.append(run)
-    got = await run_launcher(run, 120.0)
-    assert run.returncode == 0, f"ray exec exited with {run.returncode}:\n{tail(got)}"
-    assert any(head in line.split() for _, _, line in got), tail(got)
-
-    # `ray down` stops Ray on the head only (the local provider just marks workers terminated)
-    run = LauncherRun("exec", config, command=workers_stop_command(config), env=env, cwd=REPO)
-    runs.append(run)
-    got = await run_launcher(run, 120.0)
-    assert run.returncode == 0, f"stopping the workers exited with {run.returncode}:\n{tail(got)}"
-    assert any("Stopped" in line for _, _, line in got), tail(got)
-
-    down = LauncherRun("down", config, env=env, cwd=REPO)
-    runs.append(down)
-    got = await run_launcher(down, 180.0)
-    assert down.returncode == 0, f"ray down exited with {down.returncode}:\n{tail(got)}"
-
-
-async def _launcher_leftovers(runs: list[LauncherRun]) -> str:
-    """Wait for the launcher's processes (ssh control masters linger ControlPersist=10s) to end;
-    stop by pid and describe what is still there after 20 s."""
-    left = {}
-    for run in runs:
-        left.update(run.leftovers())
-    left = wait_gone(left, 20.0)
-    if not left:
-        return ""
-    text = describe(left)
-    for run in runs:
-        await run.stop(grace=2.0)
-    return text
-
-
 def _rmdir_if_empty(folder: Path) -> None:
     try:
         folder.rmdir()
     except OSError:
         pass
+
+
+async def test_the_clusters_pane_brings_a_cluster_up_attaches_and_takes_it_down(
+    machines: Machines, monkeypatch, tmp_path
+) -> None:
+    """The same by keys in the Clusters pane: `u` (confirmed) brings the cluster up, `a` makes
+    its head a context and the cockpit shows its two nodes, `D` (confirmed) takes it down, and
+    nothing is left."""
+    cluster = f"rcl-{secrets.token_hex(3)}"
+    folder = tmp_path / "config" / "raycockpit" / "clusters"
+    folder.mkdir(parents=True)
+    shutil.copy(machines.write_config(cluster), folder / f"{cluster}.yaml")
+    ltmp = machines.base / "ltmp"
+    for name, value in {
+        "XDG_CONFIG_HOME": tmp_path / "config",
+        "HOME": machines.base / "lhome",
+        "RAY_TMPDIR": ltmp,
+        "TMPDIR": ltmp,
+    }.items():
+        os.makedirs(value, exist_ok=True)
+        monkeypatch.setenv(name, str(value))
+    head, worker = machines.ips
+    first = ReplayServer(nodes=2, jobs=3)  # the cluster the cockpit shows at first
+    first.start()
+    try:
+        app = make_app(Settings(refresh=1.0), client=DashboardClient(first.url, discover=False))
+        async with app.run_test(size=(120, 40)) as pilot:
+            pane = app.query_one(ClustersPane)
+            log = pane.query_one("#clusters-log")
+
+            async def run(key: str, action: str, timeout: float, typed: str = "") -> None:
+                await pilot.press("8")
+                table = pane.query_one("#clusters-table")
+                await wait_for(pilot, lambda: cluster in {c.name for c in pane.configs.values()})
+                table.focus()
+                await pilot.press("home")
+                while pane.configs[table.selected_key].name != cluster:
+                    await pilot.press("down")
+                await pilot.press(key)
+                if typed:  # the command to run, asked first
+                    await pilot.press(*typed, "enter")
+                await pilot.press("y")
+                await wait_for(
+                    pilot,
+                    lambda: log.source_status.startswith(f"ray {action} f"),
+                    timeout=timeout,
+                    what=f"ray {action} to end",
+                )
+                log.flush()
+                assert log.source_status == f"ray {action} finished", "\n".join(log.lines[-40:])
+
+            await run("u", "up", UP_TIMEOUT_S)
+            assert any(head in line for line in log.lines), "\n".join(log.lines[-40:])
+            assert any("ray start" in line for line in log.lines)
+            assert not any("\x1b" in line for line in log.lines)
+            assert {"raylet", "gcs_server"} <= set(machines.ray_processes().values())
+
+            await run("x", "exec", 120.0, typed="hostname -I")  # on the head
+            assert any(head in line.split() for line in log.lines), "\n".join(log.lines[-20:])
+
+            await pilot.press("a")  # its head as a context, over ssh with the config's key
+            await wait_for(
+                pilot,
+                lambda: (
+                    app.context_name == f"cluster-{cluster}"
+                    and app.snapshot is not None
+                    and {n.ip for n in app.snapshot.nodes if n.state == "ALIVE"} == {head, worker}
+                ),
+                timeout=ALIVE_TIMEOUT_S,
+                what="the launched cluster's two nodes in the cockpit",
+            )
+            await pilot.press("colon", *"ctx default", "enter")
+            await wait_for(pilot, lambda: app.context_name == "default", what="back")
+
+            await run("D", "down", 240.0)
+            assert any("Stopped" in line for line in log.lines), "the workers were not stopped"
+    finally:
+        first.stop()
+        shutil.rmtree(control_dir(cluster), ignore_errors=True)
+        _rmdir_if_empty(control_dir(cluster).parent)
+    left = machines.wait_quiet(QUIET_TIMEOUT_S)
+    if left:
+        text = describe({pid for tree in left.values() for pid in tree})
+        stop_pids({p: t for tree in left.values() for p, t in tree.items()})
+        pytest.fail(f"processes left in the machines after D: {text}")
