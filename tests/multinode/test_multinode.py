@@ -95,16 +95,50 @@ async def tunnel_client(multinode):
         tunnel.shut_down()
 
 
-async def poll_until(poller: Poller, check, timeout: float, what: str):
+async def poll_until(poller: Poller, check, timeout: float, what: str, refresh=None):
     deadline = time.monotonic() + timeout
     snap = await poller.poll_once()
+    if refresh is not None:
+        await refresh()
     while not check(snap):
         if time.monotonic() > deadline:
             nodes = [(n.ip, n.node_id[:8], n.state) for n in snap.nodes]
             raise AssertionError(f"{what}: not seen in {timeout:.0f} s; nodes {nodes}")
         await asyncio.sleep(poller.interval)
         snap = await poller.poll_once()
+        if refresh is not None:
+            await refresh()
     return snap
+
+
+_log_cache: dict[str, str] = {}
+
+
+async def _cache_log(client: DashboardClient, job_id: str) -> None:
+    _log_cache[job_id] = await client.job_logs(job_id)
+
+
+PINNED = """
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+ray.init()
+
+@ray.remote(num_cpus=1, max_retries=0)
+def stay():
+    import time
+    print("@@running", flush=True)
+    time.sleep(600)
+
+ref = stay.options(
+    scheduling_strategy=NodeAffinitySchedulingStrategy("NODE_ID", soft=False)
+).remote()
+try:
+    ray.get(ref)
+except Exception as exc:
+    print("@@failed", type(exc).__name__, exc, flush=True)
+    raise SystemExit(1)
+"""
 
 
 async def test_killed_raylet_shows_dead_then_a_restarted_worker_joins_as_a_new_node(
@@ -117,6 +151,17 @@ async def test_killed_raylet_shows_dead_then_a_restarted_worker_joins_as_a_new_n
     )
     (old,) = [n for n in snap.nodes if n.ip == ip and n.state == "ALIVE"]
     assert alive_cpus(snap) == 3.0
+    # a job whose task runs on that worker when it dies (pinned there, no retries)
+    job_id = await tunnel_client.submit_job(
+        shlex.join([sys.executable, "-c", PINNED.replace("NODE_ID", old.node_id)])
+    )
+    await poll_until(
+        poller,
+        lambda s: "@@running" in _log_cache.get(job_id, ""),
+        60,
+        "the pinned task running on the worker",
+        refresh=lambda: _cache_log(tunnel_client, job_id),
+    )
 
     multinode.kill_raylet("worker1")
     # the cluster's own word: wait until the GCS calls the node DEAD
@@ -135,6 +180,15 @@ async def test_killed_raylet_shows_dead_then_a_restarted_worker_joins_as_a_new_n
     assert ip not in {n.ip for n in snap.alive_nodes}
     # the cluster-wide total (from the autoscaler's report, which lags a little) follows
     await poll_until(poller, lambda s: s.totals()["CPU"].total == 2.0, 60, "2 CPUs in all")
+    # the task's failure is visible: its job FAILED in the cockpit, the node's death in its log
+    snap = await poll_until(
+        poller,
+        lambda s: any(j.key == job_id and j.status == "FAILED" for j in s.jobs),
+        90,
+        "the pinned task's job FAILED",
+    )
+    logs = await tunnel_client.job_logs(job_id)
+    assert "@@failed" in logs and ("died" in logs.lower() or "crash" in logs.lower()), logs[-2000:]
 
     new_id = await asyncio.to_thread(multinode.restart_worker, "worker1", REJOIN_TIMEOUT_S)
     assert new_id != old.node_id
