@@ -24,7 +24,6 @@ removed at the end.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -64,9 +63,16 @@ def machine_script(home: Path, tmp: Path, sshd_dir: Path, sshd_argv: list[str]) 
     if sshd_dir.is_relative_to("/tmp"):
         inner = tmp / sshd_dir.relative_to("/tmp")
         keep += [f"mkdir -p {inner}", f"mount --bind {sshd_dir} {inner}"]
-    python = kept_under(Path("/root"), Path(os.path.realpath(sys.executable)))
-    if python is not None:
-        keep += [f"mkdir -p {home / python.name}", f"mount --bind {python} {home / python.name}"]
+    # what the launcher runs there: this interpreter (pyenv's, under /root), the venv and the
+    # checkout (under /tmp in a clean clone made there, as CI may make it)
+    bound: set[Path] = set()
+    for path in (Path(sys.executable).resolve(), Path(sys.prefix), Path(__file__).parents[2]):
+        for private, inside in ((Path("/root"), home), (Path("/tmp"), tmp)):
+            top = kept_under(private, path.resolve())
+            if top is not None and top not in bound:
+                bound.add(top)
+                target = inside / top.name
+                keep += [f"mkdir -p {target}", f"mount --bind {top} {target}"]
     return "\n".join(
         [
             "set -e",
