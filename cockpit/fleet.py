@@ -218,9 +218,11 @@ class FleetWatcher:
                 return member.row
             finally:
                 member.opening = None
-            member.poller = Poller(member.connection.client, interval=self.interval)
+            # the rest (the autoscaler's report) is never needed for a row: "hidden" forever
+            member.poller = Poller(
+                member.connection.client, interval=self.interval, hidden_every=1_000_000
+            )
             member.poller.want(FLEET_SECTIONS)
-            member.poller.hidden_every = 1_000_000  # the rest is never needed for a row
         assert member.poller is not None
         snap = await member.poller.poll_once()
         tunnel = member.connection.tunnel

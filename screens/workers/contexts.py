@@ -44,7 +44,6 @@ class ContextWorkers:
     _contexts: dict[str, Settings]
     _fleet_rows: dict[str, FleetRow]
     _fleet: FleetWatcher | None
-    _popped: list = []
 
     def _setup_contexts(self) -> None:
         """The contexts of the settings, and the cluster this cockpit opened with as one more
@@ -180,22 +179,22 @@ class ContextWorkers:
 
     def _leave_context(self) -> None:
         """Stop everything that talks to the cluster shown now."""
-        self._popped = list(self.screen_stack[1:])
+        popped = list(self.screen_stack[1:])
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self._drop_job_screen()
+        self._drop_job_screen(popped)
         for group in ("poller", "tail", "tunnel", "launch", "job-actions", "serve", "save"):
             self.workers.cancel_group(self, group)
         for job_id in list(self._tail_workers):
             self._stop_following(job_id)
         self.poller = None
 
-    def _drop_job_screen(self) -> None:
+    def _drop_job_screen(self, popped: list) -> None:
         """The job screen was built for the old context (read-only or not): build it again."""
         screen = self._job_screen
         if screen is None:
             return
         self._job_screen = None
         self.uninstall_screen(screen)
-        if screen not in self._popped:  # one that was popped is removed by Textual itself
+        if screen not in popped:  # one that was popped is removed by Textual itself
             screen.remove()
