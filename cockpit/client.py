@@ -394,6 +394,22 @@ class DashboardClient:
     async def task_summary(self) -> dict[str, Any]:
         return await self._envelope("/api/v0/tasks/summarize", timeout=STATE_API_TIMEOUT)
 
+    async def list_state(
+        self, kind: str, filters: list[tuple[str, str, str]], limit: int = 100
+    ) -> dict[str, Any]:
+        """One page of a state API list (`/api/v0/{kind}`, `detail=false`) with its filters as
+        (column, "=" or "!=", value); returns the envelope's `data`."""
+        params: list[tuple[str, str]] = [("limit", str(limit)), ("detail", "false")]
+        for key, predicate, value in filters:
+            params += [
+                ("filter_keys", key),
+                ("filter_predicates", predicate),
+                ("filter_values", value),
+            ]
+        return await self._envelope(
+            f"/api/v0/{quote(kind)}", params=params, timeout=STATE_API_TIMEOUT
+        )
+
     async def list_actors(self, limit: int = 200) -> dict[str, Any]:
         return await self._envelope(
             "/api/v0/actors",

@@ -45,6 +45,7 @@ from raycockpit.screens.workers.cluster import ClusterWorkers
 from raycockpit.screens.workers.clusters import ClustersWorkers
 from raycockpit.screens.workers.contexts import ContextWorkers
 from raycockpit.screens.workers.jobs import JobWorkers
+from raycockpit.screens.workers.nodes import NodeWorkers
 from raycockpit.screens.workers.serve import ServeWorkers
 
 PANES: list[tuple[str, type[Pane]]] = [
@@ -101,7 +102,9 @@ class CommandBar(Input):
             self._focused_before.focus()
 
 
-class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, ContextWorkers, ClustersWorkers, App):
+class CockpitApp(
+    ClusterWorkers, JobWorkers, ServeWorkers, ContextWorkers, ClustersWorkers, NodeWorkers, App
+):
     TITLE = "raycockpit"
     AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input
     COMMANDS = App.COMMANDS | {CockpitCommands}
@@ -305,7 +308,7 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, ContextWorkers, Clust
             banner.show_message("")
         self.query_one(f"#{self.current_pane}", Pane).show(snap)
         self._fleet_snapshot(snap)
-        if isinstance(self.screen, JobScreen):
+        if isinstance(self.screen, (JobScreen, NodeDetailScreen)):
             self.screen.show_snapshot(snap)
 
     def push_screen(self, screen, *args, **kwargs):
@@ -341,6 +344,7 @@ class CockpitApp(ClusterWorkers, JobWorkers, ServeWorkers, ContextWorkers, Clust
 
     def on_nodes_pane_open_node(self, message: NodesPane.OpenNode) -> None:
         self.push_screen(NodeDetailScreen(message.node))
+        self.watch_node_work(message.node.node_id)
 
     def on_jobs_pane_open_job(self, message: JobsPane.OpenJob) -> None:
         self.open_job(message.job)

@@ -17,6 +17,7 @@ from raycockpit.cockpit.clusters import ClusterConfig
 from raycockpit.cockpit.fleet import FleetRow
 from raycockpit.cockpit.launch import WorkloadSpec
 from raycockpit.cockpit.models import Job, Snapshot
+from raycockpit.cockpit.node_work import NodeWork
 from raycockpit.cockpit.serve_tester import LoadResult, Result
 from raycockpit.cockpit.tail import TailState
 
@@ -63,6 +64,16 @@ class SnapshotUpdated(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SnapshotUpdated)
+
+
+@dataclass
+class NodeWorkLoaded(Message):
+    """The tasks and actors on one node (screens/workers/nodes.py), or why they could not be
+    listed (`error`: one line; the last listing shown stays)."""
+
+    node_id: str
+    work: NodeWork | None
+    error: str = ""
 
 
 @dataclass

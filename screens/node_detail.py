@@ -1,4 +1,5 @@
-"""One node in full: identity, state, usage bars, resources, GPUs, labels."""
+"""One node in full: identity, state, usage bars, resources, GPUs, labels, and what runs there (its
+tasks and actors by name and state, listed by a worker from Ray's state API while it is open)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from raycockpit.cockpit.format import amount, human_bytes, is_bytes, timestamp, usage_text
-from raycockpit.cockpit.models import Node
+from raycockpit.cockpit.models import Node, Snapshot
+from raycockpit.cockpit.node_work import Listing, NodeWork
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.render import bar, status_text
 from raycockpit.screens.widgets.status_line import StatusLine
@@ -84,18 +86,74 @@ def node_view(node: Node) -> Group:
     return Group(*parts)
 
 
+def _listing(title: str, listing: Listing, what: str) -> list:
+    head = Text(title, style="bold")
+    if listing.matched > listing.listed:
+        head.append(f"  {listing.listed:,} listed of {listing.matched:,}", style="yellow")
+    else:
+        head.append(f"  {listing.matched:,}", style="dim")
+    if listing.dropped:
+        head.append(f"  (Ray dropped {listing.dropped:,} before listing)", style="yellow")
+    if not listing.groups:
+        return [head, Text(f"  no {what} on this node", style="dim")]
+    table = Table(box=None, padding=(0, 2), show_header=False)
+    table.add_column(no_wrap=True, overflow="ellipsis", max_width=48)
+    table.add_column(justify="right")
+    table.add_column()
+    for group in listing.groups:
+        states = Text()
+        for i, (state, n) in enumerate(group.states):
+            if i:
+                states.append("  ")
+            states.append_text(status_text(state)).append(f" {n:,}")
+        table.add_row("  " + group.name, f"{group.total:,}", states)
+    return [head, table]
+
+
+def work_view(work: NodeWork | None, error: str = "") -> Group:
+    """The node's tasks (by function) and actors (by class), counted by state."""
+    parts: list = [Text("What runs here", style="bold underline")]
+    if work is None and not error:
+        parts.append(Text("  listing tasks and actors (Ray state API)…", style="dim"))
+    if work is not None:
+        parts += _listing("Tasks", work.tasks, "tasks")
+        parts += _listing("Actors", work.actors, "actors")
+    if error:
+        parts.append(Text(f"  cannot list them: {error}", style="red"))
+    return Group(*parts)
+
+
 class NodeDetailScreen(Screen):
     BINDINGS = [Binding("escape,q", "app.pop_screen", "Back", id="detail.back")]
 
     def __init__(self, node: Node) -> None:
         super().__init__()
         self.node = node
+        self.work: NodeWork | None = None
+        self.work_error = ""
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
         with VerticalScroll():
             yield Static(node_view(self.node), id="node-detail")
+            yield Static("")
+            yield Static(work_view(None), id="node-work")
         yield KeyFooter()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        """The node as the newest snapshot has it (a node gone from the list keeps its last)."""
+        for node in snap.nodes:
+            if node.node_id == self.node.node_id:
+                if node != self.node:
+                    self.node = node
+                    self.query_one("#node-detail", Static).update(node_view(node))
+                return
+
+    def show_work(self, work: NodeWork | None, error: str = "") -> None:
+        if work is not None:
+            self.work = work
+        self.work_error = error
+        self.query_one("#node-work", Static).update(work_view(self.work, error))
 
     def on_mount(self) -> None:
         self.sub_title = f"node {self.node.name}"

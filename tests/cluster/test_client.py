@@ -12,6 +12,7 @@ from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.errors import DashboardUnreachable, NotFound
 from raycockpit.cockpit.local import free_port
 from raycockpit.cockpit.models import TERMINAL_JOB_STATES
+from raycockpit.cockpit.node_work import fetch_node_work
 
 pytestmark = pytest.mark.cluster
 
@@ -100,6 +101,16 @@ async def test_actor_and_task_summaries(client):
     assert "Counter" in str(actors)
     listed = (await client.list_actors())["result"]
     assert any(row["class_name"] == "Counter" for row in listed["result"])
+    # the node's own listing (its detail screen): the actor and its method's tasks, by state
+    head = next(n for n in (await client.node_summary())["summary"] if n["raylet"]["isHeadNode"])
+    work = await fetch_node_work(client, head["raylet"]["nodeId"])
+    actors = {g.name: dict(g.states) for g in work.actors.groups}
+    assert actors.get("Counter", {}).get("DEAD", 0) >= 1, actors
+    tasks = {g.name: dict(g.states) for g in work.tasks.groups}
+    assert tasks.get("Counter.inc", {}).get("FINISHED", 0) >= 5, tasks
+    assert not work.tasks.partial
+    elsewhere = await fetch_node_work(client, "0" * 56)
+    assert elsewhere.tasks.groups == () and elsewhere.actors.groups == ()
 
 
 async def test_working_dir_uploaded_once_per_content_hash(client, tmp_path):

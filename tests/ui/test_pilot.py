@@ -71,6 +71,12 @@ async def test_nodes_filter_sort_and_detail(ray_head):
         await pilot.press("enter")
         assert isinstance(app.screen, NodeDetailScreen)
         assert app.screen.node.is_head
+        detail = app.screen
+        await wait_for(
+            pilot, lambda: detail.work is not None, timeout=40, what="the node's tasks listed"
+        )
+        assert detail.work_error == ""
+        assert detail.work.node_id == detail.node.node_id
         await pilot.press("escape")
         assert not isinstance(app.screen, NodeDetailScreen)
 
