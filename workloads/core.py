@@ -6,7 +6,11 @@ numpy array shared once through the object store.
 1. `ray.put` one large array once; many tasks read slices of it (zero-copy) and push partial
    sums to an `Accumulator` actor; the result is checked against numpy's mean and std.
 2. Waves of Monte Carlo tasks estimate pi; the actor keeps the running totals; each wave
-   emits tasks/s and the estimate. Object store bytes used are reported along the way.
+   emits tasks/s, the estimate and how many nodes ran its tasks. Object store bytes used are
+   reported along the way; the summary says how many tasks ran on each node (by IP).
+
+`--scheduling SPREAD` spreads the tasks over every node (Ray's SPREAD strategy) instead of
+packing them where there is room first.
 """
 
 from __future__ import annotations
@@ -50,6 +54,14 @@ PARAMS: tuple[Param, ...] = (
         "readers", "int", 32, "Tasks that each read a slice of the shared array.", min=1, max=100000
     ),
     Param("cpus_per_task", "float", 1.0, "CPUs reserved per task.", min=0.01, max=64.0),
+    Param(
+        "scheduling",
+        "choice",
+        "DEFAULT",
+        "Where tasks go: DEFAULT is Ray's (fill nodes in turn up to half, then spread); "
+        "SPREAD puts them on every node in turn.",
+        choices=("DEFAULT", "SPREAD"),
+    ),
     Param("seed", "int", 0, "Random seed.", min=0, max=2**31 - 1),
 )
 
@@ -99,13 +111,16 @@ def slice_stats(array, lo: int, hi: int, acc) -> int:
     return hi - lo
 
 
-def monte_carlo_pi(samples: int, seed: int) -> dict[str, float]:
-    """Task: points in the unit square that fall in the quarter circle."""
+def monte_carlo_pi(samples: int, seed: int) -> tuple[dict[str, float], str]:
+    """Task: points in the unit square that fall in the quarter circle, and the IP of the
+    node that counted them."""
     import numpy as np
+    import ray
 
     rng = np.random.default_rng(seed)
     xy = rng.random((samples, 2))
-    return {"inside": float(((xy * xy).sum(1) <= 1.0).sum()), "total": float(samples)}
+    counts = {"inside": float(((xy * xy).sum(1) <= 1.0).sum()), "total": float(samples)}
+    return counts, ray.util.get_node_ip_address()
 
 
 def object_store_bytes_used() -> int | None:
@@ -135,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         store_before = object_store_bytes_used()
         acc = ray.remote(Accumulator).options(num_cpus=0).remote()
         cpus = params["cpus_per_task"]
+        placing = {"num_cpus": cpus, "scheduling_strategy": params["scheduling"]}
 
         # 1. One large array, put once, read by many tasks.
         n = max(1, int(params["array_mb"] * 1024 * 1024 / 8))
@@ -145,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         store_after_put = object_store_bytes_used()
         readers = min(params["readers"], n)
         bounds = np.linspace(0, n, readers + 1).astype(int)
-        reader = ray.remote(num_cpus=cpus)(slice_stats)
+        reader = ray.remote(**placing)(slice_stats)
         t0 = time.perf_counter()
         read = sum(
             ray.get(
@@ -185,10 +201,11 @@ def main(argv: list[str] | None = None) -> int:
         em.metric(0, shared, stage="shared_array")
 
         # 2. Waves of small tasks; the actor keeps the Monte Carlo totals.
-        mc = ray.remote(num_cpus=cpus)(monte_carlo_pi)
+        mc = ray.remote(**placing)(monte_carlo_pi)
         add = acc.add
         per_wave = np.array_split(np.arange(params["num_tasks"]), params["waves"])
         done, busy_s, peak_rate = 0, 0.0, 0.0
+        by_node: dict[str, int] = {}
         for w, ids in enumerate(per_wave, start=1):
             t0 = time.perf_counter()
             results = ray.get(
@@ -198,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
             dt = time.perf_counter() - t0
-            ray.get([add.remote("pi", r) for r in results])
+            ray.get([add.remote("pi", counts) for counts, _ in results])
+            for _, ip in results:
+                by_node[ip] = by_node.get(ip, 0) + 1
             busy_s += dt
             done += len(ids)
             tot = ray.get(acc.get.remote("pi"))
@@ -213,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                     "pi_estimate": pi,
                     "pi_error": abs(pi - math.pi),
                     "samples": tot["total"],
+                    "nodes_used": len(by_node),
                 },
                 stage="tasks",
             )
@@ -233,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
             "pi_estimate": pi,
             "pi_error": abs(pi - math.pi),
             "actor_updates": updates,
+            "nodes_used": len(by_node),
+            # not a metric: rides on the end event as {"tasks_by_node": {ip: n}}
+            "_extra": {
+                "scheduling": params["scheduling"],
+                "tasks_by_node": dict(sorted(by_node.items())),
+            },
             "wall_s": time.perf_counter() - t_start,
         }
         if store_before is not None:

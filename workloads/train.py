@@ -2,9 +2,10 @@
 
     python -m workloads.train [--preset smoke|full] [--num-workers N] [--epochs E] ...
 
-Every epoch each rank calls `ray.train.report` with test accuracy and loss; rank 0 attaches a
-checkpoint, `CheckpointConfig` keeps the best ones, and the best checkpoint's path is emitted
-as an artifact (`python -m workloads.serve --checkpoint PATH` serves it).
+Every epoch each rank calls `ray.train.report` with test accuracy and loss (and the number of
+nodes its ranks run on); rank 0 attaches a checkpoint, `CheckpointConfig` keeps the best ones,
+and the best checkpoint's path is emitted as an artifact (`python -m workloads.serve
+--checkpoint PATH` serves it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ PARAMS: tuple[Param, ...] = (
     Param("cpus_per_worker", "float", 1.0, "CPUs reserved per worker.", min=0.1, max=128.0),
     Param(
         "gpus_per_worker", "float", 1.0, "GPUs per worker when GPUs are used.", min=0.01, max=8.0
+    ),
+    Param(
+        "placement_strategy",
+        "choice",
+        "PACK",
+        "How the workers are placed: PACK on as few nodes as fit, SPREAD over the nodes "
+        "(STRICT_*: must, or the run waits).",
+        choices=("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"),
     ),
     Param("epochs", "int", 40, "Passes over the training set.", min=1, max=1000),
     Param("batch_size", "int", 32, "Mini-batch size per worker.", min=1, max=4096),
@@ -90,6 +99,8 @@ def train_func(config: dict[str, Any]) -> dict[str, Any]:
         TensorDataset(torch.from_numpy(x_te), torch.from_numpy(y_te)), batch_size=512
     )
 
+    worker_nodes = _count_nodes(ctx.get_world_size())
+
     model_cfg = _digits.model_config(config["hidden_size"], config["dropout"], config["layers"])
     model = ray.train.torch.prepare_model(
         _digits.build_model(model_cfg["hidden_size"], model_cfg["dropout"], model_cfg["layers"])
@@ -122,6 +133,7 @@ def train_func(config: dict[str, Any]) -> dict[str, Any]:
             "test_loss": test_loss,
             "test_accuracy": test_acc,
             "epoch_s": time.perf_counter() - t0,
+            "worker_nodes": worker_nodes,
         }
         want_ckpt = epoch % config["checkpoint_every"] == 0 or epoch == epochs
         if rank == 0:
@@ -134,6 +146,19 @@ def train_func(config: dict[str, Any]) -> dict[str, Any]:
         else:
             ray.train.report(metrics)
     return {"best_test_accuracy": best}
+
+
+def _count_nodes(world_size: int) -> int:
+    """How many nodes the ranks run on (every rank learns it: one all_gather of node ids)."""
+    import ray
+    import torch.distributed as dist
+
+    mine = ray.get_runtime_context().get_node_id()
+    if world_size < 2 or not dist.is_available() or not dist.is_initialized():
+        return 1
+    everyone: list[str | None] = [None] * world_size
+    dist.all_gather_object(everyone, mine)
+    return len(set(everyone))
 
 
 def _mlflow_log(uri: str, run_name: str, params: dict[str, Any], history, summary) -> None:
@@ -173,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             params,
             {
                 "num_workers": params["num_workers"],
+                "placement_strategy": params["placement_strategy"],
                 "use_gpu": use_gpu,
                 "resources_per_worker": per_worker,
                 **_cluster.cluster_summary(),
@@ -198,7 +224,10 @@ def main(argv: list[str] | None = None) -> int:
             train_func,
             train_loop_config=loop_cfg,
             scaling_config=ScalingConfig(
-                num_workers=params["num_workers"], use_gpu=use_gpu, resources_per_worker=per_worker
+                num_workers=params["num_workers"],
+                use_gpu=use_gpu,
+                resources_per_worker=per_worker,
+                placement_strategy=params["placement_strategy"],
             ),
             run_config=RunConfig(
                 name=run_name,
@@ -236,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             "test_accuracy": final.get("test_accuracy"),
             "test_loss": final.get("test_loss"),
             "best_checkpoint_accuracy": best_metrics.get("test_accuracy"),
+            "worker_nodes": final.get("worker_nodes"),
             "epochs": params["epochs"],
             "fit_s": fit_s,
             "wall_s": time.perf_counter() - t_start,
