@@ -260,6 +260,10 @@ class MultiNodeCluster:
         env = ray_environment(HEAD_ENV if node.is_head else {})
         if not node.is_head:
             env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "1"  # else Ray 2.60 refuses to join
+        # The machines share this box's host name, which resolves to 127.0.0.1: torch's gloo
+        # (Ray Train's process group on CPUs) would give its peers that address. Name the NIC,
+        # as on any machine whose host name resolves to loopback.
+        env["GLOO_SOCKET_IFNAME"] = "eth0"
         with open(node.log_path, "wb") as log:
             node.process = self.net.popen(
                 node.ns,

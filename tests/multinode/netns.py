@@ -169,10 +169,12 @@ class Network:
                 failed.append(f"netns {name}: {done.stderr.strip()}")
         self._made_ns.clear()
         for link in reversed(self._made_links):
-            # a veth's host end went with its namespace's end; the bridge is deleted here
+            # a veth's host end goes with its namespace's end (the kernel may take a moment:
+            # gone between the show and the del is gone); the bridge is deleted here
             if ip("link", "show", link, check=False).returncode == 0:
                 done = ip("link", "del", link, check=False)
-                if done.returncode != 0:
+                still = ip("link", "show", link, check=False).returncode == 0
+                if done.returncode != 0 and still:
                     failed.append(f"link {link}: {done.stderr.strip()}")
         self._made_links.clear()
         return failed
