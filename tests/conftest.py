@@ -19,6 +19,11 @@ time.tzset()
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# Ray 2.60's `ray start --block` answers SIGTERM by draining its node first, for up to 30 s
+# whenever anything holds a lease (a running job, a detached actor, a Serve app), and only then
+# stops its processes: a test head has nothing to drain for, so it stops at once.
+NO_DRAIN_ENV = {"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
+
 
 def load_fixture(name: str):
     path = FIXTURES / name
@@ -31,7 +36,12 @@ def ray_head():
     """A real Ray head (loopback, isolated ports, its own temp dir), stopped by its pid at the
     end."""
     temp_dir = tempfile.mkdtemp(prefix="rc-test-")
-    head = LocalHead(ports=HeadPorts.isolated(), temp_dir=temp_dir, workdir=str(REPO_ROOT))
+    head = LocalHead(
+        ports=HeadPorts.isolated(),
+        temp_dir=temp_dir,
+        workdir=str(REPO_ROOT),
+        extra_env=dict(NO_DRAIN_ENV),
+    )
     head.start()
     try:
         yield head

@@ -20,8 +20,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FAKE_CONFIG = REPO_ROOT / "configs" / "clusters" / "fake_multinode.yaml"
 WORKER_TYPE = "cpu_worker"
 
-# What the fake provider needs (DESIGN.md): RAY_FAKE_CLUSTER, and a fast autoscaler loop.
-FAKE_ENV = {"RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1"}
+# What the fake provider needs (DESIGN.md): RAY_FAKE_CLUSTER, and a fast autoscaler loop; and
+# no drain on SIGTERM (tests/conftest.py NO_DRAIN_ENV), else stopping the head while a job runs
+# waits Ray's 30 s drain out.
+FAKE_ENV = {
+    "RAY_FAKE_CLUSTER": "1",
+    "AUTOSCALER_UPDATE_INTERVAL_S": "1",
+    "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+}
 
 
 def render_config(ports: HeadPorts, directory: str | Path, source: Path = FAKE_CONFIG) -> Path:
