@@ -5,9 +5,14 @@ values that send nothing; stop with confirmation; resubmit."""
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
+from textual.widgets import Select
 
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.local import free_port
@@ -35,6 +40,23 @@ async def type_into(pilot, name: str, text: str) -> None:
     await pilot.press("end", "ctrl+u", *text) if text else await pilot.press("end", "ctrl+u")
 
 
+async def choose(pilot, name: str, choice: str) -> None:
+    """Pick a choice field's value from its menu (keys only: open, move, take)."""
+    await focus_field(pilot, name)
+    select = pilot.app.focused
+    choices = list(pilot.app.screen.spec.param(name).choices)  # the menu's order
+    await pilot.press("enter", "home", *["down"] * choices.index(choice), "enter")
+    await wait_for(pilot, lambda: str(select.value) == choice, what=f"{name} = {choice}")
+
+
+async def set_field(pilot, name: str, value: str) -> None:
+    field = pilot.app.screen.query_one(f"#f-{name}")
+    if isinstance(field, Select):
+        await choose(pilot, name, value)
+    else:
+        await type_into(pilot, name, value)
+
+
 async def open_form(pilot, spec_name: str) -> LaunchFormScreen:
     app = pilot.app
     await pilot.press(LAUNCH_KEY)
@@ -50,25 +72,54 @@ def _app(url: str, **settings) -> object:
     return make_app(Settings(refresh=0.5, **settings), address=url)
 
 
+@pytest.fixture
+def short_dir():
+    """A folder with a short path: every character typed into a field is one key press (about
+    0.1 s each on a small machine), and pytest's tmp_path is 60-odd characters long."""
+    folder = tempfile.mkdtemp(prefix="rcl", dir="/tmp")
+    try:
+        yield Path(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# Edits on top of the smoke preset, in the form's field order. The ui layer runs each workload
+# once, from its form, with the smallest values that still log, chart a metric and succeed; the
+# smoke presets themselves run as they are in tests/cluster/test_workloads.py.
 CHANGES = {
-    "train": lambda tmp: [("storage_path", str(tmp / "train"))],
-    "tune": lambda tmp: [("storage_path", str(tmp / "tune"))],
-    "rl": lambda tmp: [("storage_path", str(tmp / "rl"))],
-    "data": lambda tmp: [("output_path", str(tmp / "data"))],
+    "train": lambda tmp: [("epochs", "1"), ("storage_path", str(tmp / "train"))],
+    "tune": lambda tmp: [
+        ("num_samples", "1"),
+        ("max_epochs", "1"),
+        ("storage_path", str(tmp / "tune")),
+    ],
+    "rl": lambda tmp: [
+        ("num_env_runners", "0"),  # sample in the driver: no env runner actor to start
+        ("max_iterations", "1"),
+        ("train_batch_size", "256"),
+        ("num_epochs", "1"),
+        ("storage_path", str(tmp / "rl")),
+    ],
+    "data": lambda tmp: [
+        ("pipeline", "range"),
+        ("num_rows", "1000"),
+        ("output_path", str(tmp / "data")),
+    ],
     "core": lambda tmp: [("seed", "7")],
     "serve": lambda tmp: [("port", str(free_port())), ("duration", "3")],
 }
 
 
 @pytest.mark.parametrize("workload", ["core", "data", "train", "tune", "rl", "serve"])
-async def test_each_workload_from_its_form(ray_head, tmp_path, workload):
+async def test_each_workload_from_its_form(ray_head, short_dir, workload):
     app = _app(ray_head.dashboard_url)
+    changes = CHANGES[workload](short_dir)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None, what="a snapshot")
         form = await open_form(pilot, workload)
         await pilot.press("f2")  # the smoke preset
-        for name, value in CHANGES[workload](tmp_path):
-            await type_into(pilot, name, value)
+        for name, value in changes:
+            await set_field(pilot, name, value)
         assert not form.errors, form.errors
         await pilot.press("ctrl+r")
         await wait_for(
@@ -76,9 +127,12 @@ async def test_each_workload_from_its_form(ray_head, tmp_path, workload):
         )
         screen = app.screen
         assert screen.job.metadata["raycockpit.spec"] == workload
-        for name, value in CHANGES[workload](tmp_path)[:1]:
-            if name != "port":
-                assert value in screen.job.entrypoint
+        for name, value in changes:
+            if name != "port":  # every edit reached the entrypoint
+                flag = "--" + name.replace("_", "-")
+                assert f"{flag} {shlex.quote(value)}" in screen.job.entrypoint, (
+                    screen.job.entrypoint
+                )
         log = screen.query_one("#job-log")
         await wait_for(pilot, lambda: log.line_count > 0, timeout=90, what="log lines")
         await wait_for(pilot, lambda: screen.series.series, timeout=170, what="a metric event")
@@ -110,8 +164,8 @@ def echo_spec(tmp_path):
     return folder
 
 
-async def test_shell_metacharacters_arrive_literally(ray_head, echo_spec, tmp_path):
-    marker = tmp_path / "pwned"
+async def test_shell_metacharacters_arrive_literally(ray_head, echo_spec, short_dir):
+    marker = short_dir / "p"  # typed four times: a short path
     nasty = f"x; touch {marker}; $(touch {marker}) `touch {marker}` | cat && exit 3"
     app = _app(ray_head.dashboard_url, workloads_dirs=(str(echo_spec),))
     async with app.run_test(size=SIZE) as pilot:
@@ -164,8 +218,9 @@ async def test_stop_with_confirmation_then_resubmit(ray_head, client):
     app = _app(ray_head.dashboard_url)
     async with app.run_test(size=SIZE) as pilot:
         await open_form(pilot, "custom")
-        code = "import time; [print('tick', i, flush=True) or time.sleep(0.2) for i in range(300)]"
-        await type_into(pilot, "entrypoint", f'{sys.executable} -u -c "{code}"')
+        code = "import time; [print('tick', i) or time.sleep(0.2) for i in range(300)]"
+        # `python` is the head's (its bin is first on the head's PATH): a shorter thing to type
+        await type_into(pilot, "entrypoint", f'python -u -c "{code}"')
         await pilot.press("ctrl+r")
         await wait_for(
             pilot, lambda: isinstance(app.screen, JobScreen), timeout=60, what="the job screen"
@@ -229,7 +284,7 @@ async def test_a_failing_job_says_why(ray_head):
         await type_into(
             pilot,
             "entrypoint",
-            f"{sys.executable} -c \"import sys; print('about to fail'); sys.exit(3)\"",
+            "python -c \"import sys; print('about to fail'); sys.exit(3)\"",
         )
         await pilot.press("ctrl+r")
         await wait_for(
