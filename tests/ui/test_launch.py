@@ -145,6 +145,9 @@ async def test_each_workload_from_its_form(ray_head, short_dir, workload):
         tail = "\n".join(log.lines[-30:])
         assert screen.job.status == "SUCCEEDED", f"{screen.job.message}\n{tail}"
         assert screen.series.end is not None and screen.series.end.data["status"] == "ok", tail
+        if workload == "rl":  # CartPole (the cluster layer runs the custom env): it plays, saves
+            assert screen.series.last()["episode_return_mean"] > 0, screen.series.last()
+            assert any(a.get("name") == "checkpoint" for a in screen.series.artifacts), tail
 
 
 @pytest.fixture
