@@ -27,7 +27,6 @@ from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.startup import StartupScreen
 from raycockpit.screens.widgets.log_view import LogView
-from tests.conftest import NO_DRAIN_ENV
 from tests.ui.helpers import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -58,11 +57,7 @@ def banner_text(app) -> str:
 
 
 async def test_embedded_head_then_a_frozen_dashboard_then_a_restart():
-    head = LocalHead(
-        ports=HeadPorts.isolated(),
-        temp_dir=tempfile.mkdtemp(prefix="rc-outage-"),
-        extra_env=dict(NO_DRAIN_ENV),  # its stops are part of the test: no 30 s drain in them
-    )
+    head = LocalHead(ports=HeadPorts.isolated(), temp_dir=tempfile.mkdtemp(prefix="rc-outage-"))
     app = make_app(Settings(refresh=0.5, request_timeout=1.5), head=head)
     frozen = None
     try:
