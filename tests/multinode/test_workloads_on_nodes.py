@@ -79,18 +79,26 @@ async def run_from_form(pilot, workload: str, fields: list, choices: list) -> Jo
 
 
 async def node_detail_work(pilot, ip: str) -> tuple[dict, dict, str]:
-    """Open the node with this IP from the Nodes pane (filter, Enter) and return what its detail
-    screen lists: tasks and actors by name -> {state: n}, and the section's text."""
+    """Open the ALIVE node with this IP from the Nodes pane (filter by IP, move to it, Enter; a
+    DEAD node of an earlier test may share the IP) and return what its detail screen lists:
+    tasks and actors by name -> {state: n}, and the section's text."""
     app = pilot.app
+    (node_id,) = [n.node_id for n in app.snapshot.alive_nodes if n.ip == ip]
     await pilot.press("2")
     table = app.query_one("#nodes-table")
     await pilot.press("slash", *ip, "enter")
-    await wait_for(pilot, lambda: table.row_count == 1, what=f"the node {ip} alone")
+    await wait_for(pilot, lambda: node_id in table.visible_keys, what=f"the node {ip}")
     table.focus()
+    await pilot.press("home")
+    for _ in range(table.row_count):
+        if table.selected_key == node_id:
+            break
+        await pilot.press("down")
+    assert table.selected_key == node_id
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(app.screen, NodeDetailScreen), what="node detail")
     screen = app.screen
-    assert screen.node.ip == ip
+    assert screen.node.node_id == node_id and screen.node.ip == ip
     await wait_for(pilot, lambda: screen.work is not None, timeout=60, what=f"work on {ip}")
     assert screen.work_error == ""
     text = rendered_text(screen.query_one("#node-work"), width=SIZE[0])
