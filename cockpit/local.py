@@ -149,6 +149,10 @@ def ray_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")  # job entrypoints find this python
     env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # On SIGTERM Ray 2.60's `ray start --block` first drains its node for up to 30 s while
+    # anything holds resources (Ray Data's and Serve's background actors always do), so a quit
+    # waited 30 s and then killed it anyway. Ours stop now, as `q` says.
+    env.setdefault("RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S", "0")
     env.pop("RAY_ADDRESS", None)
     env.update(extra or {})
     return env
