@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.errors import CockpitError
+from raycockpit.cockpit.gc_pacing import GcPacer
 from raycockpit.cockpit.kept_heads import KeptHead
 from raycockpit.cockpit.local import LocalHead
 from raycockpit.cockpit.models import Snapshot
@@ -160,6 +161,7 @@ class CockpitApp(
         self.current_pane = "overview"
         self._tail_workers: dict[str, list[Worker]] = {}  # job id -> its log followers
         self._job_screen: JobScreen | None = None  # built on the first open, then reused
+        self.gc_pacer = GcPacer()  # full garbage collections while no key is being answered
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -175,6 +177,7 @@ class CockpitApp(
 
     def on_mount(self) -> None:
         self._catch_signals()
+        self.set_interval(1.0, self.gc_pacer.sweep_if_due)
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.query_one(StatusLine).address = self.shown_address
@@ -272,8 +275,10 @@ class CockpitApp(
         await self.poller.run(lambda snap: self.post_message(SnapshotUpdated(snap)))
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and self.poller is not None:
-            self.poller.keys_pressed()  # a refresh being decoded lets this key have the GIL
+        if isinstance(event, events.Key):
+            self.gc_pacer.key_pressed()
+            if self.poller is not None:
+                self.poller.keys_pressed()  # a refresh being decoded lets this key have the GIL
         await super().on_event(event)
 
     def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
@@ -310,6 +315,7 @@ class CockpitApp(
         self._fleet_snapshot(snap)
         if isinstance(self.screen, (JobScreen, NodeDetailScreen)):
             self.screen.show_snapshot(snap)
+        self.gc_pacer.freeze()  # the old snapshot is freed; the new one stays out of collections
 
     def push_screen(self, screen, *args, **kwargs):
         """Every pushed screen's header shows the current address, connection and data age."""
@@ -480,6 +486,7 @@ class CockpitApp(
         return out
 
     async def on_unmount(self) -> None:
+        self.gc_pacer.stop()
         # a tunnel opened by a switch of context is ours (the CLI shuts down the one it opened)
         for tunnel in (self.tunnel, self._opening_tunnel):
             if tunnel is not None and tunnel is not self.startup_tunnel:

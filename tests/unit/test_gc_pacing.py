@@ -1,0 +1,72 @@
+"""cockpit/gc_pacing.py: snapshots frozen out of automatic collections, full sweeps while the
+keyboard is idle, never put off past MAX_DELAY_S."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from raycockpit.cockpit import gc_pacing
+from raycockpit.cockpit.gc_pacing import GcPacer
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_sweep_waits_for_its_beat_and_an_idle_keyboard():
+    clock = Clock()
+    pacer = GcPacer(clock)
+    try:
+        assert not pacer.sweep_if_due()
+        clock.now += gc_pacing.SWEEP_EVERY_S
+        pacer.key_pressed()
+        assert not pacer.sweep_if_due()  # a key was just answered
+        clock.now += gc_pacing.IDLE_S
+        assert pacer.sweep_if_due() and pacer.sweeps == 1
+        assert not pacer.sweep_if_due()  # the next one a beat later
+    finally:
+        pacer.stop()
+
+
+def test_typing_never_puts_a_sweep_off_past_the_cap():
+    clock = Clock()
+    pacer = GcPacer(clock)
+    try:
+        while clock.now < 1000.0 + gc_pacing.MAX_DELAY_S - 0.5:
+            pacer.key_pressed()
+            assert not pacer.sweep_if_due()
+            clock.now += 0.5
+        clock.now += 0.5
+        pacer.key_pressed()
+        assert pacer.sweep_if_due()
+    finally:
+        pacer.stop()
+
+
+def test_frozen_cyclic_garbage_waits_for_the_sweep_and_no_longer():
+    clock = Clock()
+    pacer = GcPacer(clock)
+    try:
+        cycle = Cycle()
+        gone = []
+        ref = weakref.ref(cycle, lambda _: gone.append(True))
+        pacer.freeze()
+        del cycle
+        gc.collect()  # automatic and explicit collections leave the frozen objects alone...
+        assert ref() is not None and not gone
+        clock.now += gc_pacing.SWEEP_EVERY_S + gc_pacing.IDLE_S
+        assert pacer.sweep_if_due()  # ... the sweep frees them
+        assert ref() is None and gone
+    finally:
+        pacer.stop()
+    assert gc.get_freeze_count() == 0
