@@ -200,6 +200,11 @@ async def _once_fleet(settings: Settings, as_json: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["config"]:  # raycockpit config check FILE: the cluster-config doctor
+        from raycockpit.cockpit.config_cli import main as config_main
+
+        return config_main(argv[1:])
     args = build_parser().parse_args(argv)
     overrides = {
         "refresh": args.refresh,

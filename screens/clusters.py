@@ -55,6 +55,7 @@ class ClustersPane(Pane):
         Binding("D", "launch('down')", "Down", id="clusters.down"),
         Binding("x", "launch('exec')", "Exec", id="clusters.exec"),
         Binding("a", "launch('attach')", "Attach", id="clusters.attach"),
+        Binding("enter", "launch('check')", "Check", id="clusters.check"),
     ]
 
     DEFAULT_CSS = """
@@ -65,7 +66,8 @@ class ClustersPane(Pane):
 
     @dataclass
     class Launch(Message):
-        """up | down | exec | attach the cluster of this config (the app confirms and runs)."""
+        """check | up | down | exec | attach the cluster of this config (the app confirms and
+        runs; check is the config doctor, read-only)."""
 
         action: str
         config: ClusterConfig
@@ -94,7 +96,7 @@ class ClustersPane(Pane):
             help_text.append("Read-only (--readonly): up, down and exec are off. ", "bold yellow")
         help_text.append(
             f"{len(configs)} cluster config(s) from {', '.join(folders)}. "
-            "u up · D down · x exec · a attach (open as a context)"
+            "Enter check (config doctor) · u up · D down · x exec · a attach (open as a context)"
         )
         self.query_one("#clusters-help", Static).update(help_text)
         self.query_one(KeyedTable).set_rows([cluster_cells(c) for c in configs])
@@ -108,13 +110,17 @@ class ClustersPane(Pane):
             return False
         return True
 
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        event.stop()
+        self.action_launch("check")  # Enter on a config: the doctor
+
     def action_launch(self, action: str) -> None:
         key = self.query_one(KeyedTable).selected_key
         config = self.configs.get(key or "")
         if config is None:
             self.notify("no cluster config selected", severity="warning", timeout=3)
             return
-        if config.problem:
+        if config.problem and action != "check":  # the doctor says what is wrong
             self.notify(f"{config.path}: {config.problem}", severity="warning", timeout=6)
             return
         self.post_message(self.Launch(action, config))

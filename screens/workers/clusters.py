@@ -14,6 +14,7 @@ from pathlib import Path
 
 from textual import work
 
+from raycockpit.cockpit import cluster_doctor
 from raycockpit.cockpit.clusters import (
     ClusterConfig,
     LauncherRun,
@@ -52,6 +53,9 @@ class ClustersWorkers:
 
     def on_clusters_pane_launch(self, message: ClustersPane.Launch) -> None:
         config, action = message.config, message.action
+        if action == "check":
+            self._check_cluster(config)
+            return
         if action == "attach":
             self._attach_cluster(config)
             return
@@ -65,6 +69,19 @@ class ClustersWorkers:
             )
             return
         self._confirm_launch(config, action, None)
+
+    @work(thread=True, group="launcher-check", exclusive=True, exit_on_error=False)
+    def _check_cluster(self, config: ClusterConfig) -> None:
+        """The config doctor on this config (Ray's schema and ray up's rules), into the pane."""
+        result = cluster_doctor.report(config.path)
+        self.call_from_thread(self._show_check, config, result)
+
+    def _show_check(self, config: ClusterConfig, result: cluster_doctor.Report) -> None:
+        pane = self.query_one(ClustersPane)
+        pane.start_output(f"config check {config.name}")
+        pane.add_lines(result.lines)
+        status = "no problems" if result.exit_code == 0 else result.lines[-1]
+        pane.end_output("unreadable" if result.unreadable else status)
 
     def _confirm_launch(self, config: ClusterConfig, action: str, command: str | None) -> None:
         try:

@@ -9,6 +9,8 @@ sshd listens, so Ray's launcher fails after a few lines of its own output).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.widgets import ContentSwitcher
 
@@ -22,6 +24,7 @@ from raycockpit.screens.dialogs import ConfirmScreen, PromptScreen
 from tests.ui.helpers import wait_for
 
 SIZE = (120, 40)
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
 
 
 @pytest.fixture
@@ -38,6 +41,7 @@ def user_clusters(tmp_path, monkeypatch):
         f"# no sshd listens on port {free_port()} here\n"
     )
     (folder / "broken.yaml").write_text("cluster_name: [unclosed\n")
+    (folder / "tutorial.yaml").write_text((EXAMPLES / "ray-cluster-config.yaml").read_text())
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     return folder
 
@@ -144,3 +148,22 @@ async def test_attach_opens_the_head_as_a_context_or_says_why_not(dashboard, use
         settings = app._contexts["cluster-onprem"]
         assert settings.ssh == "nobody@127.0.0.1" and settings.ssh_key.endswith("id_test")
         assert app.context_name != "cluster-onprem" and app.snapshot.connected
+
+
+async def test_enter_runs_the_config_doctor_into_the_pane_even_read_only(dashboard, user_clusters):
+    app = _app(dashboard, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await _pane(pilot)
+        log = pane.query_one("#clusters-log")
+        await _select(pilot, pane, "production-ray-cluster")  # the tutorial's config
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: log.source_status == "7 problems", what="the doctor")
+        log.flush()
+        text = "\n".join(log.lines)
+        assert "checked against the installed Ray 2.60.0" in text
+        assert "target_utilization_fraction: has no Ray 2.x meaning" in text
+        assert "provider: is required" in text
+        await _select(pilot, pane, "onprem")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: log.source_status == "no problems", what="a clean one")
+        assert log.border_title == "config check onprem"
