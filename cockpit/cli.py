@@ -205,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         from raycockpit.cockpit.config_cli import main as config_main
 
         return config_main(argv[1:])
+    if argv[:1] == ["k8s"]:  # raycockpit k8s manifest FILE: a KubeRay RayCluster
+        from raycockpit.cockpit.config_cli import k8s_main
+
+        return k8s_main(argv[1:])
     args = build_parser().parse_args(argv)
     overrides = {
         "refresh": args.refresh,

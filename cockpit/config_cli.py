@@ -11,7 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from raycockpit.cockpit import cluster_doctor, cluster_migrate
+import yaml
+
+from raycockpit.cockpit import cluster_doctor, cluster_migrate, kuberay
 
 EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -79,3 +81,58 @@ def main(argv: list[str]) -> int:
     if args.command == "migrate":
         return run_migrate(Path(args.file), args.provider, args.output)
     return EXIT_UNREADABLE  # argparse refuses unknown commands before this
+
+
+def build_k8s_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="raycockpit k8s", description="KubeRay manifests.")
+    sub = p.add_subparsers(dest="command", required=True)
+    manifest = sub.add_parser(
+        "manifest",
+        help="a ray.io/v1 RayCluster from a cluster config or an older RayCluster manifest",
+    )
+    manifest.add_argument("file", help="a (migrated) cluster config, or a RayCluster manifest")
+    manifest.add_argument("-o", "--output", help="write here instead of to stdout")
+    manifest.add_argument(
+        "--ray-version", help="the cluster's Ray version (default: the installed Ray's)"
+    )
+    return p
+
+
+def run_manifest(path: Path, output: str | None, version: str | None) -> int:
+    try:
+        source = cluster_doctor.load(path)
+        version = version or kuberay.installed_ray_version()
+        if "apiVersion" in source and "kind" in source:
+            doc = kuberay.upgrade_manifest(source, version)
+        else:
+            doc = kuberay.from_cluster_config(source, version)
+    except (cluster_doctor.Unreadable, ValueError) as exc:
+        print(f"raycockpit k8s manifest: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    text = yaml.safe_dump(doc, sort_keys=False)
+    if output:
+        try:
+            Path(output).write_text(text)
+        except OSError as exc:
+            print(
+                f"raycockpit k8s manifest: cannot write {output}: {exc.strerror}", file=sys.stderr
+            )
+            return EXIT_UNREADABLE
+    else:
+        sys.stdout.write(text)
+    problems = kuberay.check_manifest(doc)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    name = doc["metadata"]["name"]
+    print(
+        f"then: kubectl apply -f {output or '<this file>'}; "
+        f"kubectl port-forward svc/{name}-head-svc 8265:8265; "
+        "raycockpit --address http://127.0.0.1:8265",
+        file=sys.stderr,
+    )
+    return EXIT_PROBLEMS if problems else EXIT_CLEAN
+
+
+def k8s_main(argv: list[str]) -> int:
+    args = build_k8s_parser().parse_args(argv)
+    return run_manifest(Path(args.file), args.output, args.ray_version)
