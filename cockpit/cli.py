@@ -23,6 +23,7 @@ class Target:
     embedded: bool  # True: no cluster found, start and own a local head
     source: str  # what decided it: flag, env, running, embedded
     ssh: str | None = None  # [user@]host[:port]: reach the dashboard through an ssh tunnel
+    k8s: str | None = None  # a KubeRay cluster: reach it through kubectl port-forward
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,12 +109,14 @@ def resolve_target(
     from_env = address_from_env(env)
     if from_env:
         return Target(from_env, False, "environment")
-    if settings.address and settings.ssh:
-        raise ValueError("the settings name both address: and ssh:; keep one")
+    if sum(bool(x) for x in (settings.address, settings.ssh, settings.k8s)) > 1:
+        raise ValueError("the settings name more than one of address:, ssh: and k8s:; keep one")
     if settings.address:
         return Target(normalise_address(settings.address), False, "settings")
     if settings.ssh:
         return Target("", False, "settings", ssh=settings.ssh)
+    if settings.k8s:
+        return Target("", False, "settings", k8s=settings.k8s)
     if dashboard_answers(DEFAULT_ADDRESS):
         return Target(DEFAULT_ADDRESS, False, "running")
     return Target(DEFAULT_ADDRESS, True, "embedded")
@@ -142,6 +145,16 @@ def open_tunnel(target: Target, settings: Settings, args: argparse.Namespace):
     return tunnel
 
 
+def open_forward(settings: Settings):
+    """The kubectl port-forward of a k8s target, opened (or a TunnelError to print)."""
+    from raycockpit.cockpit.fleet import make_tunnel
+
+    forward = make_tunnel(settings)
+    say(f"raycockpit: opening kubectl port-forward to {forward.target} (:{forward.remote_port})...")
+    forward.open()
+    return forward
+
+
 def say(text: str) -> None:
     """One line on stderr; silent when the terminal is gone (after a hangup)."""
     try:
@@ -164,7 +177,7 @@ async def _once(
     if not snap.connected:
         if via:  # the link is up, so the far end's dashboard is what does not answer
             say(
-                f"raycockpit: the ssh link to {via} is up, but no Ray dashboard answers on its "
+                f"raycockpit: the link to {via} is up, but no Ray dashboard answers on its "
                 f"port {remote_port} — start Ray there, or name the port with "
                 "--remote-dashboard PORT"
             )
@@ -251,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     tunnel = None
     try:
         settings.token()  # a token_path that cannot be read: said now, not on every request
-        if context is not None:  # the context's place, over RAY_ADDRESS and the like
+        if context is not None and settings.k8s:
+            target = Target("", False, f"--context {context}", k8s=settings.k8s)
+        elif context is not None:  # the context's place, over RAY_ADDRESS and the like
             target = resolve_target(settings.address, settings, ssh_flag=settings.ssh)
             target = Target(target.address, False, f"--context {context}", ssh=target.ssh)
         else:
@@ -259,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         if target.ssh:
             tunnel = open_tunnel(target, settings, args)
             target = Target(tunnel.address, False, target.source, ssh=target.ssh)
+        elif target.k8s:
+            tunnel = open_forward(settings)
+            target = Target(tunnel.address, False, target.source, k8s=target.k8s)
     except (ValueError, TunnelError) as exc:
         say(f"raycockpit: {exc}")
         return EXIT_UNREACHABLE

@@ -69,7 +69,17 @@ StrTuple = Annotated[tuple[str, ...], BeforeValidator(_str_tuple)]
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 # the keys a context may set, and the settings they replace while it is the current one
-CONTEXT_KEYS = ("address", "ssh", "ssh_key", "ssh_options", "remote_dashboard", "token_path")
+CONTEXT_KEYS = (
+    "address",
+    "ssh",
+    "ssh_key",
+    "ssh_options",
+    "k8s",
+    "k8s_namespace",
+    "kube_context",
+    "remote_dashboard",
+    "token_path",
+)
 
 
 class Context(BaseModel):
@@ -82,20 +92,29 @@ class Context(BaseModel):
     ssh: str | None = None
     ssh_key: str | None = None
     ssh_options: StrTuple = ()
+    k8s: str | None = None  # a KubeRay RayCluster's name (its head-svc), reached by kubectl
+    k8s_namespace: str | None = None
+    kube_context: str | None = None
     remote_dashboard: Port = 8265
     token_path: str | None = None
     readonly: bool = False  # this cluster is only looked at, whatever --readonly says
 
     @model_validator(mode="after")
     def _one_place(self) -> Context:
-        if bool(self.address) == bool(self.ssh):
-            raise ValueError("give exactly one of address: URL or ssh: [user@]host[:port]")
+        if sum(bool(x) for x in (self.address, self.ssh, self.k8s)) != 1:
+            raise ValueError(
+                "give exactly one of address: URL, ssh: [user@]host[:port] or k8s: RAYCLUSTER"
+            )
         return self
 
     @property
     def where(self) -> str:
-        """Where it is, for a person: the URL or `ssh user@host`."""
-        return normalise_address(self.address) if self.address else f"ssh {self.ssh}"
+        """Where it is, for a person: the URL, `ssh user@host` or `k8s [namespace/]cluster`."""
+        if self.address:
+            return normalise_address(self.address)
+        if self.k8s:
+            return f"k8s {self.k8s_namespace + '/' if self.k8s_namespace else ''}{self.k8s}"
+        return f"ssh {self.ssh}"
 
 
 class Settings(BaseModel):
@@ -113,6 +132,9 @@ class Settings(BaseModel):
     ssh: str | None = None  # [user@]host[:port]: reach a head whose dashboard is on its loopback
     ssh_key: str | None = None
     ssh_options: StrTuple = ()  # extra ssh arguments, e.g. ["-F", "~/.ssh/other_config"]
+    k8s: str | None = None  # a KubeRay RayCluster: kubectl port-forward to its head service
+    k8s_namespace: str | None = None
+    kube_context: str | None = None  # kubectl's --context (else the kubeconfig's current one)
     remote_dashboard: Annotated[int, Field(ge=1, le=65535)] = (
         8265  # the dashboard port beyond the tunnel
     )

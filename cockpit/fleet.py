@@ -37,7 +37,18 @@ HEALTHY_SERVE = {"RUNNING", "DEPLOYING"}
 def make_tunnel(
     settings: Settings, *, key: str | None = None, remote_port: int | None = None
 ) -> SshTunnel:
-    """The (not yet opened) ssh tunnel to `settings.ssh`'s dashboard port."""
+    """The (not yet opened) ssh tunnel to `settings.ssh`'s dashboard port, or the kubectl
+    port-forward to `settings.k8s`'s head service."""
+    if settings.k8s:
+        from raycockpit.cockpit.kubectl_forward import KubectlForward
+
+        return KubectlForward(
+            settings.k8s,
+            namespace=settings.k8s_namespace,
+            kube_context=settings.kube_context,
+            remote_port=remote_port or settings.remote_dashboard,
+            connect_timeout=min(settings.request_timeout, 15.0),
+        )
     key = key or settings.ssh_key
     return SshTunnel(
         SshTarget.parse(settings.ssh or ""),
@@ -70,7 +81,7 @@ async def open_connection(
     tunnel goes to `on_tunnel` first, so that a caller cancelled meanwhile can shut it down).
     Raises CockpitError (the link) or ValueError (the settings: no place, a bad token file)."""
     token = settings.token()
-    if settings.ssh:
+    if settings.ssh or settings.k8s:
         tunnel = make_tunnel(settings)
         if on_tunnel is not None:
             on_tunnel(tunnel)
@@ -234,6 +245,9 @@ class FleetWatcher:
 
 
 def where(settings: Settings) -> str:
+    if settings.k8s:
+        ns = f"{settings.k8s_namespace}/" if settings.k8s_namespace else ""
+        return f"k8s {ns}{settings.k8s}"
     if settings.ssh:
         return f"ssh {settings.ssh}"
     return settings.address or "?"

@@ -173,11 +173,7 @@ class SshTunnel:
         """Start ssh and return once the local end accepts connections. Raises TunnelError with
         one line and a hint; never waits longer than the connect timeout plus a few seconds."""
         self.close()
-        if self.ssh is None:
-            raise TunnelError(
-                "no `ssh` client on PATH",
-                hint="install OpenSSH's client (apt-get install openssh-client)",
-            )
+        self._check_client()
         errors = tempfile.TemporaryFile()
         with self._lock:
             if self._shut:
@@ -198,9 +194,7 @@ class SshTunnel:
                     raise TunnelError("the tunnel is shut down")
                 if proc.poll() is not None:
                     errors.seek(0)
-                    what, hint = explain(
-                        errors.read().decode(errors="replace"), self.target, self.connect_timeout
-                    )
+                    what, hint = self._explain(errors.read().decode(errors="replace"))
                     self.process = None
                     self.last_error = what
                     raise TunnelError(what, hint=hint)
@@ -210,12 +204,28 @@ class SshTunnel:
                     return
                 time.sleep(0.1)
             self.close()
-            self.last_error = (
-                f"ssh: no link to {self.target} after {self.connect_timeout + 5:.0f} s"
-            )
-            raise TunnelError(self.last_error, hint="check the host, the network or a ProxyJump")
+            self.last_error, hint = self._no_link()
+            raise TunnelError(self.last_error, hint=hint)
         finally:
             errors.close()
+
+    # -- what differs between link kinds (KubectlForward overrides these) ----------------------
+
+    def _check_client(self) -> None:
+        if self.ssh is None:
+            raise TunnelError(
+                "no `ssh` client on PATH",
+                hint="install OpenSSH's client (apt-get install openssh-client)",
+            )
+
+    def _explain(self, stderr: str) -> tuple[str, str]:
+        return explain(stderr, self.target, self.connect_timeout)
+
+    def _no_link(self) -> tuple[str, str]:
+        return (
+            f"ssh: no link to {self.target} after {self.connect_timeout + 5:.0f} s",
+            "check the host, the network or a ProxyJump",
+        )
 
     def shut_down(self) -> None:
         """Close for good: an open() still running in a worker thread starts no new ssh."""

@@ -302,7 +302,7 @@ class CockpitApp(
         banner = self.query_one(Banner)
         if not snap.connected and self.tunnel is not None and self.link_state != "up":
             banner.show_message(
-                f"the ssh link to {self.tunnel.target} is {self.link_state}; the last data is kept"
+                f"the link to {self.tunnel.target} is {self.link_state}; the last data is kept"
             )
         elif not snap.connected and snap.connection_error:
             wait = self.poller.current_interval if self.poller else self.settings.refresh

@@ -103,7 +103,7 @@ class ClusterWorkers:
                 continue
             delay, tries = 1.0, 0
             self.post_message(LinkChanged("up"))
-            self.notify(f"ssh link to {tunnel.target} re-opened", timeout=4)
+            self.notify(f"the link to {tunnel.target} re-opened", timeout=4)
             if self.poller is not None:
                 self.poller.refresh_now()
 

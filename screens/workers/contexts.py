@@ -64,7 +64,7 @@ class ContextWorkers:
     def _startup_address_known(self, address: str) -> None:
         """The embedded head's dashboard is up: its context can be reached again later."""
         settings = self._contexts.get(self.context_name)
-        if settings is not None and not settings.address and not settings.ssh:
+        if settings is not None and not (settings.address or settings.ssh or settings.k8s):
             self._contexts[self.context_name] = settings.model_copy(update={"address": address})
 
     def _start_fleet(self) -> None:

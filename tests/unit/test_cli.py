@@ -191,7 +191,7 @@ def test_contexts_in_the_settings_file(tmp_path, capsys):
     )
     assert main(["--config", bad, "--once"]) == 2
     err = capsys.readouterr().err
-    assert "contexts['both']: give exactly one of address: URL or ssh:" in err
+    assert "contexts['both']: give exactly one of address: URL, ssh:" in err
     assert "contexts['typo']: unknown key 'adress' (did you mean 'address'?)" in err
     assert "contexts['port'].remote_dashboard = 0: expected a port number 1..65535" in err
     assert "Traceback" not in err

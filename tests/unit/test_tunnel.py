@@ -118,7 +118,7 @@ def test_ssh_is_a_target_between_address_and_environment():
     )
     with pytest.raises(ValueError, match="either --address or --ssh"):
         resolve_target("http://a:1", Settings(), env={}, ssh_flag="h")
-    with pytest.raises(ValueError, match="both address: and ssh:"):
+    with pytest.raises(ValueError, match="more than one of address:, ssh: and k8s:"):
         resolve_target(None, Settings(address="http://a:1", ssh="h"), env={})
 
 
@@ -143,3 +143,31 @@ def test_settings_name_the_ssh_keys(tmp_path):
         ("-J", "jump"),
         8266,
     )
+
+
+def test_a_k8s_context_is_a_kubectl_port_forward_to_the_head_service():
+    from raycockpit.cockpit.config import Context, Settings
+    from raycockpit.cockpit.fleet import make_tunnel, where
+    from raycockpit.cockpit.kubectl_forward import KubectlForward
+
+    ctx = Context(k8s="ray-cluster", k8s_namespace="ml")
+    assert ctx.where == "k8s ml/ray-cluster"
+    with pytest.raises(ValueError, match="exactly one of address: URL, ssh:"):
+        Context(k8s="a", address="http://x:8265")
+    settings = Settings(contexts={"kr": ctx}).for_context("kr")
+    forward = make_tunnel(settings)
+    assert isinstance(forward, KubectlForward) and where(settings) == "k8s ml/ray-cluster"
+    cmd = forward.command()
+    assert cmd[1:] == [
+        "port-forward",
+        "--address",
+        "127.0.0.1",
+        "--namespace",
+        "ml",
+        "svc/ray-cluster-head-svc",
+        f"{forward.local_port}:8265",
+    ]
+    assert forward.address == f"http://127.0.0.1:{forward.local_port}"
+    assert KubectlForward("pod/head-0").service == "pod/head-0"  # given as it is
+    what, hint = forward._explain('Error from server (Forbidden): pods "x" is forbidden\n')
+    assert "forbidden" in what and "auth can-i" in hint
