@@ -51,6 +51,20 @@ def run_check(path: Path, out=None) -> int:
     return result.exit_code
 
 
+def _write_out(text: str, output: str | None, command: str) -> bool:
+    """Write `text` to the file `output`, or to stdout when there is none. A file that cannot be
+    written is one line on stderr naming it and why (False: the caller exits 2)."""
+    if not output:
+        sys.stdout.write(text)
+        return True
+    try:
+        Path(output).write_text(text)
+    except OSError as exc:
+        print(f"{command}: cannot write {output}: {exc.strerror}", file=sys.stderr)
+        return False
+    return True
+
+
 def run_migrate(path: Path, provider: str, output: str | None) -> int:
     try:
         cluster_doctor.load(path)  # the same reading errors as check, said the same way
@@ -58,19 +72,12 @@ def run_migrate(path: Path, provider: str, output: str | None) -> int:
     except (cluster_doctor.Unreadable, ValueError) as exc:
         print(f"raycockpit config migrate: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
+    if not _write_out(text, output, "raycockpit config migrate"):
+        return EXIT_UNREADABLE
     if output:
-        try:
-            Path(output).write_text(text)
-        except OSError as exc:
-            print(
-                f"raycockpit config migrate: cannot write {output}: {exc.strerror}", file=sys.stderr
-            )
-            return EXIT_UNREADABLE
         for note in notes:
             print(f"  {note}", file=sys.stderr)
         print(f"wrote {output}; check it with: raycockpit config check {output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
     return EXIT_CLEAN
 
 
@@ -110,16 +117,8 @@ def run_manifest(path: Path, output: str | None, version: str | None) -> int:
         print(f"raycockpit k8s manifest: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     text = yaml.safe_dump(doc, sort_keys=False)
-    if output:
-        try:
-            Path(output).write_text(text)
-        except OSError as exc:
-            print(
-                f"raycockpit k8s manifest: cannot write {output}: {exc.strerror}", file=sys.stderr
-            )
-            return EXIT_UNREADABLE
-    else:
-        sys.stdout.write(text)
+    if not _write_out(text, output, "raycockpit k8s manifest"):
+        return EXIT_UNREADABLE
     problems = kuberay.check_manifest(doc)
     for problem in problems:
         print(f"  {problem}", file=sys.stderr)

@@ -108,3 +108,26 @@ def test_a_file_that_is_not_yaml_is_one_line_and_exit_2(tmp_path, capsys):
     assert cli_main(["config", "migrate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "is not YAML" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["config", "migrate", str(TUTORIAL)],
+        ["k8s", "manifest", str(EXAMPLES / "ray-cluster-k8s.yaml")],
+    ],
+)
+def test_output_goes_to_stdout_or_to_o_and_an_unwritable_o_is_one_line(tmp_path, capsys, command):
+    cli_main(command)  # no -o: the document on stdout
+    printed = capsys.readouterr().out
+    assert yaml.safe_load(printed)
+    out = tmp_path / "out.yaml"
+    cli_main([*command, "-o", str(out)])
+    assert out.read_text() == printed and capsys.readouterr().out == ""
+    nowhere = tmp_path / "missing-folder" / "out.yaml"
+    assert cli_main([*command, "-o", str(nowhere)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and not nowhere.exists()
+    assert captured.err.splitlines() == [
+        f"raycockpit {command[0]} {command[1]}: cannot write {nowhere}: No such file or directory"
+    ]
