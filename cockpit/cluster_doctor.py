@@ -85,7 +85,7 @@ class Schema:
         """The installed Ray's ray/autoscaler/ray-schema.json, else the shipped copy."""
         installed = _installed_schema()
         if installed is not None:
-            version = _installed_ray_version(installed)
+            version = _installed_ray_version()
             data = json.loads(installed.read_text())
             return cls(data, f"the installed Ray {version} ({installed})")
         data = json.loads(SHIPPED_SCHEMA.read_text())
@@ -104,7 +104,7 @@ def _installed_schema() -> Path | None:
     return None
 
 
-def _installed_ray_version(schema_path: Path) -> str:
+def _installed_ray_version() -> str:
     """The version from the installed distribution's metadata, or '?'."""
     from importlib import metadata
 
@@ -220,7 +220,8 @@ REQUIRED_FIX = {
 
 
 def semantic_problems(config: dict[str, Any]) -> list[Problem]:
-    """The rules `ray up` applies beyond the schema."""
+    """The rules `ray up` applies beyond the schema. They run whatever the schema said, so a value
+    of the wrong type (which the schema reports) is stepped over here, never a crash."""
     problems = []
     types = config.get("available_node_types")
     kind = _provider_type(config)
@@ -235,7 +236,7 @@ def semantic_problems(config: dict[str, Any]) -> list[Problem]:
                     f"name the head's type: one of {', '.join(sorted(map(str, types)))}",
                 )
             )
-        elif head not in types:
+        elif not isinstance(head, str) or head not in types:
             problems.append(
                 Problem(
                     "head_node_type",
@@ -259,7 +260,8 @@ def semantic_problems(config: dict[str, Any]) -> list[Problem]:
                 )
             if isinstance(lo, int) and name != head:
                 mins += lo
-            for res, value in (spec.get("resources") or {}).items():
+            resources = spec.get("resources")
+            for res, value in (resources if isinstance(resources, dict) else {}).items():
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                     problems.append(
                         Problem(
@@ -372,8 +374,9 @@ def placeholder_problems(config: Any, at: list[Any] | None = None) -> list[Probl
 
 
 def check(config: dict[str, Any], schema: Schema) -> list[Problem]:
-    """Every problem, legacy keys first, then the schema's, then `ray up`'s own rules; one per
-    key path and message."""
+    """Every problem, legacy keys first, then the schema's, then `ray up`'s own rules (which run
+    whether or not the schema found problems); one line per key path: a rule's problem at a path
+    the schema already reported is left out."""
     manifest = manifest_problems(config)
     if manifest is not None:
         return manifest

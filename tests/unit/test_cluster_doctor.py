@@ -161,3 +161,31 @@ def test_unreadable_and_non_yaml_files_exit_2_with_one_line(tmp_path, capsys):
         assert cli_main(["config", "check", str(path)]) == 2
         err = capsys.readouterr().err
         assert words in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_schema_errors_and_ray_ups_rules_are_reported_together_once_per_key_path(tmp_path, capsys):
+    config = good()
+    gpu = config["available_node_types"]["gpu"]
+    gpu["max_worker"] = 3  # schema: not a key Ray knows
+    gpu["min_workers"] = 5  # ray up: more than max_workers
+    config["available_node_types"]["head"]["resources"] = [1]  # schema: not an object
+    config["head_node_type"] = 7  # schema: not a string (and not a type's name: one line)
+    path = tmp_path / "both.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert run_check(path) == 1
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()[1:-1]]
+    paths = [line.split(": ", 1)[0] for line in lines]
+    assert sorted(paths) == sorted(
+        [
+            "available_node_types.gpu.max_worker",
+            "available_node_types.gpu.min_workers",
+            "available_node_types.head.resources",
+            "head_node_type",
+            "max_workers",  # 4, below the types' min_workers (5): ray up's rule too
+        ]
+    ), lines
+    assert "not a key Ray knows" in lines[paths.index("available_node_types.gpu.max_worker")]
+    assert (
+        "5 is more than max_workers 3" in lines[paths.index("available_node_types.gpu.min_workers")]
+    )
+    assert "is not of type 'object'" in lines[paths.index("available_node_types.head.resources")]
