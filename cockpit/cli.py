@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import signal
 import sys
 from dataclasses import dataclass
@@ -299,16 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             tunnel.shut_down()
 
 
-def _quiet_gc() -> None:
-    """The modules loaded so far live as long as the process: out of the collector's sight
-    (gc.freeze), and young objects collected less eagerly. A big cluster's poll makes many
-    short-lived objects; with the default thresholds full collections of everything alive
-    stalled the event loop for 110-160 ms every other poll at 1,000 nodes."""
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-
-
 def _run_app(target: Target, settings: Settings, tunnel, base: Settings | None = None) -> int:
+    from raycockpit.cockpit.gc_pacing import quiet_start
     from raycockpit.cockpit.kept_heads import KeptHead
     from raycockpit.cockpit.local import LocalHead
     from raycockpit.screens.app import make_app
@@ -323,7 +314,7 @@ def _run_app(target: Target, settings: Settings, tunnel, base: Settings | None =
         tunnel=tunnel,
         base_settings=base,
     )
-    _quiet_gc()
+    quiet_start()  # GC policy: cockpit/gc_pacing.py
     try:
         app.run()
     finally:

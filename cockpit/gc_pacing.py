@@ -13,6 +13,14 @@ models hold no cycles); only cyclic garbage among frozen objects waits, for the 
 SWEEP_EVERY_S, once the keyboard has been idle IDLE_S, everything is unfrozen and collected in
 full, then frozen again (the pause a person does not feel while not typing). A sweep is never put
 off more than MAX_DELAY_S, so memory stays bounded whatever the typing.
+
+At start-up (`quiet_start`, called by cli.py just before the app runs), the same two ideas once
+more: the modules loaded so far live as long as the process, so they are frozen out of the
+collector's sight; and young objects are collected less eagerly (generation 0 after 50,000 net
+allocations, not Python's 700): a big cluster's poll makes many short-lived objects, and with the
+default thresholds full collections of everything alive stalled the event loop for 110-160 ms
+every other poll at 1,000 nodes. The GcPacer below keeps what each shown snapshot adds out of
+sight too.
 """
 
 from __future__ import annotations
@@ -24,6 +32,14 @@ from collections.abc import Callable
 SWEEP_EVERY_S = 60.0
 IDLE_S = 1.0
 MAX_DELAY_S = 600.0
+THRESHOLDS = (50_000, 20, 20)  # gc.set_threshold at start-up (Python's own: 700, 10, 10)
+
+
+def quiet_start() -> None:
+    """Once, before the app runs: what is loaded is frozen, young objects collected less often
+    (see the module's docstring)."""
+    gc.freeze()
+    gc.set_threshold(*THRESHOLDS)
 
 
 class GcPacer:

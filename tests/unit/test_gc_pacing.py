@@ -70,3 +70,21 @@ def test_frozen_cyclic_garbage_waits_for_the_sweep_and_no_longer():
     finally:
         pacer.stop()
     assert gc.get_freeze_count() == 0
+
+
+def test_quiet_start_freezes_what_is_loaded_and_collects_young_objects_less_often():
+    before = gc.get_threshold()
+    try:
+        cycle = Cycle()  # alive before the start, as the modules loaded so far are
+        ref = weakref.ref(cycle)
+        gc_pacing.quiet_start()
+        assert gc.get_threshold() == (50_000, 20, 20)
+        del cycle
+        gc.collect()  # frozen: out of the collector's sight
+        assert ref() is not None
+        gc.unfreeze()
+        gc.collect()
+        assert ref() is None
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
