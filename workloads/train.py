@@ -10,11 +10,12 @@ and the best checkpoint's path is emitted as an artifact (`python -m workloads.s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import Any
 
-from workloads import _args
+from workloads import _args, _mlflow
 from workloads._args import Param
 
 WORKLOAD = "train"
@@ -109,6 +110,7 @@ def train_func(config: dict[str, Any]) -> dict[str, Any]:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config["epochs"])
     epochs = config["epochs"]
     best = 0.0
+    history: list[dict[str, float]] = []  # every epoch's figures, returned for MLflow
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         sampler = getattr(train_loader, "sampler", None)
@@ -135,6 +137,9 @@ def train_func(config: dict[str, Any]) -> dict[str, Any]:
             "epoch_s": time.perf_counter() - t0,
             "worker_nodes": worker_nodes,
         }
+        history.append(
+            {k: metrics[k] for k in ("epoch", "train_loss", "test_loss", "test_accuracy")}
+        )
         want_ckpt = epoch % config["checkpoint_every"] == 0 or epoch == epochs
         if rank == 0:
             em.metric(epoch, metrics, epochs=epochs)
@@ -145,7 +150,7 @@ def train_func(config: dict[str, Any]) -> dict[str, Any]:
                 ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
         else:
             ray.train.report(metrics)
-    return {"best_test_accuracy": best}
+    return {"best_test_accuracy": best, "history": history}
 
 
 def _count_nodes(world_size: int) -> int:
@@ -159,19 +164,6 @@ def _count_nodes(world_size: int) -> int:
     everyone: list[str | None] = [None] * world_size
     dist.all_gather_object(everyone, mine)
     return len(set(everyone))
-
-
-def _mlflow_log(uri: str, run_name: str, params: dict[str, Any], history, summary) -> None:
-    import mlflow  # only reached when --mlflow-uri was given and mlflow is installed
-
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment("raycockpit-train")
-    with mlflow.start_run(run_name=run_name):
-        mlflow.log_params({k: v for k, v in params.items() if k != "mlflow_uri"})
-        for row in history:
-            step = int(row["epoch"])
-            mlflow.log_metrics({k: float(v) for k, v in row.items() if k != "epoch"}, step=step)
-        mlflow.log_metrics({k: float(v) for k, v in summary.items()})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             },
         )
         _cluster.ensure_local_dir(params["storage_path"])
+        tracker = _mlflow.Tracker(params["mlflow_uri"], "raycockpit-train")
+        tracker.check()
         loop_cfg = {
             k: params[k]
             for k in (
@@ -270,24 +264,13 @@ def main(argv: list[str] | None = None) -> int:
             "fit_s": fit_s,
             "wall_s": time.perf_counter() - t_start,
         }
-        if params["mlflow_uri"]:
-            history = []
-            df = result.metrics_dataframe
-            if df is not None:
-                history = df[
-                    [
-                        c
-                        for c in df.columns
-                        if c in ("epoch", "train_loss", "test_loss", "test_accuracy")
-                    ]
-                ].to_dict("records")
-            _mlflow_log(
-                params["mlflow_uri"],
-                run_name,
-                params,
-                history,
-                {k: v for k, v in summary.items() if isinstance(v, (int, float))},
-            )
+        if tracker.on:
+            # rank 0's epochs (metrics_dataframe holds only the reports that had a checkpoint)
+            history = (getattr(result, "return_value", None) or {}).get("history") or []
+            numbers = {k: v for k, v in summary.items() if isinstance(v, (int, float))}
+            # as_directory: a checkpoint in s3:// or gs:// storage is fetched to a local folder
+            with best_ckpt.as_directory() if best_ckpt else contextlib.nullcontext() as folder:
+                tracker.log(em, run_name, params, history, numbers, checkpoint_dir=folder)
         return summary
 
     _cluster.run(WORKLOAD, params, body)

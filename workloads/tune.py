@@ -9,10 +9,11 @@ close the run.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
-from workloads import _args
+from workloads import _args, _mlflow
 from workloads._args import Param
 
 WORKLOAD = "tune"
@@ -83,7 +84,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def trainable(config: dict[str, Any]) -> None:
-    """One Tune trial: train the digits MLP, report accuracy each epoch."""
+    """One Tune trial: train the digits MLP, report accuracy each epoch (with a checkpoint
+    when it improved)."""
+    import tempfile
+
     import torch
     import torch.nn.functional as F
     from ray import tune
@@ -105,6 +109,8 @@ def trainable(config: dict[str, Any]) -> None:
     )
     model = _digits.build_model(int(config["hidden_size"]), float(config["dropout"])).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=float(config["lr"]))
+    model_cfg = {"hidden_size": int(config["hidden_size"]), "dropout": float(config["dropout"])}
+    best = -1.0
     for epoch in range(1, config["max_epochs"] + 1):
         model.train()
         for xb, yb in train_loader:
@@ -113,7 +119,14 @@ def trainable(config: dict[str, Any]) -> None:
             F.cross_entropy(model(xb), yb).backward()
             opt.step()
         loss, acc, _ = _digits.evaluate(model, test_loader, device)
-        tune.report({"accuracy": acc, "loss": loss, "epoch": epoch})
+        metrics = {"accuracy": acc, "loss": loss, "epoch": epoch}
+        if acc <= best:  # a checkpoint only when the trial improves (Tune keeps its best one)
+            tune.report(metrics)
+            continue
+        best = acc
+        with tempfile.TemporaryDirectory() as tmp:
+            _digits.save(tmp, model, model_cfg, metrics)
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
 
 
 def _make_callback(em):
@@ -170,18 +183,12 @@ def _make_callback(em):
     return EventCallback()
 
 
-def _mlflow_log(uri: str, params: dict[str, Any], results, best: dict[str, Any]) -> None:
-    import mlflow  # only reached when --mlflow-uri was given and mlflow is installed
-
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment("raycockpit-tune")
-    with mlflow.start_run(run_name="tune"):
-        mlflow.log_params({k: v for k, v in params.items() if k != "mlflow_uri"})
-        for r in results:
-            with mlflow.start_run(run_name=r["trial_id"], nested=True):
-                mlflow.log_params(r["config"])
-                mlflow.log_metrics(r["metrics"])
-        mlflow.log_metrics({"best_accuracy": best["accuracy"]})
+def _epochs(df) -> list[dict[str, Any]]:
+    """A trial's reported epochs (accuracy, loss) from its metrics dataframe."""
+    if df is None or not len(df):
+        return []
+    keep = [c for c in ("epoch", "accuracy", "loss") if c in df.columns]
+    return df[keep].to_dict("records")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             per_trial["gpu"] = params["gpus_per_trial"]
         em.start(params, {"per_trial": per_trial, "use_gpu": use_gpu, **_cluster.cluster_summary()})
         _cluster.ensure_local_dir(params["storage_path"])
+        tracker = _mlflow.Tracker(params["mlflow_uri"], "raycockpit-tune")
+        tracker.check()
         space = {
             "lr": tune.loguniform(params["lr_min"], params["lr_max"]),
             "hidden_size": tune.choice(list(HIDDEN_CHOICES)),
@@ -233,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
                 name=time.strftime("tune-%Y%m%d-%H%M%S"),
                 storage_path=params["storage_path"],
                 callbacks=[_make_callback(em)],
+                checkpoint_config=tune.CheckpointConfig(
+                    num_to_keep=1,
+                    checkpoint_score_attribute="accuracy",
+                    checkpoint_score_order="max",
+                ),
             ),
         )
         t_fit = time.perf_counter()
@@ -254,6 +268,15 @@ def main(argv: list[str] | None = None) -> int:
             if not r.error and r.metrics.get("training_iteration", 0) < params["max_epochs"]
         )
         em.artifact("experiment", path=grid.experiment_path, type="tune_experiment")
+        best_ckpt = best.get_best_checkpoint(metric="accuracy", mode="max")
+        if best_ckpt is not None:
+            em.artifact(
+                "best_checkpoint",
+                path=best_ckpt.path,
+                type="checkpoint",
+                trial_id=best.metrics.get("trial_id"),
+                accuracy=best_acc,
+            )
         summary = {
             "best_accuracy": best_acc,
             "trials": len(grid),
@@ -262,17 +285,19 @@ def main(argv: list[str] | None = None) -> int:
             "fit_s": fit_s,
             "wall_s": time.perf_counter() - t_start,
         }
-        if params["mlflow_uri"]:
-            rows = [
-                {
-                    "trial_id": r.metrics.get("trial_id", str(i)),
-                    "config": {k: r.config[k] for k in ("lr", "hidden_size", "dropout")},
-                    "metrics": {"accuracy": float(r.metrics.get("accuracy", 0.0))},
-                }
+        if tracker.on:
+            trials = [
+                (
+                    str(r.metrics.get("trial_id", i)),
+                    {k: r.config[k] for k in ("lr", "hidden_size", "dropout")},
+                    _epochs(r.metrics_dataframe),
+                )
                 for i, r in enumerate(grid)
                 if not r.error
             ]
-            _mlflow_log(params["mlflow_uri"], params, rows, {"accuracy": best_acc})
+            numbers = {k: v for k, v in summary.items() if isinstance(v, (int, float))}
+            with best_ckpt.as_directory() if best_ckpt else contextlib.nullcontext() as folder:
+                tracker.log(em, "tune", params, [], numbers, folder, children=trials)
         if errors == len(grid):
             summary["_status"] = "error"
             summary["_message"] = f"all {errors} trials failed"
