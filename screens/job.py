@@ -18,10 +18,12 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from raycockpit.cockpit import clock
-from raycockpit.cockpit.events import MARKER, MetricSeries, parse_event_line
+from raycockpit.cockpit.events import MetricSeries
 from raycockpit.cockpit.format import human_duration, timestamp
 from raycockpit.cockpit.launch import launched_by_cockpit
 from raycockpit.cockpit.models import Job, Snapshot
+from raycockpit.cockpit.printed_metrics import LogMetrics
+from raycockpit.cockpit.prom_metrics import add_to_series
 from raycockpit.cockpit.tail import TailState
 from raycockpit.screens.job_info import job_view
 from raycockpit.screens.widgets.key_footer import KeyFooter
@@ -85,12 +87,24 @@ class JobScreen(Screen):
 
         job_id: str
 
+    @dataclass
+    class PromMetrics(Message):
+        """One slow beat of the job's metrics scraped from the nodes' metrics ports
+        (cockpit/prom_metrics.py), for the app to hand to the screen showing the job."""
+
+        job_id: str
+        metrics: dict[str, float]
+        seconds: float  # since the scraping began
+        note: str  # one line when a node's metrics port did not answer, else ""
+
     def __init__(self, job: Job, *, readonly: bool = False, max_lines: int = 20_000) -> None:
         super().__init__()
         self.job = job
         self.readonly = readonly
         self.max_lines = max_lines
         self.series = MetricSeries()
+        self.log_metrics = LogMetrics(self.series)  # cockpit events, else what Ray prints
+        self.metrics_note = ""
         self.tail = TailState("following", "connecting")
         self._dirty = False
         self._ticker: Timer | None = None
@@ -125,6 +139,9 @@ class JobScreen(Screen):
         widgets, their styles, a first paint of all of it) was most of the time to open a job."""
         self.job = job
         self.series = MetricSeries()
+        self.log_metrics = LogMetrics(self.series)
+        self.metrics_note = ""
+        self.query_one("#job-metrics").border_subtitle = ""
         self.tail = TailState("following", "connecting")
         self._dirty = False
         self.sub_title = f"job {job.key}"
@@ -156,15 +173,26 @@ class JobScreen(Screen):
 
     def add_lines(self, lines: list[str]) -> None:
         self.query_one(LogView).append_lines(lines)
-        for line in lines:
-            if MARKER in line:
-                event = parse_event_line(line)
-                if event is not None:
-                    self.series.add(event)
-                    self._dirty = True
+        if self.log_metrics.add_lines(lines):
+            self._dirty = True
+
+    def add_prom_metrics(self, message: PromMetrics) -> None:
+        """A beat of the nodes' Prometheus metrics of this job: charted as `NAME (prometheus)`;
+        a node that did not answer is said once, under the charts."""
+        if add_to_series(self.series, message.metrics, message.seconds):
+            self._dirty = True
+        if message.note != self.metrics_note:
+            self.metrics_note = message.note
+            self.query_one("#job-metrics").border_subtitle = (
+                "node metrics unreachable: log only" if message.note else ""
+            )
+            if message.note:
+                self.notify(message.note, severity="warning", timeout=8)
 
     def set_tail_state(self, state: TailState) -> None:
         self.tail = state
+        if state.state == "ended" and self.log_metrics.flush():
+            self._dirty = True  # a result table that was the log's last lines
         self._render_head()
 
     def show_snapshot(self, snap: Snapshot) -> None:

@@ -33,6 +33,17 @@ PREFERRED = (
 COUNTERS = {"epoch", "epochs", "iteration", "step", "training_iteration"}
 
 
+def bare_name(name: str) -> str:
+    """`epoch (train log)` -> `epoch`, `score [00001] (tune log)` -> `score`: a series read from
+    Ray's output or a node's metrics (cockpit/printed_metrics.py, prom_metrics.py) says its source
+    after the metric's own name."""
+    if name.endswith(")") and " (" in name:
+        name = name[: name.rindex(" (")]
+        if name.endswith("]") and " [" in name:
+            name = name[: name.rindex(" [")]
+    return name
+
+
 def best_trial(trials: dict[str, Trial]) -> tuple[str | None, str | None]:
     """(trial id, metric) of the best trial: highest accuracy/return, or lowest loss."""
     names = {name for t in trials.values() for name in t.metrics}
@@ -119,10 +130,13 @@ class MetricsPanel(Vertical):
     def plotted_names(self) -> list[str]:
         if self.series is None:
             return []
-        names = [n for n in self.series.series if n not in COUNTERS]
-        return sorted(
-            names, key=lambda n: (PREFERRED.index(n) if n in PREFERRED else len(PREFERRED), n)
-        )
+        names = [n for n in self.series.series if bare_name(n) not in COUNTERS]
+
+        def rank(name: str) -> tuple[int, str]:
+            bare = bare_name(name)
+            return (PREFERRED.index(bare) if bare in PREFERRED else len(PREFERRED), name)
+
+        return sorted(names, key=rank)
 
     def action_next_metric(self) -> None:
         names = self.plotted_names()
@@ -157,7 +171,7 @@ class MetricsPanel(Vertical):
             points = list(series.series[self.metric])
             plt.plot([p[0] for p in points], [p[1] for p in points], marker="braille")
             plt.title(self.metric)  # its last value is in the list below; `m` plots the next one
-            plt.xlabel("step")
+            plt.xlabel("seconds" if self.metric.endswith("(prometheus)") else "step")
         else:
             plt.title("waiting for the first metric…")
         plot.refresh()

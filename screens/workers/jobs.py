@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
+import httpx
 from textual import work
 from textual.worker import Worker
 
@@ -27,6 +29,14 @@ from raycockpit.cockpit.launch import (
 )
 from raycockpit.cockpit.models import Job
 from raycockpit.cockpit.packaging import build_package
+from raycockpit.cockpit.preflight import Finding, Preflight, check_request
+from raycockpit.cockpit.prom_metrics import (
+    job_metrics,
+    job_worker_ids,
+    metrics_targets,
+    scrape_nodes,
+    unreachable_line,
+)
 from raycockpit.cockpit.tail import JobLogFollower
 from raycockpit.screens.dialogs import ConfirmScreen, PreviewScreen
 from raycockpit.screens.job import JobScreen
@@ -42,6 +52,11 @@ from raycockpit.screens.messages import (
     SpecsLoaded,
 )
 
+PROM_BEAT_S = 10.0  # the nodes' metrics: Ray itself exports them every ~10 s
+AFTER_END_BEATS = 2
+NO_METRICS_PORT = (
+    "no node says a metrics export port (Ray's metrics export is off?): charts use the log only"
+)
 NO_JOB = Job(submission_id="", job_id="", type="SUBMISSION", status="PENDING", entrypoint="")
 
 
@@ -89,6 +104,20 @@ class JobWorkers:
 
     def on_launch_form_screen_preview_wanted(self, message: LaunchFormScreen.PreviewWanted) -> None:
         self._preview(message.request)
+
+    def on_launch_form_screen_checks_wanted(self, message: LaunchFormScreen.ChecksWanted) -> None:
+        self._check_launch(message.form, message.request)
+
+    @work(group="preflight", exclusive=True, exit_on_error=False)
+    async def _check_launch(self, form: LaunchFormScreen, request: JobRequest) -> None:
+        """The checks before submit (preflight.check_request) in a thread: the working_dir is
+        walked, and read when near the limit; the answer goes to the form if it is still up."""
+        try:
+            result = await asyncio.to_thread(check_request, request, self.snapshot)
+        except OSError as exc:
+            result = Preflight([Finding("warn", f"working_dir not checked: {exc}")])
+        if form.is_attached:
+            form.show_checks(result)
 
     @work(group="launch", exit_on_error=False)
     async def _submit(self, request: JobRequest) -> None:
@@ -180,11 +209,15 @@ class JobWorkers:
         if screen not in self.screen_stack:
             self.push_screen(screen)
         self._tail_workers[job.key] = [self._follow(job.key)]
+        self._metric_scrapers()[job.key] = self._scrape_job_metrics(job.key)
         self._watch(job.key, True)
 
     def _stop_following(self, job_id: str) -> None:
         for worker in self._tail_workers.pop(job_id, []):
             worker.cancel()
+        scraper = self._metric_scrapers().pop(job_id, None)
+        if scraper is not None:
+            scraper.cancel()
         self._watch(job_id, False)
 
     def _watch(self, job_id: str, on: bool) -> None:
@@ -208,6 +241,48 @@ class JobWorkers:
             on_state=lambda state: self.post_message(JobTailState(job_id, state)),
         )
         await follower.run(lambda lines: self.post_message(JobLogLines(job_id, lines)))
+
+    def _metric_scrapers(self) -> dict[str, Worker]:
+        """Job id -> its Prometheus scraper (beside its log followers, which tests count)."""
+        return self.__dict__.setdefault("_job_metric_scrapers", {})
+
+    @work(group="job-metrics", exit_on_error=False)
+    async def _scrape_job_metrics(self, job_id: str) -> None:
+        """While the job's screen is open, every PROM_BEAT_S: the job's own metrics from each
+        node's Prometheus port (cockpit/prom_metrics.py), handed to the screen. Cancelled with
+        the job's log follower; done AFTER_END_BEATS beats after the job has ended (Ray exports
+        a worker's last values up to ~10 s after it set them)."""
+        if self.client is None:
+            return
+        start = time.monotonic()
+        beats_after_end = 0
+        async with httpx.AsyncClient() as http:
+            while True:
+                screens = self._job_screens(job_id)
+                job = screens[0].job if screens else None
+                if job is not None and job.job_id:
+                    try:
+                        targets = metrics_targets(await self.client.node_summary())
+                        workers = await job_worker_ids(self.client, job.job_id)
+                    except CockpitError:
+                        targets = workers = None  # the poller says what is wrong with the head
+                    if targets is not None and workers is not None:
+                        scrape = await scrape_nodes(http, targets)
+                        note = unreachable_line(scrape) if targets else NO_METRICS_PORT
+                        metrics = job_metrics(scrape.samples, job.job_id, workers)
+                        seconds = round(time.monotonic() - start, 1)
+                        self.post_message(JobScreen.PromMetrics(job_id, metrics, seconds, note))
+                        if not targets:
+                            return
+                if job is not None and job.terminal:
+                    beats_after_end += 1
+                    if beats_after_end > AFTER_END_BEATS or not job.job_id:
+                        return
+                await asyncio.sleep(PROM_BEAT_S)
+
+    def on_job_screen_prom_metrics(self, message: JobScreen.PromMetrics) -> None:
+        for screen in self._job_screens(message.job_id):
+            screen.add_prom_metrics(message)
 
     def _job_screens(self, job_id: str) -> list[JobScreen]:
         return [s for s in self.screen_stack if isinstance(s, JobScreen) and s.job_id == job_id]

@@ -1,0 +1,233 @@
+"""A job's metrics from the Prometheus text each Ray node exposes: no Prometheus server needed.
+
+Every Ray node serves its metrics at `http://<node ip>:<metrics_export_port>/metrics` (the port is
+`raylet.metricsExportPort` in `/nodes?view=summary`). Seen on a real Ray 2.60 head
+(tests/fixtures/prometheus_*.txt.gz):
+
+- a user's `ray.util.metrics` Counter/Gauge/Histogram appears as `ray_<name>` (counters
+  `ray_<name>_total`) with the labels `Component="core_worker"`, `NodeAddress`, `SessionName`,
+  `Version`, `WorkerId` (the worker process that set it) and the user's own tags, but NO `JobId`:
+  a sample is the job's when its `WorkerId` is one of the job's workers (the state API's tasks of
+  the job name their `worker_id`) or the job's driver (`<job id>` followed by 48 `f`).
+- Ray's built-in `ray_tasks` and `ray_actors` carry `JobId` (the job's hex id) and `State`:
+  counted per job as tasks active / finished / failed and actors alive.
+- a gauge of a worker that has exited disappears from the text; a counter stays.
+- Ray's own libraries set per-worker series the same way (Ray Train's `ray_train_*` with
+  `ray_train_*` tags): they are kept, without Ray's tags in their names; the user's tags stay.
+
+Parsed with prometheus_client's text parser; a block it cannot parse is skipped, never fatal.
+Series are named `<name> (prometheus)` and plotted against seconds since the screen opened.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+SOURCE = "prometheus"
+SCRAPE_TIMEOUT_S = 3.0
+MAX_TEXT = 8_000_000  # bytes of one node's answer kept (a big node's text is ~1 MB)
+TASK_LIMIT = 1000  # tasks asked of the state API to learn the job's workers
+STANDARD_LABELS = frozenset(
+    {"Component", "NodeAddress", "SessionName", "Version", "WorkerId", "JobId"}
+)
+# Ray's own per-worker series that say nothing of the job's work (seen with a worker's WorkerId).
+CORE_WORKER_BUILTINS = frozenset({"ray_object_store_memory", "ray_total_lineage_bytes"})
+DONE_TASK_STATES = frozenset({"FINISHED", "FAILED"})
+_BLOCK = re.compile(r"(?m)^(?=# HELP )")
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str  # the sample's name (`ray_user_steps_total`)
+    kind: str  # its family's type: counter | gauge | histogram | summary | unknown | ...
+    labels: dict[str, str]
+    value: float
+
+
+def parse_text(text: str) -> list[Sample]:
+    """Every finite sample of a Prometheus text exposition. A block (`# HELP` to the next) that
+    the parser refuses is skipped; the rest is kept."""
+    try:
+        return _samples(text)
+    except Exception:  # the parser raises ValueError and others on malformed input
+        pass
+    out: list[Sample] = []
+    for block in _BLOCK.split(text):
+        try:
+            out.extend(_samples(block))
+        except Exception:
+            continue
+    return out
+
+
+def _samples(text: str) -> list[Sample]:
+    out = []
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            value = sample.value
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                out.append(Sample(sample.name, family.type, dict(sample.labels), float(value)))
+    return out
+
+
+def driver_worker_id(job_id: str) -> str:
+    """The WorkerId Ray gives a job's driver: the job id then `ff` bytes (28 bytes in all)."""
+    return job_id + "f" * (56 - len(job_id)) if job_id else ""
+
+
+def _display(sample: Sample) -> str:
+    name = sample.name[4:] if sample.name.startswith("ray_") else sample.name
+    tags = sorted(
+        (k, v)
+        for k, v in sample.labels.items()
+        if k not in STANDARD_LABELS and not k.startswith(("otel_", "ray_")) and k != "le"
+    )
+    if tags:
+        name += "{" + ",".join(f"{k}={v}" for k, v in tags) + "}"
+    return name
+
+
+def job_metrics(samples: list[Sample], job_id: str, worker_ids: set[str]) -> dict[str, float]:
+    """The job's own metrics out of one scrape (or several nodes' samples together):
+    `ray.util.metrics` series of its workers (counters summed over workers, gauges averaged),
+    and its tasks and actors by state. Keys are display names without the source."""
+    if not job_id:
+        return {}
+    workers = set(worker_ids) | {driver_worker_id(job_id)}
+    sums: dict[str, float] = {}
+    gauges: dict[str, list[float]] = {}
+    tasks = {"tasks active": 0.0, "tasks finished": 0.0, "tasks failed": 0.0}
+    actors_alive = 0.0
+    seen_tasks = seen_actors = False
+    for sample in samples:
+        labels = sample.labels
+        if "JobId" in labels:
+            if labels["JobId"] != job_id:
+                continue
+            state = labels.get("State", "")
+            if sample.name == "ray_tasks":
+                seen_tasks = True
+                key = "tasks " + (state.lower() if state in DONE_TASK_STATES else "active")
+                tasks[key] += sample.value
+            elif sample.name == "ray_actors":
+                seen_actors = True
+                if state.startswith("ALIVE"):
+                    actors_alive += sample.value
+            continue
+        if labels.get("WorkerId") not in workers or sample.kind in ("histogram", "summary"):
+            continue
+        if sample.name.endswith("_created") or sample.name in CORE_WORKER_BUILTINS:
+            continue
+        name = _display(sample)
+        if sample.kind == "gauge":
+            gauges.setdefault(name, []).append(sample.value)
+        else:
+            sums[name] = sums.get(name, 0.0) + sample.value
+    out = dict(sums)
+    out.update({name: sum(values) / len(values) for name, values in gauges.items()})
+    if seen_tasks:
+        out.update(tasks)
+    if seen_actors:
+        out["actors alive"] = actors_alive
+    return out
+
+
+def series_name(metric: str) -> str:
+    return f"{metric} ({SOURCE})"
+
+
+def metrics_targets(summary: Any) -> list[tuple[str, int]]:
+    """(ip, metrics port) of each alive node, from the `data` of `/nodes?view=summary`
+    (`raylet.metricsExportPort`, `ip` or `raylet.nodeManagerAddress`)."""
+    rows = summary.get("summary") if isinstance(summary, dict) else None
+    out: list[tuple[str, int]] = []
+    for row in rows if isinstance(rows, list) else []:
+        raylet = row.get("raylet") if isinstance(row, dict) else None
+        if not isinstance(raylet, dict) or raylet.get("state", "ALIVE") != "ALIVE":
+            continue
+        ip = row.get("ip") or raylet.get("nodeManagerAddress")
+        port = raylet.get("metricsExportPort")
+        if isinstance(ip, str) and ip and isinstance(port, int) and 0 < port < 65536:
+            if (ip, port) not in out:
+                out.append((ip, port))
+    return out
+
+
+class StateLister(Protocol):  # DashboardClient.list_state
+    async def list_state(
+        self, kind: str, filters: list[tuple[str, str, str]], limit: int = 100
+    ) -> dict[str, Any]: ...
+
+
+async def job_worker_ids(client: StateLister, job_id: str) -> set[str]:
+    """The worker ids that ran the job's tasks and actors (the state API's task list)."""
+    data = await client.list_state("tasks", [("job_id", "=", job_id)], TASK_LIMIT)
+    inner = data.get("result") if isinstance(data, dict) else None
+    rows = inner.get("result") if isinstance(inner, dict) else None
+    out = set()
+    for row in rows if isinstance(rows, list) else []:
+        worker = row.get("worker_id") if isinstance(row, dict) else None
+        if isinstance(worker, str) and worker:
+            out.add(worker)
+    return out
+
+
+@dataclass
+class Scrape:
+    """One beat's answer: the samples of the nodes that answered and one line per node that
+    did not (its address and why)."""
+
+    samples: list[Sample]
+    unreachable: list[str]
+
+
+async def scrape_nodes(
+    http: httpx.AsyncClient, targets: list[tuple[str, int]], timeout: float = SCRAPE_TIMEOUT_S
+) -> Scrape:
+    samples: list[Sample] = []
+    unreachable: list[str] = []
+    for ip, port in targets:
+        where = f"{ip}:{port}"
+        try:
+            answer = await http.get(f"http://{where}/metrics", timeout=timeout)
+        except httpx.HTTPError as exc:
+            unreachable.append(f"{where} ({type(exc).__name__})")
+            continue
+        if answer.status_code != 200:
+            unreachable.append(f"{where} (HTTP {answer.status_code})")
+            continue
+        samples.extend(parse_text(answer.text[:MAX_TEXT]))
+    return Scrape(samples, unreachable)
+
+
+def unreachable_line(scrape: Scrape) -> str:
+    """One line for the screen, or "" when every node answered."""
+    if not scrape.unreachable:
+        return ""
+    shown = ", ".join(scrape.unreachable[:3])
+    more = f" and {len(scrape.unreachable) - 3} more" if len(scrape.unreachable) > 3 else ""
+    return (
+        f"node metrics unreachable: {shown}{more}; charts use the log only "
+        "(the metrics port must be reachable from here, e.g. on the cluster's network)"
+    )
+
+
+def add_to_series(series: Any, metrics: dict[str, float], seconds: float) -> bool:
+    """Append one beat's values to a MetricSeries (cockpit/events.py), x = seconds since the
+    screen began scraping; True when anything was added."""
+    for metric, value in metrics.items():
+        name = series_name(metric)
+        points = series.series.get(name)
+        if points is None:
+            points = series.series[name] = deque(maxlen=series.max_points)
+        if points and points[-1][0] >= seconds:
+            continue
+        points.append((seconds, value))
+    return bool(metrics)

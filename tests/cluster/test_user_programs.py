@@ -1,0 +1,112 @@
+"""Programs written as users write them (tests/fixtures/user_programs/: only `tune.report` /
+`ray.train.report`, no cockpit events), run as jobs on the real test head: the series the job
+screen builds from their logs (cockpit/printed_metrics.py) hold what they reported, and the head's
+metrics export port (the session head exports metrics on a port of its own) gives the job's
+`ray.util.metrics` series and its actors (cockpit/prom_metrics.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.models import TERMINAL_JOB_STATES
+from raycockpit.cockpit.packaging import build_package, ensure_uploaded
+from raycockpit.cockpit.printed_metrics import LogMetrics
+from raycockpit.cockpit.prom_metrics import (
+    job_metrics,
+    job_worker_ids,
+    metrics_targets,
+    scrape_nodes,
+)
+
+pytestmark = pytest.mark.cluster
+
+PROGRAMS = Path(__file__).resolve().parents[1] / "fixtures" / "user_programs"
+JOB_TIMEOUT_S = 240.0
+
+
+async def run_and_scrape(client, tmp_path, program: str) -> tuple[dict, str, list[dict]]:
+    """Submit `program`, scrape the nodes' metrics for the job every 2 s until it has ended and
+    a few beats after (Ray exports every ~10 s); the job, its log and every beat's metrics."""
+    uri = await ensure_uploaded(client, build_package(PROGRAMS, include=None))
+    env = {
+        "working_dir": uri,
+        # Train's report blocks until the controller polls (every 2 s by default)
+        "env_vars": {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.1", "OUT": str(tmp_path)},
+    }
+    submission = await client.submit_job(f"python {program}", runtime_env=env)
+    targets = metrics_targets(await client.node_summary())
+    assert targets, "the test head says no metrics export port"
+    beats: list[dict] = []
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    ended_at = None
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            job = await client.get_job(submission)
+            if job.get("job_id"):
+                workers = await job_worker_ids(client, job["job_id"])
+                scrape = await scrape_nodes(http, targets)
+                assert not scrape.unreachable, scrape.unreachable
+                beats.append(job_metrics(scrape.samples, job["job_id"], workers))
+            if job["status"] in TERMINAL_JOB_STATES:
+                ended_at = ended_at or time.monotonic()
+                if time.monotonic() - ended_at > 15 or _done(program, beats):
+                    break
+            await asyncio.sleep(2.0)
+    return job, await client.job_logs(submission), beats
+
+
+def _done(program: str, beats: list[dict]) -> bool:
+    return program != "tune_user.py" or any(b.get("user_tune_steps_total") == 12.0 for b in beats)
+
+
+async def test_a_users_tune_program_is_charted_from_its_log_and_metrics(ray_head, tmp_path):
+    async with DashboardClient(ray_head.dashboard_url, discover=False) as client:
+        job, log, beats = await run_and_scrape(client, tmp_path, "tune_user.py")
+    assert job["status"] == "SUCCEEDED", log[-3000:]
+    assert "@@cockpit" not in log
+    metrics = LogMetrics()
+    metrics.add_lines(log.splitlines())
+    metrics.flush()
+    series, trials = metrics.series.series, metrics.series.trials
+    assert len(trials) == 3 and {t.state for t in trials.values()} == {"TERMINATED"}, trials
+    lrs = sorted(t.config["lr"] for t in trials.values())
+    assert lrs == [0.1, 0.5, 1.0]
+    for trial in trials.values():
+        index = trial.trial_id.rsplit("_", 1)[-1]
+        lr = trial.config["lr"]
+        points = list(series[f"score [{index}] (tune log)"])
+        # each point Tune printed is the score of that iteration: lr * (1 + .. + iteration)
+        assert 1 <= len(points) <= 4 and points[-1][0] == 4.0, points
+        assert [p[0] for p in points] == sorted({p[0] for p in points})
+        for step, value in points:
+            assert math.isclose(value, lr * step * (step + 1) / 2, rel_tol=1e-4), (step, value)
+        assert len(series[f"loss [{index}] (tune log)"]) == len(points)
+    # the user's Counter, on the head's metrics port: 4 steps in each of the 3 trials
+    steps = [b["user_tune_steps_total"] for b in beats if "user_tune_steps_total" in b]
+    assert steps and steps[-1] == 12.0, beats[-3:]
+    assert steps == sorted(steps)
+
+
+async def test_a_users_train_program_is_charted_from_its_log(ray_head, tmp_path):
+    async with DashboardClient(ray_head.dashboard_url, discover=False) as client:
+        job, log, beats = await run_and_scrape(client, tmp_path, "train_user.py")
+    assert job["status"] == "SUCCEEDED", log[-3000:]
+    assert "@@cockpit" not in log
+    metrics = LogMetrics()
+    metrics.add_lines(log.splitlines())
+    series = metrics.series.series
+    losses = [0.7 ** (i + 1) for i in range(5)]
+    assert [p[0] for p in series["loss (train log)"]] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    got = [p[1] for p in series["loss (train log)"]]
+    assert all(math.isclose(a, b) for a, b in zip(got, losses, strict=True)), got
+    assert [p[1] for p in series["epoch (train log)"]] == [0, 1, 2, 3, 4]
+    assert len(series["accuracy (train log)"]) == 5
+    # Ray's own metrics labelled with the job's id: its actors (the TrainController, its worker)
+    assert any(b.get("actors alive", 0) >= 1 for b in beats), beats[-3:]
