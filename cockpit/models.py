@@ -116,6 +116,19 @@ class AutoscalerStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """One line of the autoscaler's decision feed (cockpit/autoscaler_feed.py)."""
+
+    at: float  # unix s (the head's clock, brought to this machine's)
+    kind: str  # "node launched", "demand appeared" ... (autoscaler_feed's kinds)
+    text: str
+    source: str = "report"  # "report": two reports diffed; "ray": Ray's cluster event
+    key: str = ""  # unique within the feed
+    count: int = 1  # a repeated line (an infeasible demand, every 30 s) counted on one row
+    last_at: float | None = None  # when it was last repeated
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     submission_id: str
     job_id: str
@@ -216,6 +229,8 @@ class Snapshot:
     history: dict[str, tuple[float, ...]] = field(
         default_factory=dict
     )  # series key -> recent values
+    # the autoscaler's decisions, newest first (the Poller's AutoscalerFeed, kept across polls)
+    autoscaler_feed: tuple[FeedEvent, ...] = ()
 
     @property
     def gpus(self) -> tuple[Gpu, ...]:

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from raycockpit.cockpit import clock
+from raycockpit.cockpit.autoscaler_feed import AUTOSCALER_EVENTS, AutoscalerFeed
 from raycockpit.cockpit.decode import (
     STEP_ASIDE,
     AutoscalerDecoder,
@@ -78,6 +79,7 @@ MAX_STEP_ASIDE_S = 0.5  # ... but at most this long per poll: a key held down ne
 HISTORY_POINTS = 60
 GPU_POINTS = 16  # a GPU's series: its sparkline shows 12 (40,000 GPUs x 60 points was 21 MB)
 VERSION_EVERY_S = 0.0  # re-read /api/version this often (every poll): a new session, or alive
+FEED = "autoscaler_feed"  # the Snapshot field (and errors/updated_at key) of the decision feed
 
 
 # the float objects of 0.0, 0.1 ... 100.0, shared by every percent series (see History)
@@ -134,6 +136,7 @@ class _Plan:
     new_session: bool = False  # the session changed: drop the per-session caches first
     watched: dict[str, Any] = field(default_factory=dict)  # job id -> bytes or the exception
     version_ok: bool = False  # /api/version answered in this poll: the dashboard is there
+    events: Any = None  # the autoscaler's cluster events (state API data), when fetched
 
 
 class Poller:
@@ -163,6 +166,9 @@ class Poller:
         self._jobs = JobsDecoder()
         self._serve = Reusing(decode_serve)
         self._autoscaler = AutoscalerDecoder()
+        # the autoscaler's decisions, kept across polls and panes (autoscaler_feed.py)
+        self.feed = AutoscalerFeed(clock=clock.now)
+        self._events_missing = False  # a Ray without the state API's cluster events
         self._build_lock = threading.Lock()  # one build at a time, even after a cancelled poll
         self._quiet_until = 0.0  # time.monotonic() until which a build steps aside for keys
 
@@ -304,6 +310,12 @@ class Poller:
         if "autoscaler" in due and slow_due:
             calls["structured"] = self.client.cluster_status_bytes()
             self._structured_poll = self._polls
+        # the decision feed's events: each poll while the autoscaler is shown, else on its beat
+        feed_due = "autoscaler" in self._wanted or slow_due
+        if "autoscaler" in due and feed_due and not self._events_missing:
+            calls["events"] = self.client.list_state(
+                "cluster_events", AUTOSCALER_EVENTS, limit=self.feed.events_limit
+            )
         watched = [] if "jobs" in due else sorted(self._watched)
         for job_id in watched:
             calls[f"job:{job_id}"] = self.client.job_bytes(job_id)
@@ -320,6 +332,8 @@ class Poller:
                     plan.version_ok = True
             elif name == "structured":
                 plan.structured = answer
+            elif name == "events":
+                plan.events = answer
             elif name.startswith("job:"):
                 plan.watched[name[4:]] = answer
             else:
@@ -358,6 +372,7 @@ class Poller:
         self._serve_missing = False
         self._fetched_poll.clear()
         self._structured_poll = None
+        self._events_missing = False
 
     # -- the worker thread: decode, parse, merge, record, build ------------------------------
 
@@ -455,6 +470,8 @@ class Poller:
         if jobs is not snap.jobs:
             updates["jobs"] = jobs
 
+        self._build_feed(snap, plan, updates, errors, updated_at, failed)
+
         info = plan.info
         if plan.version_ok:
             connected = True  # a section that timed out is stale, the dashboard is not gone
@@ -480,6 +497,39 @@ class Poller:
         if "nodes" in updates or info.session_changes != snap.info.session_changes:
             new = replace(new, history=self.history.frozen())
         return new
+
+    def _build_feed(
+        self,
+        snap: Snapshot,
+        plan: _Plan,
+        updates: dict[str, Any],
+        errors: dict[str, str],
+        updated_at: dict[str, float],
+        failed: Callable[[Any], CockpitError | None],
+    ) -> None:
+        """The autoscaler's decision feed: this poll's report diffed against the last one, and
+        Ray's new autoscaler events; kept across polls (a new session starts it again). Its
+        errors and age are under "autoscaler_feed"; a Ray without cluster events (404) is not
+        asked again in that session."""
+        feed = self.feed
+        if plan.new_session:
+            feed.clear()
+        if "autoscaler" in updates:
+            feed.add_report(updates["autoscaler"], plan.now)
+        if plan.events is not None:
+            error = failed(plan.events)
+            if isinstance(error, NotFound):
+                self._events_missing = True
+                errors.pop(FEED, None)
+            elif error is not None:
+                errors[FEED] = error.one_line()
+            else:
+                feed.add_cluster_events(plan.events)
+                errors.pop(FEED, None)
+                updated_at[FEED] = plan.now
+        plan.events = None
+        if feed.events is not snap.autoscaler_feed:
+            updates[FEED] = feed.events
 
     def _record_history(self, snap: Snapshot) -> None:
         """The series something shows: each GPU's utilisation (GPUs pane) and the cluster's CPU

@@ -1,7 +1,10 @@
 """Autoscaler: active, idle, pending and failed nodes by type, pending demands, total usage;
-the raw `ray status` text one key (t) away."""
+the raw `ray status` text one key (t) away; below, the autoscaler's decisions as a feed (newest
+first: time, kind, text), kept by the poller across refreshes and panes."""
 
 from __future__ import annotations
+
+import time
 
 from rich.console import Group
 from rich.table import Table
@@ -11,10 +14,41 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import usage_text
-from raycockpit.cockpit.models import AutoscalerStatus, Snapshot
+from raycockpit.cockpit.models import AutoscalerStatus, FeedEvent, Snapshot
 from raycockpit.screens.base import Pane
+from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 from raycockpit.screens.widgets.render import bar
+
+FEED_COLUMNS = [Column("time", "Time"), Column("kind", "Kind"), Column("text", "What")]
+# the kinds that say something went wrong, and those that add capacity
+_BAD = {"node failed", "demand infeasible", "autoscaler error"}
+_UP = {"node launched", "node up", "demand met", "node kept"}
+
+
+def feed_time(at: float, now: float | None = None) -> str:
+    """An event's time: HH:MM:SS today, with the date before."""
+    now = clock.now() if now is None else now
+    try:
+        day, then = time.localtime(now)[:3], time.localtime(at)
+    except (OverflowError, OSError, ValueError):
+        return "?"
+    return time.strftime("%H:%M:%S" if then[:3] == day else "%Y-%m-%d %H:%M:%S", then)
+
+
+def feed_row(event: FeedEvent) -> tuple[str, list, dict]:
+    style = "bold red" if event.kind in _BAD else "green" if event.kind in _UP else ""
+    text = event.text + (f" (x{event.count})" if event.count > 1 else "")
+    return (
+        event.key,
+        [feed_time(event.at), Text(event.kind, style=style), text],
+        {"time": event.at},
+    )
+
+
+def feed_key(event: FeedEvent) -> str:
+    return event.key
 
 
 def autoscaler_view(a: AutoscalerStatus) -> Group:
@@ -69,15 +103,24 @@ def autoscaler_view(a: AutoscalerStatus) -> Group:
 
 class AutoscalerPane(Pane):
     TITLE = "Autoscaler"
-    SECTIONS = ("autoscaler",)
+    SECTIONS = ("autoscaler", "autoscaler_feed")
+    POLLS = ("autoscaler",)  # the feed comes with it (poller.py)
+
+    DEFAULT_CSS = """
+    AutoscalerPane > #autoscaler-scroll { height: 1fr; }
+    AutoscalerPane > #autoscaler-feed-title { height: 1; padding: 0 1; text-style: bold; }
+    AutoscalerPane > #autoscaler-feed { height: auto; max-height: 50%; min-height: 2; }
+    """
 
     BINDINGS = [Binding("t", "toggle_raw", "Raw text", id="autoscaler.raw")]
 
     def compose(self) -> ComposeResult:
         yield self.compose_stale()
-        with VerticalScroll():
+        with VerticalScroll(id="autoscaler-scroll"):
             yield Static(id="autoscaler-view")
             yield Static(id="autoscaler-raw")
+        yield Static("Decisions, newest first", id="autoscaler-feed-title")
+        yield KeyedTable(FEED_COLUMNS, sort_column=None, id="autoscaler-feed")
 
     def on_mount(self) -> None:
         self.query_one("#autoscaler-raw").display = False
@@ -87,6 +130,13 @@ class AutoscalerPane(Pane):
         self.query_one("#autoscaler-raw", Static).update(
             Text(snap.autoscaler.raw_text or "(no text yet)")
         )
+        feed = snap.autoscaler_feed
+        self.query_one("#autoscaler-feed-title", Static).update(
+            f"Decisions, newest first ({len(feed)})"
+            if feed
+            else "Decisions: none yet (launches, removals, demands, constraints appear here)"
+        )
+        self.query_one("#autoscaler-feed", KeyedTable).set_records(feed, row=feed_row, key=feed_key)
 
     def action_toggle_raw(self) -> None:
         view, raw = self.query_one("#autoscaler-view"), self.query_one("#autoscaler-raw")
