@@ -417,6 +417,37 @@ class DashboardClient:
             timeout=STATE_API_TIMEOUT,
         )
 
+    async def list_state_detail(
+        self, kind: str, filters: list[tuple[str, str, str]], limit: int = 100
+    ) -> dict[str, Any]:
+        """`list_state` with `detail=true` (required_resources, bundles, creation times): the
+        "Why pending?" lists (pending.py), each bounded by `limit`."""
+        params: list[tuple[str, str]] = [("limit", str(limit)), ("detail", "true")]
+        for key, predicate, value in filters:
+            params += [("filter_keys", key), ("filter_predicates", predicate)]
+            params.append(("filter_values", value))
+        return await self._envelope(
+            f"/api/v0/{quote(kind)}", params=params, timeout=STATE_API_TIMEOUT
+        )
+
+    async def log_names(self, node_id: str, glob: str) -> list[str]:
+        """GET /api/v0/logs: the names of a node's log files matching `glob`, all categories."""
+        data = await self._envelope(
+            "/api/v0/logs", params={"node_id": node_id, "glob": glob}, timeout=STATE_API_TIMEOUT
+        )
+        result = data.get("result") if isinstance(data.get("result"), dict) else {}
+        names = [n for group in result.values() if isinstance(group, list) for n in group]
+        return sorted({str(n) for n in names})
+
+    async def log_file(self, node_id: str, filename: str, lines: int = 1000) -> str:
+        """GET /api/v0/logs/file (format=text): the last `lines` lines of one of a node's logs.
+        A file that is not there comes back as Ray's one-line answer, not as an error."""
+        params = {"node_id": node_id, "filename": filename, "lines": str(lines), "format": "text"}
+        response = await self._request(
+            "GET", "/api/v0/logs/file", params=params, timeout=STATE_API_TIMEOUT
+        )
+        return response.text
+
 
 def _error_reason(body: str) -> str:
     """The `error` (or `message`) of a JSON error answer, else its first line."""

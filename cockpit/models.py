@@ -209,7 +209,85 @@ class ClusterInfo:
     session_changed_at: float | None = None
 
 
-SECTIONS = ("nodes", "autoscaler", "jobs", "serve")
+@dataclass(frozen=True, slots=True)
+class Why:
+    """Why something waits (or why its setup failed): one reason, one fix, the facts behind them.
+
+    `category`: infeasible | scale_up | busy | placement_group | runtime_env | runtime_env_failed
+    | starting | scheduling | failed. `short` is the row's text; `waited_s` how long it has
+    waited (None when Ray does not say)."""
+
+    category: str
+    reason: str
+    fix: str
+    evidence: tuple[str, ...] = ()
+    short: str = ""
+    waited_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingActor:
+    """An actor in PENDING_CREATION (state API, detail=true)."""
+
+    actor_id: str
+    class_name: str
+    name: str = ""
+    job_id: str = ""
+    resources: dict[str, float] = field(default_factory=dict)  # required_resources
+    placement_group_id: str = ""
+    created_ms: float | None = None  # its creation task's creation time, when listed
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTask:
+    """A task in PENDING_NODE_ASSIGNMENT (state API, detail=true): it waits for a node."""
+
+    task_id: str
+    name: str
+    job_id: str = ""
+    type: str = ""  # NORMAL_TASK | ACTOR_CREATION_TASK | ...
+    actor_id: str = ""
+    resources: dict[str, float] = field(default_factory=dict)
+    placement_group_id: str = ""
+    created_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementGroup:
+    """A placement group not removed (state API, detail=true); `bundle_nodes[i]` is where bundle
+    i is reserved ("" while pending)."""
+
+    pg_id: str
+    state: str  # PENDING | CREATED | RESCHEDULING
+    name: str = ""
+    job_id: str = ""
+    bundles: tuple[dict[str, float], ...] = ()
+    bundle_nodes: tuple[str, ...] = ()
+    strategy: str = ""  # from the autoscaler's pgDemand ("" when it does not list the group)
+    scheduling_state: str = ""  # Ray's own verdict, e.g. INFEASIBLE
+    created_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWork:
+    """What waits to be placed, and what the answers need beside the snapshot: per node used and
+    total logical resources (`usage_by_node`: node id -> {resource: (used, total)}), the
+    resources of running jobs' entrypoints (submission id -> resources), and the runtime_env
+    setup error lines read from the head's setup logs. `why` maps "job:<id>", "actor:<id>",
+    "task:<id>", "pg:<id>" and "serve:<app>/<deployment>" to their explanation."""
+
+    fetched: bool = False
+    actors: tuple[PendingActor, ...] = ()
+    tasks: tuple[PendingTask, ...] = ()
+    placement_groups: tuple[PlacementGroup, ...] = ()
+    usage_by_node: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    running_jobs: dict[str, dict[str, float]] = field(default_factory=dict)
+    setup_errors: tuple[str, ...] = ()  # "ERROR: ..." lines of the runtime_env setup logs
+    cut: bool = False  # a list reached its limit: more waits than listed
+    why: dict[str, Why] = field(default_factory=dict)
+
+
+SECTIONS = ("nodes", "autoscaler", "jobs", "serve", "pending")
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +300,7 @@ class Snapshot:
     autoscaler: AutoscalerStatus = field(default_factory=AutoscalerStatus)
     jobs: tuple[Job, ...] = ()
     serve: ServeStatus = field(default_factory=ServeStatus)
+    pending: PendingWork = field(default_factory=PendingWork)
     updated_at: dict[str, float] = field(default_factory=dict)  # section -> unix s of last success
     errors: dict[str, str] = field(default_factory=dict)  # section -> one-line error
     connected: bool = False

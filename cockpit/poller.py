@@ -72,6 +72,9 @@ from raycockpit.cockpit.errors import (
     NotFound,
 )
 from raycockpit.cockpit.models import SECTIONS, ClusterInfo, Snapshot
+from raycockpit.cockpit.pending import due as pending_due
+from raycockpit.cockpit.pending import fetch_pending
+from raycockpit.cockpit.why import annotate
 
 MAX_BACKOFF_S = 30.0
 KEY_QUIET_S = 0.15  # after a key, the decoding thread steps aside this long ...
@@ -252,6 +255,8 @@ class Poller:
         due = set()
         for section in SECTIONS:
             last = self._fetched_poll.get(section)
+            if section == "pending" and last is not None and not pending_due(self.snapshot):
+                continue  # nothing waits: no state API calls (pending.py)
             if section in self._wanted or last is None or self._polls - last >= self.hidden_every:
                 due.add(section)
         if self._serve_missing:
@@ -298,6 +303,7 @@ class Poller:
             "autoscaler": lambda: self.client.cluster_status_bytes(text=True),
             "jobs": self.client.list_jobs_bytes,
             "serve": self.client.serve_applications_bytes,
+            "pending": lambda: fetch_pending(self.client, self.snapshot),
         }
         for section in SECTIONS:
             if section in due:
@@ -432,6 +438,7 @@ class Poller:
             "autoscaler": self._autoscaler.decode,
             "jobs": self._jobs.decode,
             "serve": self._serve.decode,
+            "pending": lambda work: work,  # fetch_pending parsed it (small, bounded lists)
         }
         for section in SECTIONS:
             if section not in plan.answers:
@@ -496,7 +503,7 @@ class Poller:
             self._record_history(new)
         if "nodes" in updates or info.session_changes != snap.info.session_changes:
             new = replace(new, history=self.history.frozen())
-        return new
+        return annotate(new, now)  # the "Why pending?" answers (why.py)
 
     def _build_feed(
         self,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import local_time, usage_text
 from raycockpit.cockpit.models import Snapshot, Usage
+from raycockpit.cockpit.why import as_dict
 
 if TYPE_CHECKING:
     from raycockpit.cockpit.fleet import FleetRow
@@ -23,8 +24,14 @@ def _u(usage: Usage | None) -> dict[str, float] | None:
     return None if usage is None else {"used": usage.used, "total": usage.total}
 
 
+def _why(snap: Snapshot, key: str) -> dict[str, Any] | None:
+    why = snap.pending.why.get(key)
+    return None if why is None else as_dict(why)
+
+
 def snapshot_dict(snap: Snapshot) -> dict[str, Any]:
     a = snap.autoscaler
+    work = snap.pending
     return {
         "schema": SCHEMA_VERSION,
         "address": snap.info.address,
@@ -89,6 +96,7 @@ def snapshot_dict(snap: Snapshot) -> dict[str, Any]:
                 "start_time_ms": j.start_time_ms,
                 "end_time_ms": j.end_time_ms,
                 "message": j.message,
+                "why": _why(snap, f"job:{j.key}"),
             }
             for j in snap.jobs
         ],
@@ -100,8 +108,51 @@ def snapshot_dict(snap: Snapshot) -> dict[str, Any]:
                     "status": s.status,
                     "route_prefix": s.route_prefix,
                     "deployments": {d.name: d.status for d in s.deployments},
+                    "why": {
+                        d.name: _why(snap, f"serve:{s.name}/{d.name}")
+                        for d in s.deployments
+                        if f"serve:{s.name}/{d.name}" in work.why
+                    },
                 }
                 for s in snap.serve.apps
+            ],
+        },
+        "pending": {
+            "cut": work.cut,
+            "actors": [
+                {
+                    "actor_id": x.actor_id,
+                    "class_name": x.class_name,
+                    "name": x.name,
+                    "job_id": x.job_id,
+                    "resources": x.resources,
+                    "why": _why(snap, f"actor:{x.actor_id}"),
+                }
+                for x in work.actors
+                if f"actor:{x.actor_id}" in work.why
+            ],
+            "tasks": [
+                {
+                    "task_id": t.task_id,
+                    "name": t.name,
+                    "job_id": t.job_id,
+                    "resources": t.resources,
+                    "why": _why(snap, f"task:{t.task_id}"),
+                }
+                for t in work.tasks
+                if f"task:{t.task_id}" in work.why
+            ],
+            "placement_groups": [
+                {
+                    "placement_group_id": g.pg_id,
+                    "name": g.name,
+                    "state": g.state,
+                    "strategy": g.strategy,
+                    "bundles": list(g.bundles),
+                    "why": _why(snap, f"pg:{g.pg_id}"),
+                }
+                for g in work.placement_groups
+                if f"pg:{g.pg_id}" in work.why
             ],
         },
     }
@@ -228,6 +279,8 @@ def snapshot_text(snap: Snapshot) -> str:
         for u in a.usage:
             lines.append(f"usage    {u.name} {_amount(u)}")
 
+    lines += _why_lines(snap)
+
     lines += ["", "== Jobs"]
     if snap.jobs:
         now_ms = clock.now() * 1000
@@ -240,6 +293,22 @@ def snapshot_text(snap: Snapshot) -> str:
     else:
         lines.append("no jobs")
     return "\n".join(lines) + "\n"
+
+
+def _why_lines(snap: Snapshot) -> list[str]:
+    """`== Why pending`: each waiting thing, its reason, its fix (none: no section)."""
+    whys = snap.pending.why
+    if not whys:
+        return []
+    lines = ["", "== Why pending"]
+    for key, why in whys.items():
+        kind, _, name = key.partition(":")
+        lines.append(f"{kind} {name}  [{why.category}]")
+        lines.append(f"  reason: {why.reason}")
+        lines.append(f"  fix:    {why.fix}")
+    if snap.pending.cut:
+        lines.append("(the state API lists were cut at their limit: more waits than shown)")
+    return lines
 
 
 def fleet_text(rows: list[FleetRow]) -> str:

@@ -195,11 +195,14 @@ class JobScreen(Screen):
             self._dirty = True  # a result table that was the log's last lines
         self._render_head()
 
+    _why = None  # the job's "Why pending?" answer (cockpit/why.py) in the last snapshot
+
     def show_snapshot(self, snap: Snapshot) -> None:
+        why = snap.pending.why.get(f"job:{self.job_id}")
         for job in snap.jobs:
-            if job.key == self.job_id and job != self.job:
-                self.job = job
-                self.query_one("#job-info-body", Static).update(job_view(job))
+            if job.key == self.job_id and (job != self.job or why != self._why):
+                self.job, self._why = job, why
+                self.query_one("#job-info-body", Static).update(job_view(job, why))
         self._render_head()
         self.refresh_bindings()
 
@@ -224,6 +227,9 @@ class JobScreen(Screen):
                 f"\n{job.message.strip().splitlines()[0][:200]}",
                 style="red" if job.status == "FAILED" else "",
             )
+        why = self._why if self._why is not None and job.status == "PENDING" else None
+        if why is not None:
+            text.append(f"\nwhy: {why.short or why.reason} (i: reason and fix)", style="yellow")
         self.query_one("#job-head", Static).update(text)
 
     # -- actions ----------------------------------------------------------------------------------

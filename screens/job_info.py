@@ -11,11 +11,22 @@ from rich.text import Text
 
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import human_duration, timestamp
-from raycockpit.cockpit.models import Job
+from raycockpit.cockpit.models import Job, Why
 from raycockpit.screens.widgets.render import status_text
 
 
-def job_view(job: Job) -> Group:
+def why_rows(info: Table, why: Why) -> None:
+    """The full "Why pending?" answer: reason, fix, the evidence, one row each."""
+    title = (
+        "Why failed" if why.category == "runtime_env_failed" and not why.waited_s else "Why pending"
+    )
+    info.add_row(title, Text(f"{why.reason} [{why.category}]", style="yellow"))
+    info.add_row("Fix", Text(why.fix, style="green"))
+    if why.evidence:
+        info.add_row("Evidence", Text("\n".join(why.evidence), style="dim"))
+
+
+def job_view(job: Job, why: Why | None = None) -> Group:
     info = Table.grid(padding=(0, 2))
     info.add_column(style="bold")
     info.add_column()
@@ -26,6 +37,8 @@ def job_view(job: Job) -> Group:
     info.add_row("Started", timestamp(job.start_time_ms))
     info.add_row("Ended", timestamp(job.end_time_ms))
     info.add_row("Duration", human_duration(job.duration_s(clock.now() * 1000)))
+    if why is not None:
+        why_rows(info, why)
     if job.message:
         info.add_row("Message", Text(job.message, style="red" if job.status == "FAILED" else ""))
     if job.error_type:

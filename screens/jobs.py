@@ -7,7 +7,7 @@ from textual.message import Message
 
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import human_duration, timestamp
-from raycockpit.cockpit.models import TERMINAL_JOB_STATES, Job, Snapshot
+from raycockpit.cockpit.models import TERMINAL_JOB_STATES, Job, Snapshot, Why
 from raycockpit.screens.base import TablePane
 from raycockpit.screens.widgets.keyed_table import Column
 from raycockpit.screens.widgets.render import status_text
@@ -23,15 +23,21 @@ COLUMNS = [
 START_COLUMN = 2
 
 
-def job_row(job: Job, now_ms: float) -> tuple[str, list, dict]:
+def job_row(job: Job, now_ms: float, why: Why | None = None) -> tuple[str, list, dict]:
+    """A job's cells; a PENDING job's (or a failed runtime_env's) Message is its short "Why
+    pending?" answer (why.py) when there is one."""
     duration = job.duration_s(now_ms)
+    if why is not None:
+        message = Text(why.short or why.reason, style="yellow", overflow="ellipsis", no_wrap=True)
+    else:
+        message = Text(job.message.replace("\n", " "), overflow="ellipsis", no_wrap=True)
     cells = [
         job.submission_id or job.job_id,
         status_text(job.status),
         timestamp(job.start_time_ms),
         human_duration(duration),
         Text(job.entrypoint, overflow="ellipsis", no_wrap=True),
-        Text(job.message.replace("\n", " "), overflow="ellipsis", no_wrap=True),
+        message,
     ]
     sort = {"start": job.start_time_ms or 0, "duration": duration or 0}
     return job.key, cells, sort
@@ -57,7 +63,7 @@ def job_settled(job: Job) -> bool:
 
 class JobsPane(TablePane):
     TITLE = "Jobs"
-    SECTIONS = ("jobs",)
+    SECTIONS = ("jobs", "pending")
     COLUMNS = COLUMNS
     SORT_COLUMN = None  # newest first, as the poller orders them (s sorts by a column)
     TICKS = True  # running jobs' durations
@@ -68,9 +74,13 @@ class JobsPane(TablePane):
             self.job = job
 
     def render_snapshot(self, snap: Snapshot) -> None:
-        self.table.set_records(
-            snap.jobs, row=job_row_now, key=job_key, text=job_text, stable=job_settled
-        )
+        whys = snap.pending.why
+        now_ms = clock.now() * 1000
+
+        def row(job: Job) -> tuple[str, list, dict]:
+            return job_row(job, now_ms, whys.get(f"job:{job.key}"))
+
+        self.table.set_records(snap.jobs, row=row, key=job_key, text=job_text, stable=job_settled)
 
     def open_row(self, key: str) -> None:
         for job in self.snapshot.jobs:

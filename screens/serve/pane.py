@@ -35,7 +35,7 @@ NOT_RUNNING = (
 
 class ServePane(Pane):
     TITLE = "Serve"
-    SECTIONS = ("serve",)
+    SECTIONS = ("serve", "pending")
 
     BINDINGS = [
         Binding("ctrl+r", "send", "Send", id="serve.send"),
@@ -147,7 +147,7 @@ class ServePane(Pane):
     def render_snapshot(self, snap: Snapshot) -> None:
         serve = snap.serve
         self.query_one("#serve-state", Static).update(self._state_text(serve, snap))
-        self.tree.sync(serve)
+        self.tree.sync(serve, snap.pending.why)
         self.tester.sync_routes(serve)
         self._render_detail()
 
@@ -172,7 +172,8 @@ class ServePane(Pane):
         self._render_detail()
 
     def _render_detail(self) -> None:
-        self.query_one("#serve-detail", Static).update(detail_text(self._selected()))
+        whys = self.snapshot.pending.why if self.snapshot is not None else {}
+        self.query_one("#serve-detail", Static).update(detail_text(self._selected(), whys))
 
     def _selected(self) -> Selection | None:
         """The app (and deployment, replica) under the tree cursor, from the latest snapshot."""

@@ -8,7 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Tree
 
-from raycockpit.cockpit.models import ServeApp, ServeDeployment, ServeReplica, ServeStatus
+from raycockpit.cockpit.models import ServeApp, ServeDeployment, ServeReplica, ServeStatus, Why
 from raycockpit.screens.widgets.render import status_text
 
 NodeKey = tuple[str, ...]  # ("app", app) / ("dep", app, dep) / ("rep", app, dep, replica)
@@ -33,14 +33,16 @@ def app_label(app: ServeApp) -> Text:
     return text
 
 
-def deployment_label(dep: ServeDeployment) -> Text:
+def deployment_label(dep: ServeDeployment, why: Why | None = None) -> Text:
     text = Text(dep.name, style="bold")
     text.append("  ")
     text.append_text(status_text(dep.status))
     running = sum(1 for r in dep.replicas if r.state == "RUNNING")
     target = "?" if dep.target_replicas is None else str(dep.target_replicas)
     text.append(f"  {running}/{target} replicas")
-    if dep.message:
+    if why is not None:
+        text.append(f"  why: {why.short or why.reason}", style="yellow")
+    elif dep.message:
         text.append("  " + dep.message.replace("\n", " "), style="dim")
     return text
 
@@ -56,8 +58,9 @@ def replica_label(replica: ServeReplica) -> Text:
     return text
 
 
-def detail_text(found: Selection | None) -> Text:
-    """The line (or two) under the tree about what the cursor is on."""
+def detail_text(found: Selection | None, whys: dict[str, Why] | None = None) -> Text:
+    """The line (or two) under the tree about what the cursor is on; for a deployment that is
+    not healthy, its "Why pending?" answer (why.py) in full."""
     if found is None:
         return Text("")
     app, dep, replica = found
@@ -71,7 +74,13 @@ def detail_text(found: Selection | None) -> Text:
         text = Text(f"{app.name}/{dep.name}: {dep.status}, target {dep.target_replicas} replicas")
         if res:
             text.append(f", each {res}")
-        if dep.message:
+        why = (whys or {}).get(f"serve:{app.name}/{dep.name}")
+        if why is not None:
+            text.append(f"\nwhy: {why.reason} [{why.category}]", style="yellow")
+            text.append(f"\nfix: {why.fix}", style="green")
+            if why.evidence:
+                text.append("\n" + "\n".join(why.evidence), style="dim")
+        elif dep.message:
             text.append(f"\n{dep.message}", style="yellow")
         return text
     text = Text(f"{app.name}: {app.status}, route {app.route_prefix or '-'}")
@@ -92,8 +101,10 @@ class ServeTree(Tree[NodeKey]):
     def on_mount(self) -> None:
         self.border_title = "applications"
 
-    def sync(self, serve: ServeStatus) -> None:
-        """Labels change in place, new nodes join, gone ones leave: expansion and cursor stay."""
+    def sync(self, serve: ServeStatus, whys: dict[str, Why] | None = None) -> None:
+        """Labels change in place, new nodes join, gone ones leave: expansion and cursor stay.
+        `whys`: the snapshot's "Why pending?" answers (a deployment's short one in its label)."""
+        whys = whys or {}
         wanted: set[NodeKey] = set()
 
         def put(key: NodeKey, parent, label: Text, leaf: bool = False):
@@ -112,7 +123,8 @@ class ServeTree(Tree[NodeKey]):
         for app in serve.apps:
             app_node = put(("app", app.name), self.root, app_label(app))
             for dep in app.deployments:
-                dep_node = put(("dep", app.name, dep.name), app_node, deployment_label(dep))
+                why = whys.get(f"serve:{app.name}/{dep.name}")
+                dep_node = put(("dep", app.name, dep.name), app_node, deployment_label(dep, why))
                 for replica in dep.replicas:
                     key = ("rep", app.name, dep.name, replica.replica_id)
                     put(key, dep_node, replica_label(replica), leaf=True)

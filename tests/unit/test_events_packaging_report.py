@@ -118,8 +118,11 @@ def test_report_json_has_stable_keys():
         "autoscaler",
         "jobs",
         "serve",
+        "pending",
     ]
     assert data["totals"]["CPU"] == {"used": 1.0, "total": 2.0}
+    assert all(j["why"] is None for j in data["jobs"])  # none waits in this recording
+    assert data["pending"] == {"cut": False, "actors": [], "tasks": [], "placement_groups": []}
     assert data["nodes"][0]["is_head"] is True and data["gpus"] == []
     assert len(data["jobs"]) == 17 and data["jobs"][0]["status"] == "SUCCEEDED"
     assert data["serve"]["apps"][0]["name"] == "predictor"

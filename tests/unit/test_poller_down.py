@@ -80,7 +80,31 @@ class FakeDashboard:
             if "serve-500" in self.broken:
                 return httpx.Response(500, text=TRACEBACK)
             return httpx.Response(200, json=load_fixture("api_serve_applications.json"))
+        if _pending_list(request):  # the "Why pending?" lists (pending.py): nothing waits
+            if "pending" in self.broken:
+                return httpx.Response(200, text="<html>oops</html>")
+            # one actor waits for a GPU: something pending, so the section is asked every poll
+            found = [WAITING_ACTOR] if "PENDING_CREATION" in str(request.url) else []
+            rows = {"total": len(found), "num_after_truncation": len(found), "result": found}
+            return httpx.Response(200, json={"result": True, "msg": "", "data": {"result": rows}})
         return httpx.Response(404, text="not found")
+
+
+WAITING_ACTOR = {
+    "actor_id": "43e7fa3abd930cb8551a28ed02000000",
+    "class_name": "G",
+    "state": "PENDING_CREATION",
+    "job_id": "02000000",
+    "name": "",
+    "required_resources": {"CPU": 1.0, "GPU": 1.0},
+}
+
+
+def _pending_list(request: httpx.Request) -> bool:
+    path, values = request.url.path, set(request.url.params.get_list("filter_values"))
+    if path == "/api/v0/actors":
+        return bool(values & {"PENDING_CREATION", "JobSupervisor"})
+    return path in ("/api/v0/tasks", "/api/v0/placement_groups")
 
 
 @pytest.fixture

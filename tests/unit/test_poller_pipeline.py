@@ -95,7 +95,7 @@ async def test_everything_is_fetched_until_the_app_says_what_it_wants(fake):
     dashboard, poller = fake
     for _ in range(3):
         snap = await poller.poll_once()
-        assert dashboard.fetched() == set(SECTIONS)
+        assert dashboard.fetched() == set(PATHS)  # "pending" (state API) is not served here
     assert snap.errors == {} and len(snap.nodes) == 2 and len(snap.jobs) == 17
     assert snap.autoscaler.available and [a.name for a in snap.serve.apps] == ["predictor"]
 
@@ -109,7 +109,7 @@ async def test_hidden_sections_on_their_beat_and_wanted_ones_every_poll(fake):
     for _ in range(10):
         await poller.poll_once()
         seen.append(dashboard.fetched())
-    hidden = set(SECTIONS) - {"nodes"}
+    hidden = set(PATHS) - {"nodes"}  # "pending": only while something may wait
     assert all("nodes" in s for s in seen)
     assert [s >= hidden for s in seen] == [False] * 4 + [True] + [False] * 4 + [True], seen
     assert dashboard.requests == Counter()
@@ -230,7 +230,7 @@ async def test_a_new_session_drops_the_caches_and_fetches_everything(fake, monke
     assert dashboard.requests["/api/version"] == 1
     assert snap.info.session_name == "session_new" and snap.info.session_changes == 1
     assert snap.info.session_changed_at == later
-    assert dashboard.fetched() == set(SECTIONS)  # every section, hidden ones too
+    assert dashboard.fetched() == set(PATHS)  # every section, hidden ones too
     # the same bytes, but nothing reused from the old session
     assert snap.jobs == first.jobs
     assert not any(a is b for a, b in zip(snap.jobs, first.jobs, strict=True))
