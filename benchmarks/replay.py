@@ -21,7 +21,7 @@ with node counts and usage totals that add up to the generated nodes), /api/jobs
 job RUNS for `submit_run_s` then SUCCEEDS), /api/jobs/{id}, its /logs, its /stop, DELETE, the log
 tail websocket /api/jobs/{id}/logs/tail (replays the log from its start in chunks of at most 10
 lines like Ray, then a new line every `log_interval` s while the job runs, then closes),
-/api/serve/applications/, /api/v0/actors (limit, detail), /api/v0/actors/summarize,
+/api/serve/applications/, /api/v0/actors (limit, detail, state filters), /api/v0/actors/summarize,
 /api/v0/tasks/summarize, GET (404 until PUT) and PUT /api/packages/gcs/{name}. Anything else 404s.
 
 The cluster: a head and N-1 workers, every live node (the head too) with G GPUs shaped like
@@ -657,6 +657,10 @@ def make_actors(
         node = rng.choice(nodes)
         job = rng.choice(jobs)
         state = rng.choices(("ALIVE", "DEAD", "PENDING_CREATION", "RESTARTING"), (80, 15, 3, 2))[0]
+        # an actor on a GPU node holds one of its GPUs (a tenth half of one): its pid is that
+        # GPU's process while the GPU is busy (gpu_json), so the Actors pane matches them; on a
+        # GPU that is not busy it shows idle (the GPU alert, after a minute)
+        gpu = rng.randrange(node.gpus) if node.gpus else None
         brief = {
             "actor_id": rng.randbytes(12).hex() + job,
             "class_name": rng.choice(t.actor_classes),
@@ -664,7 +668,7 @@ def make_actors(
             "job_id": job,
             "name": "",
             "node_id": node.node_id,
-            "pid": rng.randint(2000, 60000),
+            "pid": node.pid_base + gpu if gpu is not None else rng.randint(2000, 60000),
             "ray_namespace": _uuid(rng, "ns")[3:],
         }
         death = None
@@ -679,7 +683,9 @@ def make_actors(
         detail = {
             **brief,
             "serialized_runtime_env": "{}",
-            "required_resources": {"GPU": 1.0} if node.gpus else {"CPU": 1.0},
+            "required_resources": (
+                {"GPU": 0.5 if rng.random() < 0.1 else 1.0} if node.gpus else {"CPU": 1.0}
+            ),
             "death_cause": death,
             "is_detached": False,
             "placement_group_id": None,
@@ -1529,14 +1535,35 @@ class ReplayServer:
             body = _json({"result": False, "msg": msg, "data": {}})
             return web.Response(status=400, body=body, content_type="application/json")
         detail = request.query.get("detail", "false").lower() in ("true", "1")
-        return self._bytes(self._actors_body(limit, detail))
+        keys = request.query.getall("filter_keys", [])
+        predicates = request.query.getall("filter_predicates", [])
+        values = request.query.getall("filter_values", [])
+        if (
+            any(k != "state" for k in keys)
+            or any(p not in ("=", "!=") for p in predicates)
+            or not len(keys) == len(predicates) == len(values)
+        ):
+            msg = "the replayer filters actors by state only (=, !=), as parallel filter_* params"
+            body = _json({"result": False, "msg": msg, "data": {}})
+            return web.Response(status=400, body=body, content_type="application/json")
+        wanted = list(zip(predicates, (v.upper() for v in values), strict=True))
+        return self._bytes(self._actors_body(limit, detail, wanted))
 
-    def _actors_body(self, limit: int, detail: bool) -> bytes:
-        rows = [row[1] if detail else row[0] for row in self._encoded.actors[:limit]]
+    def _actors_body(
+        self, limit: int, detail: bool, states: list[tuple[str, str]] | None = None
+    ) -> bytes:
+        """Like Ray: filter (by state here), then cut at `limit`; `num_filtered` says how many
+        matched, `total` how many there are."""
+        matched = self._encoded.actors
+        for predicate, value in states or ():
+            marker = f'"state": "{value}"'.encode()
+            same = predicate == "="
+            matched = [row for row in matched if (marker in row[0]) == same]
+        rows = [row[1] if detail else row[0] for row in matched[:limit]]
         total = len(self._encoded.actors)
         head = (
             f'{{"result": true, "msg": "", "data": {{"result": {{"total": {total}, '
-            f'"num_after_truncation": {len(rows)}, "num_filtered": {total}, "result": ['
+            f'"num_after_truncation": {total}, "num_filtered": {len(matched)}, "result": ['
         )
         tail = b'], "partial_failure_warning": "", "warnings": null}}}'
         return head.encode() + b", ".join(rows) + tail

@@ -118,7 +118,11 @@ class DashboardClient:
         raise BadResponse(f"{what} failed", status=status, body=body)
 
     async def _bytes(
-        self, path: str, *, params: dict[str, str] | None = None, timeout: float | None = None
+        self,
+        path: str,
+        *,
+        params: dict[str, str] | list[tuple[str, str]] | None = None,
+        timeout: float | None = None,
     ) -> bytearray:
         """GET `path`'s body as raw bytes for decode.py, with `_request`'s typed errors.
 
@@ -211,6 +215,11 @@ class DashboardClient:
     async def serve_applications_bytes(self) -> bytearray:
         """GET /api/serve/applications/: decode.decode_serve reads it."""
         return await self._bytes("/api/serve/applications/")
+
+    async def state_bytes(self, path: str, params: list[tuple[str, str]]) -> bytearray:
+        """GET a state API path (`/api/v0/...`, its query as pairs, filters repeated) for
+        actors.ActorsDecoder, with the client's usual timeout: the poller waits for it."""
+        return await self._bytes(path, params=params)
 
     # -- jobs -------------------------------------------------------------------------------
 

@@ -24,6 +24,15 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class GpuProcess:
+    """One process on a GPU, as the node's reporter lists it (`processesPids`)."""
+
+    pid: int
+    memory_mb: float = 0.0
+    utilization: float | None = None  # percent; None when the driver does not say
+
+
+@dataclass(frozen=True, slots=True)
 class Gpu:
     node_id: str
     node_host: str
@@ -36,6 +45,8 @@ class Gpu:
     temperature_c: float | None = None
     power_w: float | None = None
     processes: int = 0
+    # the processes on it, by pid; None when the reporter did not list them (unknown, not none)
+    procs: tuple[GpuProcess, ...] | None = ()
 
     @property
     def key(self) -> str:
@@ -287,7 +298,63 @@ class PendingWork:
     why: dict[str, Why] = field(default_factory=dict)
 
 
-SECTIONS = ("nodes", "autoscaler", "jobs", "serve", "pending")
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """One row of the state API's actor list (`/api/v0/actors?detail=true`)."""
+
+    actor_id: str
+    class_name: str
+    state: str  # DEPENDENCIES_UNREADY | PENDING_CREATION | ALIVE | RESTARTING | DEAD
+    job_id: str = ""
+    name: str = ""
+    node_id: str = ""
+    pid: int | None = None
+    resources: dict[str, float] = field(default_factory=dict)  # required_resources
+    restarts: int = 0
+    death_cause: str = ""  # one line, "" while alive
+    repr_name: str = ""
+
+    @property
+    def gpus(self) -> float:
+        return self.resources.get("GPU", 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class StateGroup:
+    """A summary row: the actors of one class or the tasks of one function, counted by state."""
+
+    name: str
+    kind: str  # "actor", or the task type (NORMAL_TASK, ACTOR_TASK, ACTOR_CREATION_TASK ...)
+    states: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.states)
+
+
+@dataclass(frozen=True, slots=True)
+class ActorsStatus:
+    """The Actors pane's data: a bounded list of actors (live ones first) and the summaries.
+
+    `listed` actors of `total` are in `actors` (`listed < total`: the list was cut at the limit;
+    the summaries still count every actor); `tasks_total` counts the tasks Ray still keeps."""
+
+    fetched: bool = False
+    actors: tuple[Actor, ...] = ()
+    listed: int = 0
+    total: int = 0
+    classes: tuple[StateGroup, ...] = ()
+    tasks: tuple[StateGroup, ...] = ()
+    tasks_total: int = 0
+    tasks_at: float | None = None  # unix s of the task summary shown (fetched on a slower beat)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def cut(self) -> bool:
+        return self.listed < self.total
+
+
+SECTIONS = ("nodes", "autoscaler", "jobs", "serve", "actors", "pending")
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +367,7 @@ class Snapshot:
     autoscaler: AutoscalerStatus = field(default_factory=AutoscalerStatus)
     jobs: tuple[Job, ...] = ()
     serve: ServeStatus = field(default_factory=ServeStatus)
+    actors: ActorsStatus = field(default_factory=ActorsStatus)
     pending: PendingWork = field(default_factory=PendingWork)
     updated_at: dict[str, float] = field(default_factory=dict)  # section -> unix s of last success
     errors: dict[str, str] = field(default_factory=dict)  # section -> one-line error

@@ -11,6 +11,7 @@ from raycockpit.cockpit.errors import BadResponse, preview
 from raycockpit.cockpit.models import (
     AutoscalerStatus,
     Gpu,
+    GpuProcess,
     Job,
     Node,
     PendingNode,
@@ -144,7 +145,28 @@ def parse_gpu(raw: Any, node_id: str, host: str) -> Gpu | None:
         temperature_c=temperature if temperature is not None and temperature >= 0 else None,
         power_w=power_mw / 1000 if power_mw is not None and power_mw >= 0 else None,
         processes=len(_list(raw.get("processesPids"))),
+        procs=parse_gpu_processes(raw.get("processesPids")),
     )
+
+
+def parse_gpu_processes(raw: Any) -> tuple[GpuProcess, ...] | None:
+    """`processesPids` -> the processes on a GPU (None: not listed, so unknown)."""
+    if not isinstance(raw, list):
+        return None
+    out = []
+    for entry in raw:
+        pid = _int(entry.get("pid")) if isinstance(entry, dict) else None
+        if pid is None:
+            continue
+        util = _num(entry.get("gpuUtilization"))
+        out.append(
+            GpuProcess(
+                pid,
+                _num(entry.get("gpuMemoryUsage"), 0.0) or 0.0,
+                util if util is not None and util >= 0 else None,
+            )
+        )
+    return tuple(out)
 
 
 def parse_node(raw: Any, logical_text: str = "") -> Node | None:

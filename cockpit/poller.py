@@ -5,15 +5,15 @@ The event loop never waits on the parser: a poll fetches its answers as raw byte
 recording and Snapshot building in ONE `asyncio.to_thread` call (decode.py: msgspec partial
 decodes, then parse.py).
 
-Fetch less: `want(sections)` names the sections the visible pane and the open screens need,
-among "nodes", "autoscaler", "jobs", "serve" (all of them until the app says otherwise, so
-`--once` gets everything). Wanted sections are fetched every poll, the others every
-`hidden_every` polls (default 5: about 10 s old at most when a pane is switched to, and the
-Overview's counts stay alive); newly wanting a section whose last fetch is older than one interval
-polls at once. `watch_job(id)` (while a job screen is open; calls nest, `unwatch_job` undoes one)
-fetches GET /api/jobs/{id} each poll in which the job list is not fetched, and merges that Job
-into `snapshot.jobs` (replacing the job of its key, or added); a watched job the dashboard no
-longer knows (404) leaves `snapshot.jobs`.
+Fetch less: `want(sections)` names the sections the visible pane and the open screens need, among
+"nodes", "autoscaler", "jobs", "serve" (all of them until the app says otherwise, so `--once` gets
+everything) and "actors" (actors.py; ON_DEMAND: only while wanted). Wanted sections are fetched
+every poll, the others every `hidden_every` polls (default 5: about 10 s old at most when a pane is
+switched to, and the Overview's counts stay alive); newly wanting a section whose last fetch is
+older than one interval polls at once. `watch_job(id)` (while a job screen is open; calls nest,
+`unwatch_job` undoes one) fetches GET /api/jobs/{id} each poll in which the job list is not
+fetched, and merges that Job into `snapshot.jobs` (replacing the job of its key, or added); a
+watched job the dashboard no longer knows (404) leaves `snapshot.jobs`.
 
 Identity (the UI skips re-rendering with `is`): a section not fetched this poll, or fetched and
 unchanged (the same bytes, or models equal to the last ones), keeps THE SAME object in the new
@@ -50,6 +50,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from raycockpit.cockpit import clock
+from raycockpit.cockpit.actors import ActorsDecoder, ActorsFetcher
 from raycockpit.cockpit.autoscaler_feed import AUTOSCALER_EVENTS, AutoscalerFeed
 from raycockpit.cockpit.decode import (
     STEP_ASIDE,
@@ -83,6 +84,9 @@ HISTORY_POINTS = 60
 GPU_POINTS = 16  # a GPU's series: its sparkline shows 12 (40,000 GPUs x 60 points was 21 MB)
 VERSION_EVERY_S = 0.0  # re-read /api/version this often (every poll): a new session, or alive
 FEED = "autoscaler_feed"  # the Snapshot field (and errors/updated_at key) of the decision feed
+# sections fetched only while wanted (never on the hidden beat, not by --once): the state API's
+# actor lists and summaries cost the dashboard real work at 10,000 actors
+ON_DEMAND = frozenset({"actors"})
 
 
 # the float objects of 0.0, 0.1 ... 100.0, shared by every percent series (see History)
@@ -157,7 +161,7 @@ class Poller:
         self._polls = 0
         self._failures = 0
         self._serve_missing = False
-        self._wanted: set[str] = set(SECTIONS)
+        self._wanted: set[str] = set(SECTIONS) - ON_DEMAND
         self._watched: Counter[str] = Counter()
         self._fetched_poll: dict[str, int] = {}  # section -> poll number of its last fetch
         self._fetched_at: dict[str, float] = {}  # section -> clock time of its last fetch
@@ -172,6 +176,8 @@ class Poller:
         # the autoscaler's decisions, kept across polls and panes (autoscaler_feed.py)
         self.feed = AutoscalerFeed(clock=clock.now)
         self._events_missing = False  # a Ray without the state API's cluster events
+        self._actors_fetcher = ActorsFetcher()
+        self._actors = ActorsDecoder()
         self._build_lock = threading.Lock()  # one build at a time, even after a cancelled poll
         self._quiet_until = 0.0  # time.monotonic() until which a build steps aside for keys
 
@@ -255,6 +261,8 @@ class Poller:
         due = set()
         for section in SECTIONS:
             last = self._fetched_poll.get(section)
+            if section in ON_DEMAND and section not in self._wanted:
+                continue
             if section == "pending" and last is not None and not pending_due(self.snapshot):
                 continue  # nothing waits: no state API calls (pending.py)
             if section in self._wanted or last is None or self._polls - last >= self.hidden_every:
@@ -304,6 +312,7 @@ class Poller:
             "jobs": self.client.list_jobs_bytes,
             "serve": self.client.serve_applications_bytes,
             "pending": lambda: fetch_pending(self.client, self.snapshot),
+            "actors": lambda: self._actors_fetcher.fetch(self.client, now),
         }
         for section in SECTIONS:
             if section in due:
@@ -346,7 +355,11 @@ class Poller:
                 plan.answers[name] = answer
         gathered = answer = None  # the plan holds the bodies now: the build lets each go once read
         if plan.new_session:  # a restart seen just now: the rest of the new cluster, this poll too
-            missing = [s for s in SECTIONS if s not in plan.answers]
+            missing = [
+                s
+                for s in SECTIONS
+                if s not in plan.answers and (s not in ON_DEMAND or s in self._wanted)
+            ]
             for section in missing:
                 self._fetched_poll[section] = self._polls
                 self._fetched_at[section] = now
@@ -379,6 +392,7 @@ class Poller:
         self._fetched_poll.clear()
         self._structured_poll = None
         self._events_missing = False
+        self._actors_fetcher.clear()
 
     # -- the worker thread: decode, parse, merge, record, build ------------------------------
 
@@ -407,7 +421,7 @@ class Poller:
     def _build_locked(self, snap: Snapshot, plan: _Plan) -> Snapshot:
         now = plan.now
         if plan.new_session:
-            for decoder in (self._nodes, self._jobs, self._serve, self._autoscaler):
+            for decoder in (self._nodes, self._jobs, self._serve, self._autoscaler, self._actors):
                 decoder.clear()
             self.history.clear()
         errors = dict(snap.errors)
@@ -439,6 +453,7 @@ class Poller:
             "jobs": self._jobs.decode,
             "serve": self._serve.decode,
             "pending": lambda work: work,  # fetch_pending parsed it (small, bounded lists)
+            "actors": self._actors.decode,
         }
         for section in SECTIONS:
             if section not in plan.answers:

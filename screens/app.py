@@ -22,6 +22,7 @@ from raycockpit.cockpit.local import LocalHead
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.cockpit.poller import Poller
 from raycockpit.cockpit.tunnel import SshTunnel
+from raycockpit.screens.actors import ActorsPane
 from raycockpit.screens.autoscaler import AutoscalerPane
 from raycockpit.screens.base import Pane
 from raycockpit.screens.clusters import ClustersPane
@@ -59,11 +60,12 @@ PANES: list[tuple[str, type[Pane]]] = [
     ("launch", LaunchPane),
     ("clusters", ClustersPane),
     ("fleet", FleetPane),
+    ("actors", ActorsPane),  # key 0: after 9, so the keys 1..9 of the others stay
 ]
 
 
 def pane_key(index: int, name: str) -> str:
-    return str(index + 1)
+    return str((index + 1) % 10)  # the tenth pane is 0
 
 
 class CommandBar(Input):
@@ -76,7 +78,8 @@ class CommandBar(Input):
     CommandBar.-open { display: block; }
     """
     PLACEHOLDER = (
-        ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :clusters  :fleet  :ctx NAME  :pause  "
+        ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :clusters  :fleet  :actors  "
+        ":ctx NAME  :pause  "
         ":refresh  :keys  :stop-head  :quit"
     )
 
@@ -222,14 +225,26 @@ class CockpitApp(
         return [(name, cls.TITLE) for name, cls in PANES]
 
     def _render_nav(self) -> None:
-        text = Text()
-        for i, (name, cls) in enumerate(PANES):
-            if name in self._tucked_panes() and self.current_pane != name:
-                continue  # its key works; the line keeps its room for 80 columns
-            style = "bold reverse" if name == self.current_pane else "dim"
-            text.append(f" {pane_key(i, name)} {cls.TITLE} ", style=style)
-            text.append(" ")
+        tucked = self._tucked_panes()
+        for extra in ((), ("actors",)):  # Actors (key 0) is left off when the line would not fit
+            text = Text()
+            for i, (name, cls) in enumerate(PANES):
+                if (name in tucked or name in extra) and self.current_pane != name:
+                    continue  # its key works; the line keeps its room for 80 columns
+                style = "bold reverse" if name == self.current_pane else "dim"
+                text.append(f" {pane_key(i, name)} {cls.TITLE} ", style=style)
+                text.append(" ")
+            if text.cell_len + 2 <= (self.size.width or 80):
+                break
         self.query_one("#nav", Static).update(text)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if getattr(self, "_contexts", None) is None:
+            return  # before on_mount: it renders the line itself
+        try:
+            self._render_nav()
+        except NoMatches:
+            pass  # closing
 
     def _tucked_panes(self) -> set[str]:
         """Panes left off the nav line until they matter: the Fleet with one cluster, the
@@ -416,6 +431,8 @@ class CockpitApp(
             "job": "jobs",
             "as": "autoscaler",
             "ov": "overview",
+            "actor": "actors",
+            "tasks": "actors",
         }
         command = aliases.get(command, command)
         actions = {

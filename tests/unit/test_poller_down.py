@@ -87,7 +87,18 @@ class FakeDashboard:
             found = [WAITING_ACTOR] if "PENDING_CREATION" in str(request.url) else []
             rows = {"total": len(found), "num_after_truncation": len(found), "result": found}
             return httpx.Response(200, json={"result": True, "msg": "", "data": {"result": rows}})
+        if path in ACTOR_ANSWERS:
+            if "actors" in self.broken:
+                return httpx.Response(200, text="<html>oops</html>")
+            return httpx.Response(200, json=load_fixture(ACTOR_ANSWERS[path]))
         return httpx.Response(404, text="not found")
+
+
+ACTOR_ANSWERS = {  # the Actors section (fetched only while wanted: the fixture wants it)
+    "/api/v0/actors": "api_v0_actors_detail_live.json",
+    "/api/v0/actors/summarize": "api_v0_actors_summarize.json",
+    "/api/v0/tasks/summarize": "api_v0_tasks_summarize_actors.json",
+}
 
 
 WAITING_ACTOR = {
@@ -113,7 +124,9 @@ async def fake():
     async with DashboardClient(
         "http://127.0.0.1:1", discover=False, transport=httpx.MockTransport(dashboard)
     ) as client:
-        yield dashboard, Poller(client, interval=1.0)
+        poller = Poller(client, interval=1.0)
+        poller.want(poller.wanted | {"actors"})
+        yield dashboard, poller
 
 
 async def test_all_sections_fresh_from_recorded_answers(fake):

@@ -128,7 +128,7 @@ async def test_wanting_a_section_fetched_long_ago_polls_at_once(fake, monkeypatc
     poller.want({"nodes", "jobs"})
     assert poller._wake.is_set()
     with pytest.raises(ValueError, match="unknown sections"):
-        poller.want({"actors"})
+        poller.want({"bogus"})
 
 
 async def test_unchanged_and_unfetched_sections_keep_their_objects(fake):

@@ -1,0 +1,282 @@
+"""Actors: the cluster's actors (state, class, node, pid, resources, GPU use, restarts, death
+cause or GPU alert) and a summary of actor classes and task functions counted by state.
+
+The data is `snapshot.actors` (cockpit/actors.py: a bounded list, live actors first, and Ray's
+summaries), fetched only while this pane is shown; the GPU columns and alerts come from
+cockpit/gpu_alerts.py, fed with each fetch of the nodes. `/` filters both tables, `s`/`S` sort
+the focused one, Tab moves between them, Enter shows the selected actor's full line.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from raycockpit.cockpit import clock
+from raycockpit.cockpit.format import amount, human_bytes, human_duration, is_bytes
+from raycockpit.cockpit.gpu_alerts import ActorGpu, GpuAlerts
+from raycockpit.cockpit.models import Actor, ActorsStatus, Snapshot, StateGroup
+from raycockpit.screens.base import Pane
+from raycockpit.screens.widgets.filter_bar import FilterBar
+from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
+from raycockpit.screens.widgets.render import status_text
+
+ACTOR_COLUMNS = [
+    Column("class", "Class", width=22),
+    Column("state", "State"),
+    Column("node", "Node"),
+    Column("pid", "PID"),
+    Column("gpu", "GPU use", width=15),
+    Column("note", "GPU alert / death cause", width=60),
+    Column("resources", "Resources", width=14),
+    Column("restarts", "Restarts"),
+    Column("id", "Actor id", width=10),
+]
+
+SUMMARY_COLUMNS = [
+    Column("name", "Class / function", width=40),
+    Column("kind", "Kind"),
+    Column("total", "Total"),
+    Column("states", "By state", width=50),
+]
+
+LIVE = {"ALIVE", "RUNNING", "RUNNING_IN_RAY_GET", "RUNNING_IN_RAY_WAIT"}
+KINDS = {
+    "actor": "actor",
+    "NORMAL_TASK": "task",
+    "ACTOR_TASK": "actor task",
+    "ACTOR_CREATION_TASK": "actor creation",
+    "DRIVER_TASK": "driver",
+}
+
+
+def resources_text(resources: dict[str, float]) -> str:
+    parts = []
+    for name in sorted(resources, key=lambda n: (n not in ("CPU", "GPU"), n)):
+        value = resources[name]
+        if name.startswith("bundle_group_") or name.startswith("node:"):
+            continue
+        shown = human_bytes(value, compact=True) if is_bytes(name) else amount(value, compact=True)
+        parts.append(f"{name} {shown}")
+    return " · ".join(parts) or "-"
+
+
+def gpu_text(use: ActorGpu | None) -> Text:
+    if use is None:
+        return Text("-", style="dim")
+    if use.utilization is None:
+        util = Text("n/a", style="dim")
+    else:
+        util = Text(f"{use.utilization:.0f}%", style="yellow" if use.utilization <= 0 else "")
+    if use.on_gpu:
+        util.append(f" · {use.memory_mb / 1024:.1f} GiB")
+    elif use.utilization is not None:
+        util.append(" · no process", style="dim")
+    return util
+
+
+def states_text(states: tuple[tuple[str, int], ...]) -> Text:
+    text = Text()
+    for i, (state, n) in enumerate(states):
+        if i:
+            text.append("  ")
+        text.append_text(status_text(state)).append(f" {n:,}")
+    return text
+
+
+class ActorsPane(Pane):
+    TITLE = "Actors"
+    SECTIONS = ("actors", "nodes")  # the nodes: names, and the GPUs' process lists
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="table.filter"),
+        Binding("enter", "open", "Detail", id="table.open"),
+    ]
+
+    DEFAULT_CSS = """
+    ActorsPane > .heading { height: auto; padding: 0 1; }
+    ActorsPane #actors-table { height: 2fr; }
+    ActorsPane #actors-summary { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.alerts = GpuAlerts()
+        self._gpu: dict[str, ActorGpu] = {}
+        self._names: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield self.compose_stale()
+        yield Static(
+            Text("listing actors (Ray state API)…", style="dim"),
+            classes="heading",
+            id="actors-heading",
+        )
+        yield FilterBar()
+        # live actors first, then by class (the order the section keeps); s sorts by a column
+        yield KeyedTable(ACTOR_COLUMNS, sort_column=None, id="actors-table")
+        yield Static("", classes="heading", id="actors-summary-heading")
+        yield KeyedTable(SUMMARY_COLUMNS, sort_column=None, id="actors-summary")
+
+    # -- rows ----------------------------------------------------------------------------
+
+    def actor_row(self, actor: Actor) -> tuple[str, list, dict]:
+        use = self._gpu.get(actor.actor_id)
+        if use is not None and use.alerts:
+            note = Text(" · ".join(use.alerts), style="bold red")
+        elif actor.death_cause:
+            note = Text(actor.death_cause, style="red" if actor.state != "DEAD" else "")
+        else:
+            note = Text("")
+        note.no_wrap, note.overflow = True, "ellipsis"
+        label = actor.class_name + (f" ({actor.name})" if actor.name else "")
+        cells = [
+            Text(label, no_wrap=True, overflow="ellipsis"),
+            status_text(actor.state),
+            self._names.get(actor.node_id, actor.node_id[:8] or "-"),
+            str(actor.pid) if actor.pid else "-",
+            gpu_text(use),
+            note,
+            resources_text(actor.resources),
+            str(actor.restarts),
+            actor.actor_id[:10],
+        ]
+        util = -1 if use is None or use.utilization is None else use.utilization
+        sort = {"pid": actor.pid or 0, "restarts": actor.restarts, "gpu": util}
+        return actor.actor_id, cells, sort
+
+    @staticmethod
+    def actor_key(actor: Actor) -> str:
+        return actor.actor_id
+
+    def actor_search(self, actor: Actor) -> str:
+        use = self._gpu.get(actor.actor_id)
+        alerts = " ".join(use.alerts) if use is not None else ""
+        node = self._names.get(actor.node_id, actor.node_id)
+        return (
+            f"{actor.class_name} {actor.name} {actor.state} {node} {actor.pid or ''} "
+            f"{actor.actor_id} {actor.job_id} {actor.death_cause} {alerts}"
+        )
+
+    @staticmethod
+    def actor_settled(actor: Actor) -> bool:
+        """An actor with a GPU reserved shows its process's use, which moves with the nodes."""
+        return actor.gpus <= 0
+
+    @staticmethod
+    def group_row(group: StateGroup) -> tuple[str, list, dict]:
+        cells = [
+            Text(group.name, no_wrap=True, overflow="ellipsis"),
+            KINDS.get(group.kind, group.kind.lower()),
+            f"{group.total:,}",
+            states_text(group.states),
+        ]
+        return f"{group.kind}:{group.name}", cells, {"total": group.total}
+
+    @staticmethod
+    def group_key(group: StateGroup) -> str:
+        return f"{group.kind}:{group.name}"
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def render_snapshot(self, snap: Snapshot) -> None:
+        status = snap.actors
+        self._names = {n.node_id: n.name for n in snap.nodes}
+        at = snap.updated_at.get("nodes", snap.fetched_at)
+        self._gpu = self.alerts.observe(status.actors, snap.nodes, at)
+        self.query_one("#actors-heading", Static).update(self._heading(status))
+        table = self.query_one("#actors-table", KeyedTable)
+        # the actors whose GPUs alert first, then the section's order (live first, by class)
+        alerting = {key for key, use in self._gpu.items() if use.alerts}
+        records = status.actors
+        if alerting:
+            records = sorted(records, key=lambda a: a.actor_id not in alerting)
+        table.set_records(
+            records,
+            row=self.actor_row,
+            key=self.actor_key,
+            text=self.actor_search,
+            stable=self.actor_settled,
+        )
+        groups = (*status.classes, *status.tasks)
+        self.query_one("#actors-summary-heading", Static).update(self._summary_heading(status))
+        self.query_one("#actors-summary", KeyedTable).set_records(
+            groups, row=self.group_row, key=self.group_key
+        )
+
+    def _heading(self, status: ActorsStatus) -> Text:
+        if not status.fetched:
+            return Text("listing actors (Ray state API)…", style="dim")
+        text = Text("Actors ", style="bold")
+        if status.cut:
+            text.append(f"{status.listed:,} listed of {status.total:,}", style="yellow")
+            text.append(" (live first)", style="dim")
+        elif status.total:
+            text.append(f"{status.total:,}")
+        else:
+            text.append("none in this cluster yet", style="dim")
+        alive = sum(n for g in status.classes for s, n in g.states if s == "ALIVE")
+        if status.total:
+            text.append(f" · {alive:,} alive", style="green")
+        alerting = [u for u in self._gpu.values() if u.alerts]
+        reserved = len(self._gpu)
+        if reserved:
+            text.append(f" · {reserved:,} with GPUs")
+        if alerting:
+            text.append(f" · {len(alerting):,} GPU alert(s)", style="bold red")
+        for warning in status.warnings[:2]:
+            text.append(f"\n{warning}", style="yellow")
+        return text
+
+    def _summary_heading(self, status: ActorsStatus) -> Text:
+        if not status.fetched:
+            return Text("")
+        text = Text("Summary ", style="bold")
+        text.append(f"{len(status.classes):,} actor classes · ")
+        if status.tasks_at is None:
+            text.append("tasks: waiting for Ray's task summary", style="dim")
+            return text
+        text.append(f"{status.tasks_total:,} tasks by function")
+        age = max(0.0, clock.now() - status.tasks_at)
+        text.append(f" (summary {human_duration(age)} old)", style="dim")
+        return text
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
+        for table in self.query(KeyedTable):
+            table.set_filter(event.value)
+
+    def on_filter_bar_filter_done(self, event: FilterBar.FilterDone) -> None:
+        self.query_one("#actors-table", KeyedTable).focus()
+
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        event.stop()
+        if event.table.id == "actors-table":
+            self.action_open()
+
+    def action_open(self) -> None:
+        """The selected actor's whole line (ids, death cause, GPU alerts) as a notification."""
+        key = self.query_one("#actors-table", KeyedTable).selected_key
+        if self.snapshot is None or key is None:
+            return
+        for actor in self.snapshot.actors.actors:
+            if actor.actor_id == key:
+                lines = [
+                    f"{actor.class_name} {actor.state} · actor {actor.actor_id} · job "
+                    f"{actor.job_id or '-'}",
+                    f"node {actor.node_id or '-'} · pid {actor.pid or '-'} · "
+                    f"{resources_text(actor.resources)} · restarts {actor.restarts}",
+                ]
+                use = self._gpu.get(key)
+                if use is not None:
+                    lines += list(use.alerts)
+                if actor.death_cause:
+                    lines.append(actor.death_cause)
+                self.app.notify("\n".join(lines), timeout=12)
+                return
