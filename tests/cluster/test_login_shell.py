@@ -82,7 +82,10 @@ async def run_to_end(client: DashboardClient, request, timeout: float = 150.0) -
 async def test_jobs_ignore_the_login_shells_python(trapped_head):
     specs, _ = load_specs([])
     core = next(s for s in specs if s.name == "core")
-    bundled, errors = build_request(core, core.preset_values("smoke"), JobOptions())
+    # a bundled workload (its package, `python -m workloads.core`) with small values: which
+    # python runs it is the point, not how much it computes
+    small = {"num_tasks": "20", "waves": "1", "array_mb": "1", "readers": "2"}
+    bundled, errors = build_request(core, {**core.preset_values("smoke"), **small}, JobOptions())
     assert bundled is not None, errors
     custom, errors = build_custom_request(
         "python -c \"import ray, sys; print('RAY_FROM', sys.executable, ray.__version__)\"",
