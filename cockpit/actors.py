@@ -26,13 +26,15 @@ import asyncio
 import math
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypedDict
 
 import msgspec
 
 from raycockpit.cockpit.errors import BadResponse, CockpitError, preview
-from raycockpit.cockpit.models import Actor, ActorsStatus, StateGroup
+from raycockpit.cockpit.gpu_alerts import GpuAlerts
+from raycockpit.cockpit.models import Actor, ActorsStatus, Node, StateGroup
 
 LIMIT = 1000  # live actors listed (the state API allows 10,000 at most)
 DEAD_LIMIT = 100  # dead actors listed, for their death causes
@@ -347,10 +349,22 @@ class ActorsDecoder:
     def __init__(self) -> None:
         self._last = ActorsStatus()
         self._actors: dict[str, Actor] = {}
+        self.alerts = GpuAlerts()
 
     def clear(self) -> None:
         self._last = ActorsStatus()
         self._actors = {}
+        self.alerts.clear()
+
+    def with_gpus(self, status: ActorsStatus, nodes: Iterable[Node], at: float) -> ActorsStatus:
+        """`status` with each GPU actor's use and alerts (gpu_alerts.py) as of the nodes fetched
+        at `at`; the same object when nothing in it changed. In the poller's thread: at 1,000
+        nodes x 8 GPUs the match costs ~5-25 ms, kept off the UI."""
+        gpu = self.alerts.observe(status.actors, nodes, at)
+        if gpu == status.gpu:
+            return status
+        self._last = replace(status, gpu=gpu)
+        return self._last
 
     def decode(self, answer: ActorsAnswer) -> ActorsStatus:
         for part in (answer.live, answer.dead, answer.classes):
@@ -394,7 +408,7 @@ class ActorsDecoder:
             tasks_at=tasks_at,
             warnings=tuple(dict.fromkeys(warnings)),
         )
-        if status == last:
+        if status == replace(last, gpu={}):
             return last  # the same object: the pane skips its render
         self._last = status
         return status

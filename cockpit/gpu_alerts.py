@@ -21,29 +21,14 @@ feeds a minute of history in microseconds. No Textual here; the Actors pane show
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from raycockpit.cockpit.format import human_duration
-from raycockpit.cockpit.models import Actor, Gpu, GpuProcess, Node
+from raycockpit.cockpit.models import Actor, ActorGpu, Gpu, GpuProcess, Node
 
 IDLE_AFTER_S = 60.0
+MAX_GAP_S = 30.0  # looks further apart than this start the idle minute over (the pane was hidden)
 
-
-@dataclass(frozen=True, slots=True)
-class ActorGpu:
-    """What an actor's process does on the GPUs of its node."""
-
-    actor_id: str
-    reserved: float  # GPUs reserved (Ray's logical GPU)
-    utilization: float | None  # percent, mean over the GPUs its process is on; None: unknown
-    memory_mb: float  # GPU memory of its process, summed over its GPUs
-    gpus: tuple[str, ...] = ()  # the GPUs (node:index) its process is on
-    idle_for_s: float | None = None  # how long it has been seen idle; None: not idle
-    alerts: tuple[str, ...] = ()
-
-    @property
-    def on_gpu(self) -> bool:
-        return bool(self.gpus)
+__all__ = ["ActorGpu", "GpuAlerts", "actor_gpu_use", "gpu_index", "over_share"]
 
 
 Index = dict[tuple[str, int], list[tuple[Gpu, GpuProcess]]]
@@ -115,19 +100,25 @@ class GpuAlerts:
     """Keeps, per actor, since when its reserved GPU has been seen idle, and says which actors
     alert. `observe` once per observation; the same `at` twice counts once. Not thread-safe."""
 
-    def __init__(self, idle_after_s: float = IDLE_AFTER_S) -> None:
+    def __init__(self, idle_after_s: float = IDLE_AFTER_S, max_gap_s: float = MAX_GAP_S) -> None:
         self.idle_after_s = idle_after_s
+        self.max_gap_s = max_gap_s
         self._idle_since: dict[str, float] = {}
         self._last: dict[str, ActorGpu] = {}
+        self._last_at: float | None = None
 
     def clear(self) -> None:
         self._idle_since.clear()
         self._last = {}
+        self._last_at = None
 
     def observe(
         self, actors: Iterable[Actor], nodes: Iterable[Node], at: float
     ) -> dict[str, ActorGpu]:
         """actor id -> its GPU use and alerts, for each actor with a GPU reserved."""
+        if self._last_at is not None and abs(at - self._last_at) > self.max_gap_s:
+            self._idle_since.clear()  # not looked at in between: no claim about that time
+        self._last_at = at
         index, known = gpu_index(nodes)
         out: dict[str, ActorGpu] = {}
         idle_since: dict[str, float] = {}

@@ -333,6 +333,23 @@ class StateGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class ActorGpu:
+    """What an actor's process does on the GPUs of its node (cockpit/gpu_alerts.py)."""
+
+    actor_id: str
+    reserved: float  # GPUs reserved (Ray's logical GPU)
+    utilization: float | None  # percent, mean over the GPUs its process is on; None: unknown
+    memory_mb: float  # GPU memory of its process, summed over its GPUs
+    gpus: tuple[str, ...] = ()  # the GPUs (node:index) its process is on
+    idle_for_s: float | None = None  # how long it has been seen idle; None: not idle
+    alerts: tuple[str, ...] = ()
+
+    @property
+    def on_gpu(self) -> bool:
+        return bool(self.gpus)
+
+
+@dataclass(frozen=True, slots=True)
 class ActorsStatus:
     """The Actors pane's data: a bounded list of actors (live ones first) and the summaries.
 
@@ -348,6 +365,7 @@ class ActorsStatus:
     tasks_total: int = 0
     tasks_at: float | None = None  # unix s of the task summary shown (fetched on a slower beat)
     warnings: tuple[str, ...] = ()
+    gpu: dict[str, ActorGpu] = field(default_factory=dict)  # actor id -> GPU use, GPU alerts
 
     @property
     def cut(self) -> bool:

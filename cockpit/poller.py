@@ -479,6 +479,13 @@ class Poller:
             errors.pop(section, None)
             updated_at[section] = now
 
+        actors = updates.get("actors", snap.actors)
+        if actors.fetched and "actors" in self._wanted and ({"actors", "nodes"} & set(updates)):
+            nodes = updates.get("nodes", snap.nodes)  # GPU use per actor (gpu_alerts.py)
+            updated = self._actors.with_gpus(actors, nodes, updated_at.get("nodes", now))
+            if updated is not snap.actors:
+                updates["actors"] = updated
+
         jobs = updates.get("jobs", snap.jobs)
         for job_id, answer in plan.watched.items():
             error = failed(answer)

@@ -2,9 +2,10 @@
 cause or GPU alert) and a summary of actor classes and task functions counted by state.
 
 The data is `snapshot.actors` (cockpit/actors.py: a bounded list, live actors first, and Ray's
-summaries), fetched only while this pane is shown; the GPU columns and alerts come from
-cockpit/gpu_alerts.py, fed with each fetch of the nodes. `/` filters both tables, `s`/`S` sort
-the focused one, Tab moves between them, Enter shows the selected actor's full line.
+summaries), fetched only while this pane is shown; the GPU columns and alerts
+(`snapshot.actors.gpu`) are matched by cockpit/gpu_alerts.py in the poller's thread with each
+fetch of the nodes. `/` filters both tables, `s`/`S` sort the focused one, Tab moves between
+them, Enter shows the selected actor's full line.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from textual.widgets import Static
 
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import amount, human_bytes, human_duration, is_bytes
-from raycockpit.cockpit.gpu_alerts import ActorGpu, GpuAlerts
-from raycockpit.cockpit.models import Actor, ActorsStatus, Snapshot, StateGroup
+from raycockpit.cockpit.models import Actor, ActorGpu, ActorsStatus, Snapshot, StateGroup
 from raycockpit.screens.base import Pane
 from raycockpit.screens.widgets.filter_bar import FilterBar
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
@@ -88,7 +88,8 @@ def states_text(states: tuple[tuple[str, int], ...]) -> Text:
 
 class ActorsPane(Pane):
     TITLE = "Actors"
-    SECTIONS = ("actors", "nodes")  # the nodes: names, and the GPUs' process lists
+    SECTIONS = ("actors",)  # a new object whenever the actors or their GPU use change
+    POLLS = ("actors", "nodes")  # the nodes: the GPUs' process lists (and the nodes' names)
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="table.filter"),
@@ -103,7 +104,6 @@ class ActorsPane(Pane):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.alerts = GpuAlerts()
         self._gpu: dict[str, ActorGpu] = {}
         self._names: dict[str, str] = {}
 
@@ -184,8 +184,7 @@ class ActorsPane(Pane):
     def render_snapshot(self, snap: Snapshot) -> None:
         status = snap.actors
         self._names = {n.node_id: n.name for n in snap.nodes}
-        at = snap.updated_at.get("nodes", snap.fetched_at)
-        self._gpu = self.alerts.observe(status.actors, snap.nodes, at)
+        self._gpu = status.gpu  # matched in the poller's thread (cockpit/gpu_alerts.py)
         self.query_one("#actors-heading", Static).update(self._heading(status))
         table = self.query_one("#actors-table", KeyedTable)
         # the actors whose GPUs alert first, then the section's order (live first, by class)

@@ -233,6 +233,10 @@ async def test_the_poller_fetches_actors_only_while_wanted(fake):
     assert actor_lists(dashboard) == 2 and "actors" not in snap.errors
     assert [a.class_name for a in snap.actors.actors][:2] == ["Counter", "Learner"]
     assert [g.name for g in snap.actors.tasks][:1] == ["square"]
+    # the half-GPU Learner, matched in the poller's thread: its node lists no GPUs, so unknown
+    (learner,) = [a for a in snap.actors.actors if a.class_name == "Learner"]
+    use = snap.actors.gpu[learner.actor_id]
+    assert (use.reserved, use.utilization, use.alerts) == (0.5, None, ())
     again = await poller.poll_once()
     assert again.actors is snap.actors  # unchanged: the same object, the pane skips its render
     poller.want({"nodes"})

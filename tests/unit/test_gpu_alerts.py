@@ -53,7 +53,7 @@ def test_busy_actor_shows_its_process_utilisation_and_memory():
 
 
 def test_idle_alert_after_a_minute_of_observations_and_not_before():
-    alerts = GpuAlerts()
+    alerts = GpuAlerts(max_gap_s=1e9)  # sparse looks stand for continuous ones here
     idle = actor("idle", WORKER, 99999, 1.0)  # reserved a GPU, its process is on none
     busy = actor("busy", HEAD, 24001, 1.0)
     for at in (1000.0, 1030.0, 1000.0 + IDLE_AFTER_S - 0.5):
@@ -70,7 +70,7 @@ def test_idle_clock_restarts_when_the_process_works_again():
     procs = payload["data"]["summary"][1]["gpus"][0]["processesPids"]
     procs[1]["gpuUtilization"] = 0  # pid 31002 on the worker's GPU 0 stops working
     learner = actor("l", WORKER, 31002, 0.25)
-    alerts = GpuAlerts()
+    alerts = GpuAlerts(max_gap_s=1e9)  # sparse looks stand for continuous ones here
     alerts.observe([learner], nodes(payload), 0.0)
     assert (
         alerts.observe([learner], nodes(payload), 61.0)["l"]
@@ -85,7 +85,7 @@ def test_idle_clock_restarts_when_the_process_works_again():
 
 
 def test_unknown_utilisation_never_alerts():
-    alerts = GpuAlerts()
+    alerts = GpuAlerts(max_gap_s=1e9)  # sparse looks stand for continuous ones here
     unknown = actor("u", HEAD, 99999, 1.0)  # the head's GPU 3 lists no processes
     for at in (0.0, 60.0, 600.0):
         assert alerts.observe([unknown], nodes(), at)["u"].alerts == ()
@@ -103,8 +103,17 @@ def test_fractional_gpu_over_its_memory_share():
 
 
 def test_actors_gone_are_forgotten():
-    alerts = GpuAlerts()
+    alerts = GpuAlerts(max_gap_s=1e9)  # sparse looks stand for continuous ones here
     idle = actor("idle", WORKER, 99999, 1.0)
     alerts.observe([idle], nodes(), 0.0)
     alerts.observe([], nodes(), 30.0)
     assert alerts.observe([idle], nodes(), 70.0)["idle"].alerts == ()  # seen idle for 0 s
+
+
+def test_a_gap_in_the_looks_starts_the_minute_over():
+    """Looks more than MAX_GAP_S apart (the pane was hidden) say nothing of the time between."""
+    alerts = GpuAlerts()
+    idle = actor("idle", WORKER, 99999, 1.0)
+    alerts.observe([idle], nodes(), 0.0)
+    assert alerts.observe([idle], nodes(), 600.0)["idle"].alerts == ()
+    assert alerts.observe([idle], nodes(), 620.0)["idle"].idle_for_s == 20.0
