@@ -8,13 +8,22 @@ raised as one of the typed errors in `errors.py`, never as an httpx or websocket
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import shlex
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from raycockpit import __version__
+from raycockpit.cockpit.command_log import (
+    CommandLog,
+    redact_job_body,
+    redact_runtime_env,
+    rest_command,
+    submit_cli,
+)
 from raycockpit.cockpit.config import discover_token, normalise_address
 from raycockpit.cockpit.decode import checked_envelope
 from raycockpit.cockpit.errors import (
@@ -45,8 +54,11 @@ class DashboardClient:
         timeout: float = 10.0,
         discover: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
+        command_log: CommandLog | None = None,
     ) -> None:
         self.address = normalise_address(address)
+        # every call that changes the cluster is recorded here (the app's ctrl+l); None: not kept
+        self.command_log = command_log
         self._token = token if token is not None else (discover_token() if discover else None)
         headers = {"User-Agent": USER_AGENT}
         if self._token:
@@ -153,6 +165,49 @@ class DashboardClient:
                 body=response.text,
             ) from None
 
+    async def _recorded(
+        self,
+        action: str,
+        target: str,
+        method: str,
+        path: str,
+        call: Callable[[], Awaitable[Any]],
+        *,
+        body: Any = None,
+        cli: str = "",
+        note: str = "",
+        left_out: Iterable[str] = (),
+        done: Callable[[Any], str] = lambda _: "ok",
+    ) -> Any:
+        """Run one call that changes the cluster and record it (ok or its error line) in the
+        command log, with its REST call and `ray` CLI line; the error is raised on."""
+        ok, result = False, "did not finish (cancelled)"
+        try:
+            answer = await call()
+            ok, result = True, done(answer)
+            return answer
+        except CockpitError as exc:
+            result = exc.one_line()
+            raise
+        finally:
+            if self.command_log is not None:
+                self.command_log.add(
+                    rest_command(
+                        action,
+                        target,
+                        address=self.address,
+                        method=method,
+                        path=path,
+                        ok=ok,
+                        result=result,
+                        body=body,
+                        cli=cli,
+                        note=note,
+                        left_out=left_out,
+                        with_token=self.has_token,
+                    )
+                )
+
     async def _envelope(self, path: str, **kwargs: Any) -> dict[str, Any]:
         """A `{"result": true, "msg": ..., "data": {...}}` answer; returns `data`."""
         return checked_envelope(await self._json("GET", path, **kwargs), f"GET {path}")
@@ -249,20 +304,72 @@ class DashboardClient:
         body = job_body(entrypoint, runtime_env=runtime_env, metadata=metadata)
         return await self.submit_job_body(body)
 
-    async def submit_job_body(self, body: dict[str, Any]) -> str:
-        """POST /api/jobs/ with a `launch.job_body` (or `JobRequest.body`) body; returns its id."""
-        data = await self._json("POST", "/api/jobs/", json=body)
-        if not isinstance(data, dict) or not data.get("submission_id"):
-            raise BadResponse("POST /api/jobs/: no submission_id in the answer", body=preview(data))
-        return str(data["submission_id"])
+    async def submit_job_body(
+        self,
+        body: dict[str, Any],
+        *,
+        working_dir: Path | None = None,
+        include: Iterable[str] | None = None,
+        excludes: Iterable[str] = (),
+    ) -> str:
+        """POST /api/jobs/ with a `launch.job_body` (or `JobRequest.body`) body; returns its id.
+
+        `working_dir` (`include`, `excludes`): the local folder the body's gcs:// package was
+        built from, so the command log's `ray job submit` line ships the same files."""
+
+        async def call() -> str:
+            data = await self._json("POST", "/api/jobs/", json=body)
+            if not isinstance(data, dict) or not data.get("submission_id"):
+                raise BadResponse(
+                    "POST /api/jobs/: no submission_id in the answer", body=preview(data)
+                )
+            return str(data["submission_id"])
+
+        shown, left_out = redact_job_body(body)
+        cli = submit_cli(
+            self.address, shown, working_dir=working_dir, include=include, excludes=excludes
+        )
+        return await self._recorded(
+            "job submit",
+            str(body.get("submission_id") or ""),
+            "POST",
+            "/api/jobs/",
+            call,
+            body=shown,
+            cli=cli,
+            left_out=left_out,
+            done=lambda job_id: f"ok: {job_id}",
+        )
 
     async def stop_job(self, job_id: str) -> bool:
-        data = await self._json("POST", f"/api/jobs/{job_id}/stop")
-        return bool(isinstance(data, dict) and data.get("stopped"))
+        async def call() -> bool:
+            data = await self._json("POST", f"/api/jobs/{job_id}/stop")
+            return bool(isinstance(data, dict) and data.get("stopped"))
+
+        return await self._recorded(
+            "job stop",
+            job_id,
+            "POST",
+            f"/api/jobs/{job_id}/stop",
+            call,
+            cli=shlex.join(["ray", "job", "stop", "--address", self.address, job_id]),
+            done=lambda stopped: "ok: stop requested" if stopped else "ok: it was not running",
+        )
 
     async def delete_job(self, job_id: str) -> bool:
-        data = await self._json("DELETE", f"/api/jobs/{job_id}")
-        return bool(isinstance(data, dict) and data.get("deleted"))
+        async def call() -> bool:
+            data = await self._json("DELETE", f"/api/jobs/{job_id}")
+            return bool(isinstance(data, dict) and data.get("deleted"))
+
+        return await self._recorded(
+            "job delete",
+            job_id,
+            "DELETE",
+            f"/api/jobs/{job_id}",
+            call,
+            cli=shlex.join(["ray", "job", "delete", "--address", self.address, job_id]),
+            done=lambda deleted: "ok: deleted" if deleted else "ok: not deleted",
+        )
 
     async def job_logs(self, job_id: str) -> str:
         data = await self._json("GET", f"/api/jobs/{job_id}/logs", timeout=max(self._timeout, 30.0))
@@ -322,7 +429,19 @@ class DashboardClient:
         return True
 
     async def upload_package(self, name: str, data: bytes) -> None:
-        await self._request("PUT", f"/api/packages/gcs/{name}", content=data, timeout=120.0)
+        async def call() -> None:
+            await self._request("PUT", f"/api/packages/gcs/{name}", content=data, timeout=120.0)
+
+        await self._recorded(
+            "package upload",
+            name,
+            "PUT",
+            f"/api/packages/gcs/{name}",
+            call,
+            body=f"{name} ({len(data):,} bytes of zip)",
+            note="`ray job submit --working-dir DIR` packs and uploads the folder itself",
+            done=lambda _: f"ok: {len(data):,} bytes",
+        )
 
     # -- serve and state summaries ------------------------------------------------------------
 
@@ -335,7 +454,17 @@ class DashboardClient:
         return data
 
     async def delete_serve(self) -> None:
-        await self._request("DELETE", "/api/serve/applications/", timeout=60.0)
+        async def call() -> None:
+            await self._request("DELETE", "/api/serve/applications/", timeout=60.0)
+
+        await self._recorded(
+            "serve shutdown",
+            "",
+            "DELETE",
+            "/api/serve/applications/",
+            call,
+            cli=shlex.join(["serve", "shutdown", "--address", self.address, "--yes"]),
+        )
 
     async def scale_deployment(self, app: str, deployment: str, n: int) -> str:
         """POST /api/v1/applications/{app}/deployments/{dep}/scale; returns Ray's message.
@@ -345,20 +474,36 @@ class DashboardClient:
         """
         app_part, deployment_part = quote(app, safe=""), quote(deployment, safe="")
         path = f"/api/v1/applications/{app_part}/deployments/{deployment_part}/scale"
-        try:
-            data = await self._json(
-                "POST", path, json={"target_num_replicas": int(n)}, timeout=30.0
-            )
-        except BadResponse as exc:
-            reason = _error_reason(exc.body) or exc.message
-            error = RequestRejected(
-                f"Ray refused to scale {app}/{deployment} (HTTP {exc.status}): {reason}"
-            )
-            if "external_scaler_enabled" in reason:
-                error.hint = (
-                    "redeploy the app with external_scaler_enabled: true to scale it from here"
+        body = {"target_num_replicas": int(n)}
+
+        async def call() -> Any:
+            try:
+                return await self._json("POST", path, json=body, timeout=30.0)
+            except BadResponse as exc:
+                reason = _error_reason(exc.body) or exc.message
+                error = RequestRejected(
+                    f"Ray refused to scale {app}/{deployment} (HTTP {exc.status}): {reason}"
                 )
-            raise error from None
+                if "external_scaler_enabled" in reason:
+                    error.hint = (
+                        "redeploy the app with external_scaler_enabled: true to scale it from here"
+                    )
+                raise error from None
+
+        data = await self._recorded(
+            "serve scale",
+            f"{app}/{deployment} to {int(n)}",
+            "POST",
+            path,
+            call,
+            body=body,
+            note="Ray 2.60's CLI has no scale command: this REST call is the way",
+            done=lambda answer: (
+                "ok: " + str(answer.get("message") or "scaled")
+                if isinstance(answer, dict)
+                else "ok"
+            ),
+        )
         return str(data.get("message", "")) if isinstance(data, dict) else ""
 
     async def delete_serve_app(self, name: str) -> None:
@@ -395,7 +540,25 @@ class DashboardClient:
         body: dict[str, Any] = {"applications": configs}
         if declarative.get("target_capacity") is not None:
             body["target_capacity"] = declarative["target_capacity"]
-        await self._request("PUT", "/api/serve/applications/", json=body, timeout=60.0)
+        shown = json.loads(json.dumps(body))
+        left_out: list[str] = []
+        for config in shown["applications"]:
+            if isinstance(config, dict) and isinstance(config.get("runtime_env"), dict):
+                config["runtime_env"], gone = redact_runtime_env(config["runtime_env"])
+                left_out += [f"{config.get('name', '?')}: {item}" for item in gone]
+        await self._recorded(
+            "serve delete app",
+            name,
+            "PUT",
+            "/api/serve/applications/",
+            lambda: self._request("PUT", "/api/serve/applications/", json=body, timeout=60.0),
+            body=shown,
+            note=(
+                "Ray's CLI deletes one app by `serve deploy --address ADDRESS FILE` of a config "
+                "file holding this body (the other apps)"
+            ),
+            left_out=left_out,
+        )
 
     async def actor_summary(self) -> dict[str, Any]:
         return await self._envelope("/api/v0/actors/summarize", timeout=STATE_API_TIMEOUT)

@@ -535,7 +535,7 @@ async def submit(client: Any, request: JobRequest) -> str:
     The zip and its hash run in a thread: a working_dir of 100 MiB takes seconds to pack, and the
     caller's event loop (the TUI's keys) keeps going meanwhile.
     """
-    from raycockpit.cockpit.packaging import build_package, ensure_uploaded
+    from raycockpit.cockpit.packaging import DEFAULT_EXCLUDES, build_package, ensure_uploaded
 
     uri = None
     if request.package_root is not None:
@@ -543,4 +543,9 @@ async def submit(client: Any, request: JobRequest) -> str:
             build_package, request.package_root, include=request.package_include
         )
         uri = await ensure_uploaded(client, package)
-    return await client.submit_job_body(request.body(uri))
+    return await client.submit_job_body(
+        request.body(uri),
+        working_dir=request.package_root,
+        include=request.package_include,
+        excludes=DEFAULT_EXCLUDES if request.package_root is not None else (),
+    )

@@ -3,11 +3,15 @@
 `build_package` zips a folder (or chosen sub-folders of it) deterministically, so the same files
 give the same bytes and the same content-addressed name `_ray_pkg_<md5>.zip`; `ensure_uploaded`
 asks the dashboard whether it already has that package and uploads it only when it has not.
+
+Which files are packed follows Ray's own rules (`.gitignore` and `.rayignore` in every folder,
+git wildmatch patterns; `preflight.walk`) plus the cockpit's default excludes, so the checks
+before submit (`preflight.scan_working_dir`) measure exactly what is shipped. A package over
+the upload limit is refused here, before anything is sent, with its sizes and largest files.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import io
 import zipfile
@@ -15,18 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from raycockpit.cockpit import preflight
 from raycockpit.cockpit.errors import CockpitError
+from raycockpit.cockpit.format import human_bytes
 
-MAX_PACKAGE_BYTES = 100 * 1024 * 1024  # the dashboard's request body limit
-DEFAULT_EXCLUDES = (
-    "__pycache__",
-    "*.pyc",
-    ".git",
-    ".venv",
-    "*.egg-info",
-    ".pytest_cache",
-    ".DS_Store",
-)
+MAX_PACKAGE_BYTES = preflight.DASHBOARD_CLIENT_MAX_SIZE  # the dashboard's request body limit
+DEFAULT_EXCLUDES = preflight.COCKPIT_EXCLUDES  # git wildmatch patterns, at any depth
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -45,10 +43,6 @@ class Package:
         return len(self.data)
 
 
-def _excluded(rel: Path, excludes: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatch(part, pat) for part in rel.parts for pat in excludes)
-
-
 def build_package(
     root: Path,
     include: Iterable[str] | None = ("workloads",),
@@ -63,16 +57,11 @@ def build_package(
     for top in tops:
         if not top.exists():
             raise CockpitError(f"{top} does not exist", hint="check the working_dir path")
-    paths: list[Path] = []
-    for top in tops:
-        candidates = [top] if top.is_file() else [top, *top.rglob("*")]
-        paths.extend(
-            p for p in candidates if p != root and not _excluded(p.relative_to(root), excludes)
-        )
+    entries = list(preflight.walk(root, include=include, excludes=excludes))
     buffer = io.BytesIO()
     count = 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(set(paths)):
+        for path in sorted({entry.path for entry in entries}):
             rel = path.relative_to(root).as_posix()
             if path.is_dir():
                 info = zipfile.ZipInfo(rel + "/", date_time=_FIXED_DATE)
@@ -85,11 +74,16 @@ def build_package(
                 archive.writestr(info, path.read_bytes())
                 count += 1
     data = buffer.getvalue()
-    if len(data) > MAX_PACKAGE_BYTES:
+    limit = preflight.upload_limit()
+    if len(data) > limit:
+        files = [e for e in entries if not e.is_dir]
+        largest = sorted(files, key=lambda e: (-e.size, e.rel))[: preflight.LARGEST]
         raise CockpitError(
-            f"the package of {root} is {len(data) / 2**20:.0f} MiB, "
-            "over the dashboard's 100 MiB limit",
-            hint="exclude data and build folders, or put large files in cloud storage",
+            f"working_dir {root} packs to {human_bytes(len(data))} ({count:,} files, "
+            f"{human_bytes(sum(e.size for e in files))} before compression), over Ray's upload "
+            f"limit of {human_bytes(limit)}; largest: "
+            + ", ".join(f"{e.rel} {human_bytes(e.size)}" for e in largest),
+            hint="add large files to .gitignore or .rayignore, or put them in cloud storage",
         )
     return Package(name=f"_ray_pkg_{hashlib.md5(data).hexdigest()}.zip", data=data, files=count)
 

@@ -14,6 +14,7 @@ from textual.widgets import ContentSwitcher, Input, Static
 from textual.worker import Worker, WorkerState
 
 from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.command_log import CommandLog
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.errors import CockpitError
 from raycockpit.cockpit.gc_pacing import GcPacer
@@ -26,6 +27,7 @@ from raycockpit.screens.actors import ActorsPane
 from raycockpit.screens.autoscaler import AutoscalerPane
 from raycockpit.screens.base import Pane
 from raycockpit.screens.clusters import ClustersPane
+from raycockpit.screens.command_log import CommandLogScreen
 from raycockpit.screens.commands import CockpitCommands
 from raycockpit.screens.fleet import FleetPane
 from raycockpit.screens.gpus import GpusPane
@@ -129,6 +131,7 @@ class CockpitApp(
         Binding("p", "toggle_pause", "Pause", id="app.pause"),
         Binding("r", "refresh_now", "Refresh", id="app.refresh"),
         Binding("question_mark", "keys", "Keys", id="app.keys"),
+        Binding("ctrl+l", "command_log", "Command log", id="app.command_log", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
@@ -165,6 +168,7 @@ class CockpitApp(
         self._tail_workers: dict[str, list[Worker]] = {}  # job id -> its log followers
         self._job_screen: JobScreen | None = None  # built on the first open, then reused
         self.gc_pacer = GcPacer()  # full garbage collections while no key is being answered
+        self.command_log = CommandLog()  # every call that changed a cluster (ctrl+l)
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -275,6 +279,7 @@ class CockpitApp(
             self.client = DashboardClient(
                 self.address, token=self.settings.token(), timeout=self.settings.request_timeout
             )
+        self.client.command_log = self.command_log
         self.poller = Poller(self.client, interval=self.settings.refresh)
         self._want_sections()
         self._poll()
@@ -465,6 +470,10 @@ class CockpitApp(
     def action_refresh_now(self) -> None:
         if self.poller is not None:
             self.poller.refresh_now()
+
+    def action_command_log(self) -> None:
+        if not isinstance(self.screen, CommandLogScreen):
+            self.push_screen(CommandLogScreen(self.command_log))
 
     def action_keys(self) -> None:
         groups = [("Everywhere", self._describe(self.BINDINGS))]

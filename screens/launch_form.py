@@ -2,7 +2,10 @@
 
 Every field is validated while typing; a bad value is marked in place with the reason. Submit
 (ctrl+r) and preview (ctrl+o) do nothing but say what is wrong until the whole form is valid.
-The form only renders and posts messages; the app packages and submits.
+The checks before submit (cockpit/preflight.py: the working_dir's packed size against Ray's
+upload limit, resources against the cluster) are asked of the app a moment after each change and
+shown above the status line as warnings naming the numbers; only a working_dir over the limit
+stops the submit. The form only renders and posts messages; the app packages and submits.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from raycockpit.cockpit.launch import (
     build_custom_request,
     build_request,
 )
+from raycockpit.cockpit.preflight import Preflight
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.status_line import StatusLine
 
@@ -81,6 +85,8 @@ class LaunchFormScreen(Screen):
     LaunchFormScreen .error.-visible { display: block; }
     LaunchFormScreen .section { text-style: bold; color: $accent; padding: 1 0 0 0; }
     LaunchFormScreen #form-status { height: auto; padding: 0 1; }
+    LaunchFormScreen #form-checks { height: auto; padding: 0 1; color: $warning; display: none; }
+    LaunchFormScreen #form-checks.-visible { display: block; }
     """
 
     class Submitted(Message):
@@ -92,6 +98,13 @@ class LaunchFormScreen(Screen):
         def __init__(self, request: JobRequest) -> None:
             super().__init__()
             self.request = request
+
+    class ChecksWanted(Message):
+        """Check this launch before it is sent (the app answers with `show_checks`)."""
+
+        def __init__(self, form: LaunchFormScreen, request: JobRequest) -> None:
+            super().__init__()
+            self.form, self.request = form, request
 
     def __init__(
         self,
@@ -110,6 +123,8 @@ class LaunchFormScreen(Screen):
             self.values = dict(values or {})
         self.options = options or JobOptions()
         self.errors: dict[str, str] = {}
+        self.preflight: Preflight | None = None  # the checks of the values as they are now
+        self._checks_timer = None
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -146,6 +161,7 @@ class LaunchFormScreen(Screen):
                     help_text,
                     Input(getattr(self.options, name), id=f"f-opt-{name}"),
                 )
+        yield Static(id="form-checks")
         yield Static(id="form-status")
         yield KeyFooter()
 
@@ -181,6 +197,7 @@ class LaunchFormScreen(Screen):
         if first:
             first.first().focus()
         self._validate_all(show=False)
+        self._ask_checks()
 
     # -- reading and validating ------------------------------------------------------------------
 
@@ -225,9 +242,37 @@ class LaunchFormScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         self._validate_all()
         self._status("")
+        self._checks_soon()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         self._validate_all()
+        self._checks_soon()
+
+    # -- checks before submit ----------------------------------------------------------------
+
+    def _checks_soon(self) -> None:
+        """Ask for the checks once typing pauses (0.4 s), not at every key."""
+        self.preflight = None
+        if self._checks_timer is not None:
+            self._checks_timer.stop()
+        self._checks_timer = self.set_timer(0.4, self._ask_checks)
+
+    def _ask_checks(self) -> None:
+        self._checks_timer = None
+        request, errors = self.build()
+        if request is not None and not errors:
+            self.post_message(self.ChecksWanted(self, request))
+        else:
+            self.show_checks(None)
+
+    def show_checks(self, preflight: Preflight | None) -> None:
+        """The app's answer: each warning or refusal on a line, naming the numbers."""
+        self.preflight = preflight
+        lines = preflight.lines() if preflight is not None else []
+        box = self.query_one("#form-checks", Static)
+        refused = preflight is not None and preflight.refused is not None
+        box.update(Text("\n".join(lines), style="bold red" if refused else ""))
+        box.set_class(bool(lines), "-visible")
 
     def _status(self, message: str, error: bool = True) -> None:
         self.query_one("#form-status", Static).update(
@@ -257,6 +302,10 @@ class LaunchFormScreen(Screen):
 
     def action_submit(self) -> None:
         if self._refuse():
+            return
+        refused = self.preflight.refused if self.preflight is not None else None
+        if refused is not None:  # Ray would refuse it: say so with the sizes, send nothing
+            self._status(f"Not sent: {refused.text}")
             return
         request, _ = self.build()
         self._status("submitting…", error=False)

@@ -23,6 +23,7 @@ from raycockpit.cockpit.clusters import (
     launcher_argv,
     workers_stop_command,
 )
+from raycockpit.cockpit.command_log import launcher_command
 from raycockpit.cockpit.config import REPO_ROOT, default_config_path
 from raycockpit.cockpit.fleet import FleetRow, where
 from raycockpit.screens.clusters import ClustersPane
@@ -116,16 +117,21 @@ class ClustersWorkers:
         self, config: ClusterConfig, action: str, command: str | None
     ) -> tuple[int | None, str]:
         run = None
+        code, error = None, "cancelled"
         try:
             run = LauncherRun(action, config.path, command)
             async for line in run.lines():
                 self.post_message(LauncherLines([line]))
-            return run.returncode, ""
+            code, error = run.returncode, ""
+            return code, error
         except (OSError, RuntimeError, ValueError) as exc:
-            return None, f"could not run it: {exc}"
+            error = f"could not run it: {exc}"
+            return None, error
         finally:
             if run is not None:
                 await run.stop()
+                result = "ok" if code == 0 else error or f"exit status {code}"
+                self.command_log.add(launcher_command(run.argv, code == 0, result))
 
     def on_launcher_lines(self, message: LauncherLines) -> None:
         self.query_one(ClustersPane).add_lines(message.lines)

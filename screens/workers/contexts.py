@@ -161,6 +161,7 @@ class ContextWorkers:
             await old.close()
         previous = self.context_name
         self.client, self.tunnel = connection.client, connection.tunnel
+        self.client.command_log = self.command_log
         self.settings, self.address, self.context_name = settings, connection.client.address, name
         self.snapshot = None
         empty = Snapshot(info=ClusterInfo(address=self.address))

@@ -1,0 +1,118 @@
+"""ctrl+l: every call that changed the cluster, newest first, with its REST call and `ray` line.
+
+The table lists when, what, on what and how it ended; the selected row's REST call (as `curl`)
+and CLI line are shown in full below it. `c` copies the CLI line, `u` the curl line (through
+the terminal's clipboard, OSC 52); Esc closes. The screen only renders the app's CommandLog.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from raycockpit.cockpit.command_log import Command, CommandLog
+
+
+class CommandLogScreen(ModalScreen):
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Close", id="commands.close"),
+        Binding("c", "copy('cli')", "Copy ray line", id="commands.copy_cli"),
+        Binding("u", "copy('curl')", "Copy curl", id="commands.copy_curl"),
+    ]
+
+    DEFAULT_CSS = """
+    CommandLogScreen { align: center middle; }
+    CommandLogScreen > Vertical {
+        width: 96%; height: 90%; border: round $primary; background: $panel; padding: 0 1;
+    }
+    CommandLogScreen #commands-title { text-style: bold; height: 1; }
+    CommandLogScreen DataTable { height: 1fr; }
+    CommandLogScreen #commands-detail { height: auto; max-height: 60%; margin-top: 1; }
+    CommandLogScreen #commands-keys { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, log: CommandLog) -> None:
+        super().__init__()
+        self.commands = log
+        self._shown: list[Command] = []
+        self._version = -1
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(id="commands-title")
+            yield DataTable(cursor_type="row", zebra_stripes=True, id="commands-table")
+            yield Static(id="commands-detail")
+            yield Static(
+                "↑↓ select · c copy the ray line · u copy the curl line · esc close",
+                id="commands-keys",
+            )
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("time", "action", "target", "result")
+        self._render_rows()
+        table.focus()
+        self.set_interval(1.0, self._render_rows)
+
+    def _render_rows(self) -> None:
+        if self.commands.version == self._version:
+            return
+        self._version = self.commands.version
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        self._shown = list(reversed(self.commands.entries()))
+        table.clear()
+        for i, entry in enumerate(self._shown):
+            result = Text(entry.result, style="green" if entry.ok else "bold red")
+            table.add_row(entry.when, entry.action, entry.target, result, key=str(i))
+        count = len(self._shown)
+        self.query_one("#commands-title", Static).update(
+            f"Command log: {count} call{'s' if count != 1 else ''} that changed the cluster"
+            f" (the last {self.commands.limit} are kept)"
+        )
+        if self._shown:
+            table.move_cursor(row=min(max(row, 0), count - 1))
+        self._render_detail()
+
+    @property
+    def selected(self) -> Command | None:
+        row = self.query_one(DataTable).cursor_row
+        return self._shown[row] if 0 <= row < len(self._shown) else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._render_detail()
+
+    def _render_detail(self) -> None:
+        entry = self.selected
+        detail = Text()
+        if entry is None:
+            detail.append("Nothing has changed the cluster from here yet.", style="dim")
+        else:
+            detail.append(f"{entry.action} {entry.target}".strip(), style="bold")
+            detail.append(f"  {entry.result}\n", style="green" if entry.ok else "bold red")
+            if entry.rest:
+                detail.append("REST  ", style="bold cyan")
+                detail.append(entry.rest + "\n")
+                detail.append("curl  ", style="bold cyan")
+                detail.append(entry.curl + "\n")
+            detail.append("ray   ", style="bold cyan")
+            detail.append((entry.cli or "(none in Ray's CLI)") + "\n")
+            if entry.full_note:
+                detail.append("note  ", style="bold cyan")
+                detail.append(entry.full_note, style="dim")
+        self.query_one("#commands-detail", Static).update(detail)
+
+    def action_copy(self, which: str) -> None:
+        entry = self.selected
+        text = "" if entry is None else (entry.cli if which == "cli" else entry.curl)
+        if not text:
+            self.app.notify(
+                f"no {'ray' if which == 'cli' else 'curl'} line for this entry", severity="warning"
+            )
+            return
+        self.app.copy_to_clipboard(text)
+        self.app.notify(f"copied: {text[:80]}{'…' if len(text) > 80 else ''}", timeout=4)
