@@ -31,7 +31,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 SOURCE = "prometheus"
-SCRAPE_TIMEOUT_S = 3.0
+SCRAPE_TIMEOUT_S = 5.0  # a loaded node's agent can take seconds to render ~1 MB of text
 MAX_TEXT = 8_000_000  # bytes of one node's answer kept (a big node's text is ~1 MB)
 TASK_LIMIT = 1000  # tasks asked of the state API to learn the job's workers
 STANDARD_LABELS = frozenset(

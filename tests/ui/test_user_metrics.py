@@ -60,7 +60,7 @@ async def test_a_users_tune_program_on_the_job_screen(ray_head, tmp_path):
         )
         panel = screen.query_one("#job-metrics")
         await wait_for(pilot, lambda: not panel.has_class("-empty"), what="the charts shown")
-        assert panel.border_subtitle == ""  # the metrics port answered
+        assert not panel.border_subtitle  # the metrics port answered
         names = panel.plotted_names()
         assert "score [00002] (tune log)" in names and counter in names
         trials = rendered_text(panel.query_one("#metrics-trials"))
