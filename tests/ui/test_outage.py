@@ -7,6 +7,10 @@
 2. The head is stopped and started again on the same ports: the banner at once, then the cockpit
    reconnects by itself, says the cluster restarted, and shows only the new session's rows.
 
+The poller's backoff while the cluster is unreachable is capped at 2 s here (30 s in the product):
+the reconnect is the same code, but it comes within 2 s of the head answering again rather than
+after a 16-30 s wait of the doubled interval.
+
 One head of its own (the session head is shared by other tests), stopped by its pid at the end:
 its whole process group is gone afterwards.
 """
@@ -20,6 +24,8 @@ import tempfile
 
 import pytest
 
+from raycockpit.cockpit import poller
+from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.local import HeadPorts, LocalHead, process_tree
 from raycockpit.cockpit.tail import ENDED
@@ -56,7 +62,8 @@ def banner_text(app) -> str:
     return str(banner.render()) if banner.has_class("-visible") else ""
 
 
-async def test_embedded_head_then_a_frozen_dashboard_then_a_restart():
+async def test_embedded_head_then_a_frozen_dashboard_then_a_restart(monkeypatch):
+    monkeypatch.setattr(poller, "MAX_BACKOFF_S", 2.0)  # see the module's docstring
     head = LocalHead(ports=HeadPorts.isolated(), temp_dir=tempfile.mkdtemp(prefix="rc-outage-"))
     app = make_app(Settings(refresh=0.5, request_timeout=1.5), head=head)
     frozen = None
@@ -76,7 +83,10 @@ async def test_embedded_head_then_a_frozen_dashboard_then_a_restart():
             assert app.snapshot.nodes[0].ip == "127.0.0.1"
             pid = head.pid
 
-            job_id = await app.client.submit_job(PRINTER)
+            # submitted with the default timeout: the app's is 1.5 s (to see a freeze quickly),
+            # and a loaded box may take longer than that to answer a POST to a new head
+            async with DashboardClient(head.dashboard_url, discover=False) as client:
+                job_id = await client.submit_job(PRINTER)
             await wait_for(
                 pilot,
                 lambda: any(j.key == job_id for j in app.snapshot.jobs),
