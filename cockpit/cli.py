@@ -221,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         from raycockpit.cockpit.config_cli import k8s_main
 
         return k8s_main(argv[1:])
+    if argv[:1] == ["postmortem"]:  # raycockpit postmortem [list | show ID]: no cluster asked
+        from raycockpit.cockpit.postmortem_cli import main as postmortem_main
+
+        return postmortem_main(argv[1:])
     args = build_parser().parse_args(argv)
     overrides = {
         "refresh": args.refresh,

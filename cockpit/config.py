@@ -45,6 +45,8 @@ EXPECTED = {
     "token_path": "a path string to a file holding the dashboard's auth token",
     "contexts": "a mapping of context name to {address: URL} or {ssh: '[user@]host'}",
     "context": "the name of a context under contexts:",
+    "postmortem_dir": "a folder path string for the post-mortems of failed jobs and dead nodes",
+    "postmortem_keep": "a whole number of post-mortems to keep 1..10000",
 }
 _ITEM_EXPECTED = {
     "keys": "a key string, e.g. 'ctrl+q' (several: 'ctrl+q,f10')",
@@ -149,6 +151,9 @@ class Settings(BaseModel):
     token_path: str | None = None  # the dashboard's auth token, read from this file
     contexts: dict[Annotated[str, Field(min_length=1, pattern=r"^[\w.-]+$")], Context] = {}
     context: str | None = None  # the context to open when no --address / --ssh / --context
+    # post-mortems of failed jobs and dead nodes (cockpit/postmortem.py): where, and how many
+    postmortem_dir: str | None = None  # else $XDG_STATE_HOME/raycockpit/postmortems
+    postmortem_keep: Annotated[int, Field(ge=1, le=10_000)] = 50
 
     @model_validator(mode="after")
     def _known_context(self) -> Settings:

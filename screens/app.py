@@ -50,6 +50,7 @@ from raycockpit.screens.workers.clusters import ClustersWorkers
 from raycockpit.screens.workers.contexts import ContextWorkers
 from raycockpit.screens.workers.jobs import JobWorkers
 from raycockpit.screens.workers.nodes import NodeWorkers
+from raycockpit.screens.workers.postmortems import PostmortemWorkers
 from raycockpit.screens.workers.serve import ServeWorkers
 
 PANES: list[tuple[str, type[Pane]]] = [
@@ -109,7 +110,14 @@ class CommandBar(Input):
 
 
 class CockpitApp(
-    ClusterWorkers, JobWorkers, ServeWorkers, ContextWorkers, ClustersWorkers, NodeWorkers, App
+    ClusterWorkers,
+    JobWorkers,
+    ServeWorkers,
+    ContextWorkers,
+    ClustersWorkers,
+    NodeWorkers,
+    PostmortemWorkers,
+    App,
 ):
     TITLE = "raycockpit"
     AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input

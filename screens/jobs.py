@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.message import Message
 
 from raycockpit.cockpit import clock
@@ -67,6 +68,10 @@ class JobsPane(TablePane):
     COLUMNS = COLUMNS
     SORT_COLUMN = None  # newest first, as the poller orders them (s sorts by a column)
     TICKS = True  # running jobs' durations
+    BINDINGS = [
+        *TablePane.BINDINGS,  # `?` lists a pane's own BINDINGS: the table's keys stay in it
+        Binding("m", "app.postmortems", "Post-mortems", id="jobs.postmortems"),  # the app's
+    ]
 
     class OpenJob(Message):
         def __init__(self, job: Job) -> None:

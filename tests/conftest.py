@@ -15,6 +15,9 @@ from raycockpit.cockpit.local import HeadPorts, LocalHead
 
 os.environ["TZ"] = "UTC"  # stable times in pictures and text
 time.tzset()
+# post-mortems a test's cockpit keeps (cockpit/postmortem.py) go to a folder of the run, never to
+# the real ~/.local/state
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="rc-state-")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO_ROOT = Path(__file__).resolve().parent.parent
