@@ -1,19 +1,26 @@
 """Why pending? in the app, against the real head: a job asking for more CPUs than the head has
 shows its short reason in its Jobs row, the reason on the job screen's head line, and reason,
-fix and evidence in the job's detail (`i`)."""
+fix and evidence in the job's detail (`i`); a Serve deployment that cannot get its replicas says
+why in its tree line and, under the cursor, in full."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import pytest
 
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.errors import CockpitError
+from raycockpit.cockpit.local import free_port
 from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
+from raycockpit.screens.serve import ServePane
 from tests.ui.helpers import rendered_text, table_rows, wait_for
 
 pytestmark = pytest.mark.cluster
 SIZE = (160, 40)
+PROGRAMS = Path(__file__).resolve().parents[1] / "cluster" / "why_programs"
 
 
 async def test_jobs_row_and_job_detail_say_why_a_job_is_pending(ray_head, client):
@@ -63,5 +70,49 @@ async def test_jobs_row_and_job_detail_say_why_a_job_is_pending(ray_head, client
     finally:
         try:
             await client.stop_job(job_id)
+        except CockpitError:
+            pass
+
+
+async def test_serve_tree_and_detail_say_why_a_deployment_is_not_healthy(ray_head, client):
+    """A deployment of CPUs+2 one-CPU replicas: its tree line says it is infeasible, and with
+    the cursor on it the detail under the tree gives the reason, the fix and the evidence."""
+    cpus = int((await client.node_summary())["summary"][0]["raylet"]["resourcesTotal"]["CPU"])
+    program = PROGRAMS / "serve_too_many.py"
+    job_id = await client.submit_job(f"{sys.executable} {program} {cpus + 2} {free_port()}")
+    try:
+        app = make_app(Settings(refresh=0.5), address=ray_head.dashboard_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("6")
+            pane = app.query_one(ServePane)
+
+            def line() -> str:
+                node = pane.tree._by_key.get(("dep", "whytoomany", "TooMany"))
+                return "" if node is None else node.label.plain
+
+            await wait_for(
+                pilot,
+                lambda: "why: infeasible: " in line(),
+                timeout=240,
+                what="the deployment's short reason in the tree",
+            )
+            assert f"why: infeasible: {cpus + 2} replicas, room for {cpus}" in line()
+            pane.tree.focus()
+            pane.tree.cursor_line = 0  # the app
+            await pilot.press("down")  # its deployment
+            assert pane.tree.cursor_node.data == ("dep", "whytoomany", "TooMany")
+            detail = pane.query_one("#serve-detail")
+            await wait_for(
+                pilot,
+                lambda: "fix: set num_replicas" in rendered_text(detail, 160),
+                what="the full answer under the tree",
+            )
+            text = rendered_text(detail, 160)
+            assert f"= CPU {cpus + 2}; the cluster holds at most {cpus}" in text
+            assert "[infeasible]" in text and "each replica: CPU 1" in text
+    finally:
+        try:
+            await client.stop_job(job_id)
+            await client.delete_serve()
         except CockpitError:
             pass
