@@ -238,7 +238,12 @@ class Machines:
     # -- a cluster config -----------------------------------------------------------------------
 
     def cluster_config(self, name: str) -> dict:
-        """A local-provider cluster config for these machines (A head, the rest workers)."""
+        """A local-provider cluster config for these machines (A head, the rest workers).
+
+        The machines are bare, so the start commands have no `ray stop` first (Ray's own
+        examples stop a Ray that may already run: two more `ray` runs of a few seconds each), and
+        the head's autoscaler updates every second (Ray's default: 5 s) so that it starts B
+        soon after the head is up."""
         ray = VENV_BIN / "ray"
         common = "--num-cpus=1 --disable-usage-stats"
         worker_env = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 RAY_gcs_rpc_server_reconnect_timeout_s=5"
@@ -254,14 +259,12 @@ class Machines:
             "head_setup_commands": [],
             "worker_setup_commands": [],
             "head_start_ray_commands": [
-                f"{ray} stop",
-                "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 "
+                "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 AUTOSCALER_UPDATE_INTERVAL_S=1 "
                 f"{ray} start --head --port=6379 --node-ip-address={self.ips[0]} "
                 "--dashboard-host=127.0.0.1 --dashboard-port=8265 "
                 f"--autoscaling-config=~/ray_bootstrap_config.yaml {common}",
             ],
             "worker_start_ray_commands": [
-                f"{ray} stop",
                 f"{worker_env} {ray} start --address=$RAY_HEAD_IP:6379 "
                 f"--node-ip-address=$(hostname -I | cut -d' ' -f1) {common}",
             ],
