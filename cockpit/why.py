@@ -218,6 +218,38 @@ def _launching(snap: Snapshot) -> str:
     return ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
 
 
+_FEED_SHAPE = re.compile(r"\{[^{}]*\}")
+AUTOSCALED = frozenset({"node launched", "node up", "node idle-terminated"})
+
+
+def _feed_shape(text: str) -> dict[str, float] | None:
+    """The resource dict of an autoscaler feed line ("... {'CPU': 4.0} ..."), else None."""
+    match = _FEED_SHAPE.search(text)
+    if match is None:
+        return None
+    out = {}
+    for key, value in re.findall(r"'([^']+)':\s*([0-9.eE+-]+)", match[0]):
+        try:
+            out[key] = float(value)
+        except ValueError:
+            return None
+    return out or None
+
+
+def _ray_infeasible(snap: Snapshot, shape: dict[str, float]) -> str:
+    """The autoscaler feed's "no node type can fulfill <shape>" for this shape, else ""."""
+    for event in snap.autoscaler_feed:
+        if event.kind == "demand infeasible" and _feed_shape(event.text) == shape:
+            return event.text
+    return ""
+
+
+def _autoscales(snap: Snapshot) -> bool:
+    """The autoscaler has launched or removed nodes in this session (the feed says so): a
+    shape no alive node holds may still get one."""
+    return any(event.kind in AUTOSCALED for event in snap.autoscaler_feed)
+
+
 def _waited(since_ms: float | None, now: float) -> float | None:
     if not since_ms:
         return None
@@ -259,6 +291,20 @@ def place(
                 f"(no node now has {'; '.join(short)})",
                 (*evidence, f"autoscaler: launching {launching}"),
                 short=f"scale-up: {launching} launching",
+            )
+        verdict = _ray_infeasible(snap, shape)
+        if verdict:
+            evidence.append(f"autoscaler: {verdict} (Ray's own verdict)")
+        elif _autoscales(snap):
+            return Why(
+                "scale_up",
+                f"{what} needs {shape_text(shape)}: no alive node has it; this cluster "
+                "autoscales and its autoscaler has not called it infeasible: it waits for a node",
+                "wait for the autoscaler to launch a node; if the Autoscaler pane says no node "
+                f"type can fulfill it, {_lower(shape, caps)} or add a node type with "
+                f"{shape_text(shape)}",
+                (*evidence, "autoscaler: has launched nodes in this session"),
+                short="scale-up: waits for the autoscaler",
             )
         lower = _lower(shape, caps) + (f" ({ask})" if ask else "")
         return Why(

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from raycockpit.cockpit.models import (
     ClusterInfo,
+    FeedEvent,
     Job,
     PendingActor,
     PendingNode,
@@ -257,3 +258,26 @@ def test_annotate_keeps_the_snapshot_when_nothing_waits_and_report_carries_why()
     text = snapshot_text(snap)
     assert "== Why pending" in text and "job waiter2  [busy]" in text
     assert "fix:    wait until CPU 1 is free on one node" in text
+
+
+def test_an_autoscaling_cluster_waits_unless_its_autoscaler_says_no_node_type_can():
+    """Node types' resources are not served: on a cluster whose autoscaler has launched nodes, a
+    shape no alive node holds waits for scale-up, unless the autoscaler's own feed (its cluster
+    events) says no node type can fulfill it."""
+    launched = FeedEvent(NOW - 100, "node launched", "1 cpu_worker launching")
+    snap = replace(_hand_built(), autoscaler_feed=(launched,))
+    why = explain(snap, snap.pending, NOW)["job:big"]
+    assert why.category == "scale_up" and why.short == "scale-up: waits for the autoscaler"
+    assert "ask for at most 2 CPU" in why.fix and "CPU 64" in why.fix
+    verdict = FeedEvent(
+        NOW - 5,
+        "demand infeasible",
+        "no node type can fulfill resource request {'CPU': 64.0}: add a node type for it",
+    )
+    snap = replace(snap, autoscaler_feed=(verdict, launched))
+    why = explain(snap, snap.pending, NOW)["job:big"]
+    assert why.category == "infeasible"
+    assert any(e.endswith("(Ray's own verdict)") and "{'CPU': 64.0}" in e for e in why.evidence)
+    other = replace(verdict, text=verdict.text.replace("64.0", "8.0"))  # another shape's verdict
+    snap = replace(snap, autoscaler_feed=(other, launched))
+    assert explain(snap, snap.pending, NOW)["job:big"].category == "scale_up"
