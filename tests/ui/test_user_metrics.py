@@ -15,7 +15,7 @@ from raycockpit.cockpit.packaging import build_package, ensure_uploaded
 from raycockpit.cockpit.parse import parse_job
 from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
-from tests.ui.helpers import rendered_text, wait_for
+from tests.ui.helpers import table_rows, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -63,5 +63,7 @@ async def test_a_users_tune_program_on_the_job_screen(ray_head, tmp_path):
         assert not panel.border_subtitle  # the metrics port answered
         names = panel.plotted_names()
         assert "score [00002] (tune log)" in names and counter in names
-        trials = rendered_text(panel.query_one("#metrics-trials"))
-        assert "objective_" in trials and "TERMINATED" in trials
+        rows = table_rows(panel.query_one("#metrics-trials"))
+        assert len(rows) == 3 and all("TERMINATED" in row for row in rows), rows
+        starred = [row for row in rows if "★" in row]  # the best: lr=1, score 10
+        assert len(starred) == 1 and starred[0][1].endswith("_00002"), rows
