@@ -1,6 +1,10 @@
 """A real autoscaler: the fake_multinode head (tests/cluster/fake_cluster.py) launches a worker
 node for a job's CPU demand and removes it when idle, as seen through the real Poller and on the
-app's Autoscaler pane (the real app, running against the same head, keys only)."""
+app's Autoscaler pane (the real app, running against the same head, keys only); then the head is
+stopped while a second worker node runs, and nothing of it is left.
+
+The second job starts (its driver connected) while the first worker idles out, and asks for its
+task once that worker is gone: the second scale-up waits for no job start-up."""
 
 from __future__ import annotations
 
@@ -72,6 +76,10 @@ async def pane_shows(pilot, what: str, ok: Callable[[str], bool], timeout: float
 
 def pane_rows(text: str, state: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip().startswith(state)]
+
+
+def raylets(tree: dict[int, int]) -> list[int]:
+    return [p for p in tree if cmdline(p).split(" ")[0].endswith("/raylet")]
 
 
 def cmdline(pid: int) -> str:
@@ -147,8 +155,11 @@ async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
                 ),
             )
 
-            # 3. the task ends; the idle worker is removed (idle_timeout_minutes: 0.1)
+            # 3. the task ends; the idle worker is removed (idle_timeout_minutes: 0.1); the next
+            # job's driver starts meanwhile and waits for `go` before it asks for a CPU
             release.touch()
+            go = tmp_path / "go-2"
+            await client.submit_job(f"{sys.executable} {driver} {tmp_path / 'release-2'} {go}")
             snap = await wait_for(
                 poller,
                 "done with the job",
@@ -175,14 +186,13 @@ async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
             )
 
             # 4. scale up once more, and stop the head while the fake node runs
-            await client.submit_job(f"{sys.executable} {driver} {tmp_path / 'release-2'}")
+            go.touch()
             await wait_for(poller, "active again", lambda s: len(workers_alive(s)) >= 1, 90)
             tree = process_tree(head.pid)
-            raylets = [p for p in tree if cmdline(p).split(" ")[0].endswith("/raylet")]
-            assert len(raylets) >= 2, "expected the head's raylet and the fake node's raylet"
+            assert len(raylets(tree)) >= 2, "expected the head's raylet and the fake node's raylet"
     finally:
-        if not tree and head.pid:
-            tree = process_tree(head.pid)
+        if head.pid:  # everything the head runs as it is stopped (the new node's agents too)
+            tree = {**tree, **process_tree(head.pid)}
         head.stop()
     left = still_running(tree)
     # and by ps: nothing of the head's tree runs; an exited worker may linger a moment as a zombie
