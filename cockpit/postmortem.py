@@ -172,25 +172,47 @@ def report_whys(report: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def own_why(failure: Failure) -> dict[str, Any]:
+_LOGS_SUFFIX = re.compile(r",?\s*last available logs\b.*$", re.IGNORECASE)
+
+
+def message_head(message: str) -> str:
+    """Ray's job message without the log tail it appends ("..., last available logs (truncated to
+    20,000 chars):" and the lines after): the bundle keeps the whole log anyway."""
+    lines = message.strip().splitlines()
+    return _LOGS_SUFFIX.sub("", lines[0]).strip() if lines else ""
+
+
+def last_line(log: str | None) -> str:
+    for line in reversed((log or "").splitlines()):
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def own_why(failure: Failure, log: str | None = None) -> dict[str, Any]:
     """The failure in Ray's own words when the report has no explanation of it: the job's message,
-    error type and exit code, or the node's death reason."""
+    error type, exit code and the last line its log printed (a traceback's ends with the
+    exception), or the node's death reason."""
     about = f"{failure.kind}:{failure.key}"
     if failure.job is not None:
         job = failure.job
-        first = job.message.strip().splitlines()[0] if job.message.strip() else ""
+        head, tail = message_head(job.message), last_line(log)
         evidence = [f"status {job.status}"]
         if job.error_type:
             evidence.append(f"error type {job.error_type}")
         if job.driver_exit_code is not None:
             evidence.append(f"driver exit code {job.driver_exit_code}")
-        if job.message.strip():
-            evidence.append(f"message: {job.message.strip()}")
+        if head:
+            evidence.append(f"Ray's message: {head}")
+        if tail:
+            evidence.append(f"the log's last line: {tail}")
         if job.driver_exit_code not in (None, 0):
             reason = f"the entrypoint exited with code {job.driver_exit_code}"
+            short = f"exit code {job.driver_exit_code}" + (f": {tail}" if tail else "")
             fix = "read the end of the log (raycockpit postmortem show) for the error it printed"
         else:
-            reason = first or "Ray gives no message for this failure"
+            reason = head or "Ray gives no message for this failure"
+            short = reason
             fix = "read the log (raycockpit postmortem show) and Ray's message above"
         return {
             "about": about,
@@ -198,7 +220,7 @@ def own_why(failure: Failure) -> dict[str, Any]:
             "reason": reason,
             "fix": fix,
             "evidence": evidence,
-            "short": first or reason,
+            "short": short,
             "source": "ray",
         }
     node = failure.node
@@ -214,14 +236,16 @@ def own_why(failure: Failure) -> dict[str, Any]:
     }
 
 
-def whys_for(failure: Failure, report: dict[str, Any]) -> list[dict[str, Any]]:
+def whys_for(
+    failure: Failure, report: dict[str, Any], log: str | None = None
+) -> list[dict[str, Any]]:
     """The failure's own explanation first (the report's, else Ray's own words), then every other
     explanation the report carries at that moment."""
     found = report_whys(report)
     about = f"{failure.kind}:{failure.key}"
     mine = [w for w in found if w["about"] == about]
     rest = [w for w in found if w["about"] != about]
-    return [*(mine or [own_why(failure)]), *rest]
+    return [*(mine or [own_why(failure, log)]), *rest]
 
 
 # -- the folder ------------------------------------------------------------------------------------
@@ -251,7 +275,7 @@ class Bundle:
     def why_text(self) -> str:
         """The first explanation in one line (the list's column)."""
         if not self.whys:
-            return self.message.strip().splitlines()[0] if self.message.strip() else ""
+            return message_head(self.message)
         why = self.whys[0]
         return str(why.get("short") or why.get("reason") or "")
 
@@ -288,7 +312,7 @@ def write(
         return None
     folder.mkdir(parents=True, exist_ok=True)
     report = snapshot_dict(snapshot)
-    whys = whys_for(failure, report)
+    whys = whys_for(failure, report, log)
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{failure.bundle_id}-", dir=folder))
     try:
         meta: dict[str, Any] = {

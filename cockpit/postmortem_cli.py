@@ -86,7 +86,7 @@ def show_text(contents: postmortem.Contents) -> str:
     if b.title:
         lines.append(f"what: {b.title}")
     if b.message.strip():
-        lines.append(f"message: {b.message.strip()}")
+        lines.append(f"message: {postmortem.message_head(b.message)}")
     lines += _why_lines(b.whys)
     if b.job_info_error:
         lines.append(f"(job info from the snapshot: {b.job_info_error})")

@@ -114,7 +114,16 @@ def test_without_an_explanation_the_failure_is_said_in_rays_own_words():
     why = postmortem.own_why(postmortem.job_failure(failed))
     assert why["reason"] == "the entrypoint exited with code 3"
     assert "error type JOB_ENTRYPOINT_COMMAND_ERROR" in why["evidence"]
-    assert why["short"] == "Job entrypoint command failed with exit code 3"
+    assert why["short"] == "exit code 3"
+    ray_message = (
+        "Job entrypoint command failed with exit code 1, last available logs (truncated to "
+        "20,000 chars):\nTraceback (most recent call last):\nValueError: bad\n"
+    )
+    assert postmortem.message_head(ray_message) == "Job entrypoint command failed with exit code 1"
+    log = "Traceback (most recent call last):\n  File x\nValueError: bad\n\n"
+    why = postmortem.own_why(postmortem.job_failure(failed), log)
+    assert why["short"] == "exit code 3: ValueError: bad"
+    assert "the log's last line: ValueError: bad" in why["evidence"]
     quiet = postmortem.own_why(postmortem.job_failure(job("q", "FAILED")))
     assert quiet["reason"] == "Ray gives no message for this failure"
     died = postmortem.Failure("node", "n1", node=node("n1", "DEAD", "Unexpected termination"))
@@ -250,7 +259,7 @@ def test_cli_list_and_show_read_the_folder(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["TIME", "KIND", "ID", "STATUS", "WHAT", "WHY"]
     assert "raysubmit_9" in out[1] and "FAILED" in out[1] and "python raysubmit_9.py" in out[1]
-    assert out[1].endswith("exit code 3")
+    assert out[1].endswith("exit code 3: boom")
     assert postmortem_cli.main(["show", "raysubmit_9"]) == 0
     shown = capsys.readouterr().out
     assert "why: [failed] the entrypoint exited with code 3" in shown
