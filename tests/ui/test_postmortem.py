@@ -90,6 +90,27 @@ async def test_a_node_that_dies_between_two_snapshots_is_kept_once(monkeypatch, 
         assert "health check failed" in rendered_text(detail.query_one("#pm-info-body"))
 
 
+async def test_a_failed_jobs_screen_keeps_a_bundle_even_when_the_dashboard_is_gone(
+    monkeypatch, tmp_path
+):
+    """A FAILED job's screen open on a cockpit whose dashboard does not answer: the bundle is
+    kept from what the cockpit has (the job's row), and says why its log is missing."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    failed = Job("raysubmit_gone", "", "SUBMISSION", "FAILED", "python y.py", message="it broke")
+    app = make_app(Settings(refresh=0.5), address=f"http://127.0.0.1:{free_port()}")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="a (disconnected) snapshot")
+        app.open_job(failed)
+        folder = app.postmortem_folder
+        await wait_for(pilot, lambda: postmortem.list_bundles(folder), timeout=30, what="a bundle")
+    (bundle,) = postmortem.list_bundles(folder)
+    assert bundle.key == "raysubmit_gone" and bundle.status == "FAILED"
+    assert bundle.log_error and bundle.job_info_error  # the dashboard did not answer: said
+    contents = postmortem.read(bundle)
+    assert contents.job_info["submission_id"] == "raysubmit_gone" and contents.log == ""
+    assert bundle.why_text == "it broke"
+
+
 @pytest.mark.cluster
 async def test_a_failed_job_leaves_a_bundle_that_outlives_the_cluster(
     ray_head, client, monkeypatch, tmp_path
