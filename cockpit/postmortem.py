@@ -106,10 +106,12 @@ def failures(previous: Snapshot | None, snapshot: Snapshot) -> list[Failure]:
     if previous.info.address != snapshot.info.address:
         return []
     found: list[Failure] = []
-    before = {j.key: j.status for j in previous.jobs}
+    # the poller keeps an unchanged section's very object: nothing in it can have failed
+    jobs = () if snapshot.jobs is previous.jobs else snapshot.jobs
+    before = {j.key: j.status for j in previous.jobs} if jobs else {}
     same_session = previous.info.session_name == snapshot.info.session_name
     listed_before = "jobs" in previous.updated_at
-    for job in snapshot.jobs:
+    for job in jobs:
         if job.status != "FAILED":
             continue
         status = before.get(job.key)
@@ -117,8 +119,9 @@ def failures(previous: Snapshot | None, snapshot: Snapshot) -> list[Failure]:
             continue
         if status != "FAILED":
             found.append(job_failure(job))
-    alive = {n.node_id for n in previous.nodes if n.state == "ALIVE"}
-    for node in snapshot.nodes:
+    nodes = () if snapshot.nodes is previous.nodes else snapshot.nodes
+    alive = {n.node_id for n in previous.nodes if n.state == "ALIVE"} if nodes else set()
+    for node in nodes:
         if node.state == "DEAD" and node.node_id in alive:
             found.append(Failure("node", node.node_id, node=node))
     return found

@@ -42,7 +42,10 @@ def test_a_job_that_turns_failed_is_one_failure_and_only_once():
     found = postmortem.failures(before, after)
     assert [(f.kind, f.key) for f in found] == [("job", "a")]
     assert found[0].bundle_id == "job-a" and found[0].title == "python a.py"
-    assert postmortem.failures(after, after) == []  # FAILED -> FAILED: nothing new
+    assert postmortem.failures(after, after) == []  # the same section object: not looked at
+    again = snap([job("a", "FAILED"), job("b", "SUCCEEDED"), job("c", "FAILED")])
+    assert again.jobs is not after.jobs
+    assert postmortem.failures(after, again) == []  # FAILED -> FAILED: nothing new
 
 
 def test_a_job_that_failed_between_two_polls_counts_but_old_failures_do_not():
