@@ -1,7 +1,10 @@
 """A real autoscaler: the fake_multinode head (tests/cluster/fake_cluster.py) launches a worker
 node for a job's CPU demand and removes it when idle, as seen through the real Poller and on the
-app's Autoscaler pane (the real app, running against the same head, keys only); then the head is
-stopped while a second worker node runs, and nothing of it is left.
+app's Autoscaler pane (the real app, running against the same head, keys only), whose decision
+feed says "demand appeared", then "node launched", then "demand met", then the idle worker's
+"node idle-terminated", each once, kept across a pane switch; then the head is stopped while a
+second worker node runs, and nothing of it is left. (One fake head and one scale-up cycle for
+both: each costs a minute or two on a loaded 2-core box.)
 
 The second job starts (its driver connected) while the first worker idles out, and asks for its
 task once that worker is gone: the second scale-up waits for no job start-up."""
@@ -23,6 +26,7 @@ from raycockpit.cockpit.local import process_tree, still_running
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.cockpit.poller import Poller
 from raycockpit.screens.app import make_app
+from raycockpit.screens.widgets.keyed_table import KeyedTable
 from tests.cluster.fake_cluster import WORKER_TYPE, start_fake_cluster
 from tests.fixtures.record import DEMAND_DRIVER
 from tests.ui.helpers import rendered_text
@@ -76,6 +80,84 @@ async def pane_shows(pilot, what: str, ok: Callable[[str], bool], timeout: float
 
 def pane_rows(text: str, state: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip().startswith(state)]
+
+
+def kinds(snap: Snapshot) -> list[str]:
+    """The feed's kinds, oldest first."""
+    return [event.kind for event in reversed(snap.autoscaler_feed)]
+
+
+def before(order: list[str], *sequence: str) -> bool:
+    """`sequence` appears in `order` in this order (not necessarily next to each other)."""
+    at = -1
+    for kind in sequence:
+        try:
+            at = order.index(kind, at + 1)
+        except ValueError:
+            return False
+    return True
+
+
+async def feed_shows(pilot, what: str, ok: Callable[[Snapshot], bool], timeout: float) -> Snapshot:
+    """Wait until the app's own latest snapshot satisfies `ok`; else fail with its feed."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    while True:
+        snap = app.snapshot
+        if snap is not None and ok(snap):
+            return snap
+        if time.monotonic() > deadline:
+            feed = [(e.kind, e.text) for e in reversed(snap.autoscaler_feed)] if snap else None
+            raise AssertionError(
+                f"the app's feed: not {what} after {timeout:.0f} s\nfeed (oldest first): {feed}\n"
+                f"errors: {snap.errors if snap else None}"
+            )
+        await pilot.pause(0.3)
+
+
+async def check_the_feed(pilot) -> None:
+    """The app's decision feed over the cycle so far: demand appeared, node launched, demand met,
+    node idle-terminated, each once; on the Autoscaler pane newest first, kept across a switch."""
+    app = pilot.app
+    snap = await feed_shows(
+        pilot,
+        f"showing the idle {WORKER_TYPE} removed",
+        lambda s: "node idle-terminated" in kinds(s),
+        90,
+    )
+    feed = snap.autoscaler_feed
+    appeared = [e for e in feed if e.kind == "demand appeared"]
+    launched = [e for e in feed if e.kind == "node launched"]
+    assert [e.text for e in appeared] == ["{'CPU': 1.0}: 1+ pending tasks/actors"]
+    assert [e.text for e in launched] == [f"1 {WORKER_TYPE} launching"]
+    assert launched[0].source == "ray" and appeared[0].source == "report"
+    # on this machine's clock (the head is on it): within the test's minutes
+    assert all(abs(e.at - time.time()) < 600 for e in feed), feed
+    order = kinds(snap)
+    assert before(order, "demand appeared", "node launched", "demand met")
+    assert before(order, "node launched", "node idle-terminated")
+    for kind in ("demand appeared", "node launched", "demand met", "node idle-terminated"):
+        assert order.count(kind) == 1, order  # each once, however many polls saw it
+    removed = next(e for e in feed if e.kind == "node idle-terminated")
+    assert removed.text == f"1 {WORKER_TYPE} removed (idle)"
+    assert "autoscaler_feed" not in snap.errors
+    # the pane shows it, newest first; and a pane switch keeps it
+    await pilot.press("1")
+    await pilot.pause(1.0)
+    await pilot.press("4")
+    await pilot.pause(0.5)
+    table = app.query_one("#autoscaler-feed", KeyedTable)
+    shown = table.rows_text()
+    shown_kinds = [row[1] for row in shown]
+    assert before(
+        list(reversed(shown_kinds)),
+        "demand appeared",
+        "node launched",
+        "demand met",
+        "node idle-terminated",
+    ), shown
+    assert shown[0][0].count(":") == 2  # HH:MM:SS
+    assert app.focused is table  # up/down/page keys scroll it
 
 
 def raylets(tree: dict[int, int]) -> list[int]:
@@ -184,6 +266,7 @@ async def test_worker_node_launched_active_then_removed_when_idle(tmp_path):
                 f"the {WORKER_TYPE} removed",
                 lambda t: WORKER_TYPE not in t and "ray.head.default" in t,
             )
+            await check_the_feed(pilot)  # (the second job has not asked for its CPU yet)
 
             # 4. scale up once more, and stop the head while the fake node runs
             go.touch()
