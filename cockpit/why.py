@@ -390,7 +390,12 @@ def _message_error_lines(message: str) -> list[str]:
 def _pip_fix(job: Job, line: str) -> str:
     names = _requirement_names(job.runtime_env)
     what = ", ".join(names) if names else "the packages"
-    then = "submit it again" if job.terminal else "stop this job and submit it again"
+    then = (
+        "submit it again"
+        if job.terminal
+        else "submit it again (Ray keeps this one PENDING while it retries the setup, about 5 "
+        "tries, stopped or not)"
+    )
     return (
         f"fix runtime_env.pip ({what}): a name or version the cluster's package index does "
         f"not have, or an index it cannot reach; then {then}"

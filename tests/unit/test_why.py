@@ -140,7 +140,7 @@ def test_pip_package_that_does_not_exist_shows_pips_error_line():
         "raycockpit-no-such-pkg-abc (from versions: none)"
     )
     assert line in why.reason and line in why.evidence
-    assert "raycockpit-no-such-pkg-abc" in why.fix and "stop this job" in why.fix
+    assert "raycockpit-no-such-pkg-abc" in why.fix and "retries the setup" in why.fix
     # the other job's failed package is not blamed on this one
     assert not any("xyz" in e for e in why.evidence)
     # before pip has failed: installing, with how long
