@@ -89,8 +89,8 @@ class MlflowServer:
 
     # -- MLflow's REST API (2.0) --------------------------------------------------------------
 
-    def _get(self, path: str, **params: Any) -> dict[str, Any]:
-        answer = httpx.get(f"{self.url}/api/2.0/mlflow/{path}", params=params, timeout=10)
+    def _get(self, endpoint: str, **params: Any) -> dict[str, Any]:
+        answer = httpx.get(f"{self.url}/api/2.0/mlflow/{endpoint}", params=params, timeout=10)
         answer.raise_for_status()
         return answer.json()
 

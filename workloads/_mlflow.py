@@ -104,8 +104,12 @@ class Tracker:
         experiment = mlflow.set_experiment(self.experiment)
         with mlflow.start_run(run_name=run_name) as run:
             mlflow.log_params({k: v for k, v in params.items() if k != "mlflow_uri"})
+            history = list(history)
             _log_history(mlflow, history)
-            mlflow.log_metrics({k: float(v) for k, v in summary.items() if _is_number(v)})
+            per_epoch = {key for row in history for key in row}  # already there, step by step
+            mlflow.log_metrics(
+                {k: float(v) for k, v in summary.items() if _is_number(v) and k not in per_epoch}
+            )
             for name, config, rows in children:
                 with mlflow.start_run(run_name=name, nested=True):
                     mlflow.log_params(dict(config))

@@ -100,9 +100,20 @@ def artifacts(events) -> dict[str, dict]:
 
 
 async def test_train_smoke(client, runtime_env, out_dir):
-    events, _, _ = await run_smoke(
-        client, runtime_env, "train", "--storage-path", str(out_dir / "train")
+    """Also: an MLflow tracking server that is down costs one line, and training goes on."""
+    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    events, logs, _ = await run_smoke(
+        client,
+        runtime_env,
+        "train",
+        "--storage-path",
+        str(out_dir / "train"),
+        "--mlflow-uri",
+        nobody,
     )
+    said = [line for line in logs.splitlines() if "raycockpit: mlflow:" in line]
+    assert len(said) == 1 and nobody in said[0] and "not reachable" in said[0], said
+    assert not any("mlflow" in line for line in logs.splitlines() if "Error" in line), tail(logs)
     metrics = [e for e in events if e.kind == "metric"]
     assert [e.step for e in metrics] == [1.0, 2.0, 3.0]  # one per epoch, once each
     assert all(0.0 <= e.metrics["test_accuracy"] <= 1.0 for e in metrics)
@@ -124,6 +135,10 @@ async def test_tune_smoke(client, runtime_env, out_dir):
     end = events[-1].data
     assert 0.5 < end["metrics"]["best_accuracy"] <= 1.0
     assert set(end["best_config"]) == {"lr", "hidden_size", "dropout"}
+    best = artifacts(events)["best_checkpoint"]  # the best trial's model, as train's is
+    assert Path(best["path"], "model.pt").is_file() and best["accuracy"] == pytest.approx(
+        end["metrics"]["best_accuracy"]
+    )
 
 
 async def test_rl_smoke_on_the_custom_env(client, runtime_env, out_dir):

@@ -19,7 +19,8 @@ from raycockpit.cockpit.local import free_port
 from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.launch_form import LaunchFormScreen
-from tests.ui.helpers import wait_for
+from tests.mlflow_server import MlflowServer, params_of
+from tests.ui.helpers import rendered_text, wait_for
 
 pytestmark = pytest.mark.cluster
 SIZE = (130, 40)
@@ -83,14 +84,25 @@ def short_dir():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def mlflow_server():
+    """A real MLflow tracking server for the train and tune runs. Started by the first workload
+    test (core) and waited for only by train: its start takes 10-40 s here."""
+    server = MlflowServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 # Edits on top of the smoke preset, in the form's field order. The ui layer runs each workload
 # once, from its form, with the smallest values that still log, chart a metric and succeed; the
 # smoke presets themselves run as they are in tests/cluster/test_workloads.py.
 CHANGES = {
-    "train": lambda tmp: [("epochs", "1"), ("storage_path", str(tmp / "train"))],
+    "train": lambda tmp: [("epochs", "2"), ("storage_path", str(tmp / "train"))],
     "tune": lambda tmp: [
         ("num_samples", "1"),
-        ("max_epochs", "1"),
+        ("max_epochs", "2"),
         ("storage_path", str(tmp / "tune")),
     ],
     "rl": lambda tmp: [
@@ -111,9 +123,13 @@ CHANGES = {
 
 
 @pytest.mark.parametrize("workload", ["core", "data", "train", "tune", "rl", "serve"])
-async def test_each_workload_from_its_form(ray_head, short_dir, workload):
+async def test_each_workload_from_its_form(ray_head, short_dir, mlflow_server, workload):
+    """Train and tune also log to a real MLflow server (--mlflow-uri typed into the form)."""
     app = _app(ray_head.dashboard_url)
     changes = CHANGES[workload](short_dir)
+    if workload in MLFLOW_EXPERIMENTS:
+        mlflow_server.wait_ready()
+        changes.append(("mlflow_uri", mlflow_server.url))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None, what="a snapshot")
         form = await open_form(pilot, workload)
@@ -145,9 +161,39 @@ async def test_each_workload_from_its_form(ray_head, short_dir, workload):
         tail = "\n".join(log.lines[-30:])
         assert screen.job.status == "SUCCEEDED", f"{screen.job.message}\n{tail}"
         assert screen.series.end is not None and screen.series.end.data["status"] == "ok", tail
+        if workload in MLFLOW_EXPERIMENTS:
+            check_mlflow(mlflow_server, workload, screen, tail)
         if workload == "rl":  # CartPole (the cluster layer runs the custom env): it plays, saves
             assert screen.series.last()["episode_return_mean"] > 0, screen.series.last()
             assert any(a.get("name") == "checkpoint" for a in screen.series.artifacts), tail
+
+
+MLFLOW_EXPERIMENTS = {"train": "raycockpit-train", "tune": "raycockpit-tune"}
+
+
+def check_mlflow(server: MlflowServer, workload: str, screen, tail: str) -> None:
+    """Through MLflow's REST API: the run, its params, a metric step per epoch, the best
+    checkpoint (model.pt) as its artifact; and the job screen's artifact line names the run."""
+    runs = server.runs(MLFLOW_EXPERIMENTS[workload])
+    shown = [a for a in screen.series.artifacts if a.get("name") == "mlflow_run"]
+    assert len(shown) == 1, f"no mlflow_run artifact: {screen.series.artifacts}\n{tail}"
+    run_id = shown[0]["run_id"]
+    assert shown[0]["url"].startswith(server.url) and shown[0]["url"].endswith(run_id)
+    run = next(r for r in runs if r["info"]["run_id"] == run_id)
+    params = params_of(run)
+    assert params["epochs" if workload == "train" else "max_epochs"] == "2", params
+    assert "mlflow_uri" not in params
+    if workload == "train":
+        assert [step for step, _ in server.history(run_id, "test_accuracy")] == [1, 2]
+    else:  # one nested run per trial, its accuracy per epoch
+        trials = [r for r in runs if r["info"]["run_id"] != run_id]
+        assert len(trials) == 1, runs
+        trial_id = trials[0]["info"]["run_id"]
+        assert [step for step, _ in server.history(trial_id, "accuracy")] == [1, 2]
+        assert server.history(run_id, "best_accuracy")
+    assert "best_checkpoint/model.pt" in server.artifacts(run_id, "best_checkpoint")
+    shown_text = rendered_text(screen.query_one("#metrics-artifacts"))
+    assert f"mlflow_run: {shown[0]['url']}" in shown_text.replace("\n", ""), shown_text
 
 
 @pytest.fixture

@@ -41,7 +41,8 @@ def test_no_uri_is_off_and_silent(capsys):
     assert not tracker.on and capsys.readouterr().out == ""
 
 
-def test_logs_params_epochs_checkpoint_and_emits_the_run(tmp_path, capsys):
+def test_logs_params_epochs_checkpoint_and_emits_the_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a database store puts its artifacts under ./mlruns
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     ckpt = tmp_path / "ckpt"
     ckpt.mkdir()
