@@ -26,6 +26,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # whenever anything holds a lease (a running job, a detached actor, a Serve app), and only then
 # stops its processes: a test head has nothing to drain for, so it stops at once.
 NO_DRAIN_ENV = {"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
+# A runtime_env that cannot be set up (tests/cluster/test_why.py's pip package that does not
+# exist) is tried once, not three times: Ray's retries re-clone a venv and kept the head's
+# runtime_env agent busy for ~6 minutes of the tests after it.
+ONE_SETUP_ENV = {"RUNTIME_ENV_RETRY_TIMES": "1"}
 
 
 def load_fixture(name: str):
@@ -43,7 +47,7 @@ def ray_head():
         ports=HeadPorts.isolated(),
         temp_dir=temp_dir,
         workdir=str(REPO_ROOT),
-        extra_env=dict(NO_DRAIN_ENV),
+        extra_env={**NO_DRAIN_ENV, **ONE_SETUP_ENV},
     )
     head.start()
     try:

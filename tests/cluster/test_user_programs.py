@@ -67,34 +67,6 @@ def _done(program: str, beats: list[dict]) -> bool:
     return program != "tune_user.py" or any(b.get("user_tune_steps_total") == 12.0 for b in beats)
 
 
-async def test_a_users_tune_program_is_charted_from_its_log_and_metrics(ray_head, tmp_path):
-    async with DashboardClient(ray_head.dashboard_url, discover=False) as client:
-        job, log, beats = await run_and_scrape(client, tmp_path, "tune_user.py")
-    assert job["status"] == "SUCCEEDED", log[-3000:]
-    assert "@@cockpit" not in log
-    metrics = LogMetrics()
-    metrics.add_lines(log.splitlines())
-    metrics.flush()
-    series, trials = metrics.series.series, metrics.series.trials
-    assert len(trials) == 3 and {t.state for t in trials.values()} == {"TERMINATED"}, trials
-    lrs = sorted(t.config["lr"] for t in trials.values())
-    assert lrs == [0.1, 0.5, 1.0]
-    for trial in trials.values():
-        index = trial.trial_id.rsplit("_", 1)[-1]
-        lr = trial.config["lr"]
-        points = list(series[f"score [{index}] (tune log)"])
-        # each point Tune printed is the score of that iteration: lr * (1 + .. + iteration)
-        assert 1 <= len(points) <= 4 and points[-1][0] == 4.0, points
-        assert [p[0] for p in points] == sorted({p[0] for p in points})
-        for step, value in points:
-            assert math.isclose(value, lr * step * (step + 1) / 2, rel_tol=1e-4), (step, value)
-        assert len(series[f"loss [{index}] (tune log)"]) == len(points)
-    # the user's Counter, on the head's metrics port: 4 steps in each of the 3 trials
-    steps = [b["user_tune_steps_total"] for b in beats if "user_tune_steps_total" in b]
-    assert steps and steps[-1] == 12.0, beats[-3:]
-    assert steps == sorted(steps)
-
-
 async def test_a_users_train_program_is_charted_from_its_log(ray_head, tmp_path):
     async with DashboardClient(ray_head.dashboard_url, discover=False) as client:
         job, log, beats = await run_and_scrape(client, tmp_path, "train_user.py")

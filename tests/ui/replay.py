@@ -36,7 +36,7 @@ def replay_client(overrides: dict[str, str] | None = None) -> DashboardClient:
         key = request.url.path
         if request.url.params.get("format") == "1":
             key += "?format=1"
-        name = files.get(key)
+        name = files.get(_filtered(request.url.params, key)) or files.get(key)
         if name is None:
             return httpx.Response(404, text=f"no recording for {key}")
         return httpx.Response(
@@ -46,6 +46,19 @@ def replay_client(overrides: dict[str, str] | None = None) -> DashboardClient:
         )
 
     return DashboardClient(ADDRESS, discover=False, transport=httpx.MockTransport(handler))
+
+
+def _filtered(params: httpx.QueryParams, key: str) -> str:
+    """A state API list's key with its filters, e.g. `/api/v0/actors?state!=DEAD`: lists of
+    the same path with other filters answer from other recordings."""
+    filters = zip(
+        params.get_list("filter_keys"),
+        params.get_list("filter_predicates"),
+        params.get_list("filter_values"),
+        strict=False,
+    )
+    text = "&".join(f"{k}{p}{v}" for k, p, v in filters)
+    return f"{key}?{text}" if text else key
 
 
 def recorded_json(name: str):

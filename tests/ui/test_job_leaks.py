@@ -223,8 +223,6 @@ async def test_a_100_mib_working_dir_is_packed_while_keys_are_answered(tmp_path)
         assert packing, "the key was answered only once the package was built"
         await until(
             pilot,
-            lambda: any(
-                "over the dashboard's 100 MiB limit" in n.message for n in app._notifications
-            ),
+            lambda: any("over Ray's upload limit of 100" in n.message for n in app._notifications),
             "the submit's one-line error",
         )

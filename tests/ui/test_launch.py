@@ -162,7 +162,13 @@ async def test_each_workload_from_its_form(ray_head, short_dir, mlflow_server, w
         assert screen.job.status == "SUCCEEDED", f"{screen.job.message}\n{tail}"
         assert screen.series.end is not None and screen.series.end.data["status"] == "ok", tail
         if workload in MLFLOW_EXPERIMENTS:
-            check_mlflow(mlflow_server, workload, screen, tail)
+            line = check_mlflow(mlflow_server, workload, screen, tail)
+            shown = screen.query_one("#metrics-artifacts")
+            await wait_for(  # the panel redraws on its 0.5 s beat
+                pilot,
+                lambda: line in rendered_text(shown).replace("\n", ""),
+                what="the mlflow_run line on the job screen",
+            )
         if workload == "rl":  # CartPole (the cluster layer runs the custom env): it plays, saves
             assert screen.series.last()["episode_return_mean"] > 0, screen.series.last()
             assert any(a.get("name") == "checkpoint" for a in screen.series.artifacts), tail
@@ -171,9 +177,9 @@ async def test_each_workload_from_its_form(ray_head, short_dir, mlflow_server, w
 MLFLOW_EXPERIMENTS = {"train": "raycockpit-train", "tune": "raycockpit-tune"}
 
 
-def check_mlflow(server: MlflowServer, workload: str, screen, tail: str) -> None:
+def check_mlflow(server: MlflowServer, workload: str, screen, tail: str) -> str:
     """Through MLflow's REST API: the run, its params, a metric step per epoch, the best
-    checkpoint (model.pt) as its artifact; and the job screen's artifact line names the run."""
+    checkpoint (model.pt) as its artifact. Returns the artifact line the job screen shows."""
     runs = server.runs(MLFLOW_EXPERIMENTS[workload])
     shown = [a for a in screen.series.artifacts if a.get("name") == "mlflow_run"]
     assert len(shown) == 1, f"no mlflow_run artifact: {screen.series.artifacts}\n{tail}"
@@ -192,8 +198,7 @@ def check_mlflow(server: MlflowServer, workload: str, screen, tail: str) -> None
         assert [step for step, _ in server.history(trial_id, "accuracy")] == [1, 2]
         assert server.history(run_id, "best_accuracy")
     assert "best_checkpoint/model.pt" in server.artifacts(run_id, "best_checkpoint")
-    shown_text = rendered_text(screen.query_one("#metrics-artifacts"))
-    assert f"mlflow_run: {shown[0]['url']}" in shown_text.replace("\n", ""), shown_text
+    return f"mlflow_run: {shown[0]['url']}"
 
 
 @pytest.fixture

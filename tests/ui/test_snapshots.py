@@ -139,3 +139,170 @@ async def _job_screen(pilot) -> None:
 def test_job_screen(snap_compare, size):
     """A recorded Tune smoke run: log, accuracy curve, last values, trials with the best marked."""
     assert snap_compare(_app(), terminal_size=size, run_before=_job_screen)
+
+
+# Issue 12's pictures: the why of pending work, the autoscaler's decisions, actors and tasks.
+WHY = {  # recorded from the real head with a job behind a busy one, a GPU actor, a 9-CPU group
+    "/api/jobs/": "why_jobs.json",
+    "/nodes": "why_nodes_view_summary.json",
+    "/api/cluster_status?format=1": "why_cluster_status_format1.json",
+    "/api/cluster_status": "why_cluster_status.json",
+    "/api/v0/actors?state=PENDING_CREATION": "why_actors_pending.json",
+    "/api/v0/actors?state=ALIVE&class_name=JobSupervisor": "why_supervisors_alive.json",
+    "/api/v0/tasks?state=PENDING_NODE_ASSIGNMENT": "why_tasks_pending.json",
+    "/api/v0/placement_groups?state!=REMOVED": "why_placement_groups.json",
+}
+ACTORS = {
+    "/api/v0/actors?state!=DEAD": "api_v0_actors_detail_live.json",
+    "/api/v0/actors?state=DEAD": "api_v0_actors_detail_dead.json",
+    "/api/v0/actors/summarize": "api_v0_actors_summarize.json",
+    "/api/v0/tasks/summarize": "api_v0_tasks_summarize_actors.json",
+}
+FEED = {**FAKE["active"], "/api/v0/cluster_events": "api_v0_cluster_events_fake_multinode.json"}
+
+
+def test_why_pending_jobs(snap_compare):
+    """The Jobs pane with a short reason in each pending job's row."""
+    assert snap_compare(_app(WHY), press=["5"], terminal_size=(120, 30), run_before=_loaded)
+
+
+def test_actors_pane(snap_compare):
+    """Key 0: actors with their state, node, pid, resources and death causes; tasks by state."""
+    assert snap_compare(_app(ACTORS), press=["0"], terminal_size=(120, 34), run_before=_loaded)
+
+
+def test_autoscaler_feed(snap_compare):
+    """The Autoscaler pane's decisions from Ray's recorded cluster events."""
+    assert snap_compare(_app(FEED), press=["4"], terminal_size=(100, 34), run_before=_loaded)
+
+
+def test_command_log(snap_compare):
+    """ctrl+l: a submit and a stop, each with its REST call and `ray` line (the token left out)."""
+    from raycockpit.cockpit.command_log import rest_command
+
+    async def two_commands(pilot) -> None:
+        await _loaded(pilot)
+        log = pilot.app.command_log
+        address = "http://127.0.0.1:8265"
+        log.add(
+            rest_command(
+                "job submit",
+                "raysubmit_snap0001",
+                address=address,
+                method="POST",
+                path="/api/jobs/",
+                ok=True,
+                result="ok: raysubmit_snap0001",
+                body={"entrypoint": "python -m workloads.core --preset smoke"},
+                cli="ray job submit --address http://127.0.0.1:8265 -- "
+                "python -m workloads.core --preset smoke",
+                at=RECORDED_AT - 60,
+            )
+        )
+        log.add(
+            rest_command(
+                "job stop",
+                "raysubmit_snap0001",
+                address=address,
+                method="POST",
+                path="/api/jobs/raysubmit_snap0001/stop",
+                ok=True,
+                result="ok",
+                cli="ray job stop --address http://127.0.0.1:8265 raysubmit_snap0001",
+                at=RECORDED_AT - 30,
+            )
+        )
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.2)
+
+    assert snap_compare(_app(), terminal_size=(120, 30), run_before=two_commands)
+
+
+@pytest.fixture
+def pm_folder():
+    """A fixed path: the list screen's title names its folder."""
+    import shutil
+    from pathlib import Path
+
+    folder = Path("/tmp/rc-snapshot-postmortems")
+    shutil.rmtree(folder, ignore_errors=True)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_postmortems(snap_compare, pm_folder):
+    """m on the Jobs pane: the kept bundles, readable with no cluster."""
+    from raycockpit.cockpit import postmortem
+    from raycockpit.cockpit.models import ClusterInfo, Job, Snapshot
+
+    folder = pm_folder
+    failed = Job(
+        "raysubmit_snapfail", "", "SUBMISSION", "FAILED", "python train.py", driver_exit_code=3
+    )
+    shot = Snapshot(ClusterInfo("http://127.0.0.1:8265"), jobs=(failed,), connected=True)
+    postmortem.write(
+        folder,
+        postmortem.job_failure(failed),
+        shot,
+        log="epoch 1\nCUDA out of memory\n",
+        now=RECORDED_AT - 120,
+    )
+    app = make_app(Settings(refresh=3600, postmortem_dir=str(folder)), client=replay_client())
+
+    async def open_list(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("5", "m")
+        await pilot.pause(0.5)
+
+    assert snap_compare(app, terminal_size=(120, 24), run_before=open_list)
+
+
+async def _user_train_job(pilot) -> None:
+    from raycockpit.cockpit.parse import parse_job
+    from raycockpit.cockpit.tail import TailState
+    from raycockpit.screens.job import JobScreen
+    from tests.conftest import FIXTURES
+
+    await _loaded(pilot)
+    job = parse_job(
+        {
+            "type": "SUBMISSION",
+            "job_id": "03000000",
+            "submission_id": "raysubmit_userTrain001",
+            "status": "SUCCEEDED",
+            "entrypoint": "python train_user.py",
+            "message": "Job finished successfully.",
+            "start_time": 1795665080000,
+            "end_time": 1795665110000,
+        }
+    )
+    screen = JobScreen(job)
+    await pilot.app.push_screen(screen)
+    screen.add_lines((FIXTURES / "job_log_train_user.txt").read_text().splitlines())
+    screen.set_tail_state(TailState("ended", "job SUCCEEDED", job_status="SUCCEEDED"))
+    screen.query_one("#job-log").flush()
+    screen.redraw()
+    await pilot.pause(0.3)
+
+
+def test_job_screen_of_a_user_program(snap_compare):
+    """A Train program that knows nothing of raycockpit: what Ray printed, charted."""
+    assert snap_compare(_app(), terminal_size=(100, 30), run_before=_user_train_job)
+
+
+async def _too_many_workers(pilot) -> None:
+    await _train_form(pilot)
+    screen = pilot.app.screen
+    field = screen.query_one("#f-num_workers")
+    field.focus()
+    await pilot.press("end", "ctrl+u", "6", "4")
+    for _ in range(60):  # the checks run in a thread once typing stops
+        if screen.preflight is not None and screen.preflight.lines():
+            break
+        await pilot.pause(0.1)
+    await pilot.pause(0.2)
+
+
+def test_launch_form_checks_before_submit(snap_compare):
+    """64 workers on the recorded 2-CPU cluster: the warning names the numbers."""
+    assert snap_compare(_app(), terminal_size=(100, 30), run_before=_too_many_workers)

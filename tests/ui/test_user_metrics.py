@@ -5,6 +5,7 @@ export port, scraped by the app's own worker while the screen is open."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,10 @@ async def test_a_users_tune_program_on_the_job_screen(ray_head, tmp_path):
             points[-1] for name, points in series.series.items() if name.startswith("score [")
         )
         assert scores == [(4.0, 1.0), (4.0, 5.0), (4.0, 10.0)], series.series.keys()
+        for trial in series.trials.values():  # each printed point: lr * (1 + .. + iteration)
+            index, lr = trial.trial_id.rsplit("_", 1)[-1], trial.config["lr"]
+            for step, value in series.series[f"score [{index}] (tune log)"]:
+                assert math.isclose(value, lr * step * (step + 1) / 2, rel_tol=1e-4), (step, value)
         counter = "user_tune_steps_total (prometheus)"
         await wait_for(
             pilot,
