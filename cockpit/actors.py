@@ -35,6 +35,7 @@ import msgspec
 from raycockpit.cockpit.errors import BadResponse, CockpitError, preview
 from raycockpit.cockpit.gpu_alerts import GpuAlerts
 from raycockpit.cockpit.models import Actor, ActorsStatus, Node, StateGroup
+from raycockpit.cockpit.node_work import state_rank
 
 LIMIT = 1000  # live actors listed (the state API allows 10,000 at most)
 DEAD_LIMIT = 100  # dead actors listed, for their death causes
@@ -43,26 +44,6 @@ TASKS_EVERY_S = 10.0  # the task summary at most this often
 ACTORS_WHAT = "GET /api/v0/actors"
 ACTOR_SUMMARY_WHAT = "GET /api/v0/actors/summarize"
 TASK_SUMMARY_WHAT = "GET /api/v0/tasks/summarize"
-
-# the order states are shown in: live first, then waiting, then how it ended
-STATE_ORDER = (
-    "RUNNING",
-    "RUNNING_IN_RAY_GET",
-    "RUNNING_IN_RAY_WAIT",
-    "ALIVE",
-    "PENDING_NODE_ASSIGNMENT",
-    "PENDING_ARGS_AVAIL",
-    "PENDING_OBJ_STORE_MEM_AVAIL",
-    "SUBMITTED_TO_WORKER",
-    "PENDING_ACTOR_TASK_ARGS_FETCH",
-    "PENDING_ACTOR_TASK_ORDERING_OR_CONCURRENCY",
-    "PENDING_CREATION",
-    "DEPENDENCIES_UNREADY",
-    "RESTARTING",
-    "FINISHED",
-    "FAILED",
-    "DEAD",
-)
 
 
 class StateBytes(Protocol):
@@ -300,15 +281,11 @@ def _warnings(info: dict) -> list[str]:
     return out
 
 
-def _state_rank(state: str) -> int:
-    return STATE_ORDER.index(state) if state in STATE_ORDER else len(STATE_ORDER)
-
-
 def _counts(value: Any) -> tuple[tuple[str, int], ...]:
     if not isinstance(value, dict):
         return ()
     pairs = [(s, n) for s, v in value.items() if isinstance(s, str) and (n := _int(v)) is not None]
-    return tuple(sorted(pairs, key=lambda kv: (_state_rank(kv[0]), kv[0])))
+    return tuple(sorted(pairs, key=lambda kv: (state_rank(kv[0]), kv[0])))
 
 
 def decode_summary(body: Any, what: str, kind: str | None) -> tuple[tuple[StateGroup, ...], int]:
@@ -339,7 +316,7 @@ def decode_summary(body: Any, what: str, kind: str | None) -> tuple[tuple[StateG
 
 
 def _live_first(actor: Actor) -> tuple[int, str, str]:
-    return (_state_rank(actor.state), actor.class_name, actor.actor_id)
+    return (state_rank(actor.state), actor.class_name, actor.actor_id)
 
 
 class ActorsDecoder:

@@ -24,6 +24,8 @@ STATE_ORDER = (
     "PENDING_ARGS_AVAIL",
     "PENDING_OBJ_STORE_MEM_AVAIL",
     "SUBMITTED_TO_WORKER",
+    "PENDING_ACTOR_TASK_ARGS_FETCH",
+    "PENDING_ACTOR_TASK_ORDERING_OR_CONCURRENCY",
     "PENDING_CREATION",
     "DEPENDENCIES_UNREADY",
     "RESTARTING",
@@ -73,7 +75,8 @@ class StateLister(Protocol):
     ) -> dict[str, Any]: ...
 
 
-def _state_rank(state: str) -> int:
+def state_rank(state: str) -> int:
+    """Where a task's or actor's state sorts (STATE_ORDER; others after, by name)."""
     return STATE_ORDER.index(state) if state in STATE_ORDER else len(STATE_ORDER)
 
 
@@ -94,7 +97,7 @@ def parse_listing(data: Any, name_key: str, what: str) -> Listing:
         by_state = counts.setdefault(name, {})
         by_state[state] = by_state.get(state, 0) + 1
     groups = [
-        WorkGroup(name, tuple(sorted(states.items(), key=lambda kv: (_state_rank(kv[0]), kv[0]))))
+        WorkGroup(name, tuple(sorted(states.items(), key=lambda kv: (state_rank(kv[0]), kv[0]))))
         for name, states in counts.items()
     ]
     groups.sort(key=lambda g: (-g.total, g.name))

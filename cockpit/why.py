@@ -704,6 +704,20 @@ def explain_deployment(
 # -- everything ------------------------------------------------------------------------------
 
 
+def _waiting(what, item, snap, work, caps, out, groups, now) -> Why:
+    """A pending actor's or task's answer: its placement group's, else where its resources
+    could go, with how long it has waited."""
+    why = _in_group(what, item.placement_group_id, out, groups)
+    if why is not None:
+        return why
+    return _with_wait(
+        place(what, item.resources, snap, work, caps, "its num_cpus/num_gpus/resources")
+        if item.resources
+        else _no_resources(what),
+        _waited(item.created_ms, now),
+    )
+
+
 def explain(snap: Snapshot, work: PendingWork, now: float) -> dict[str, Why]:
     """Every explanation the snapshot calls for, by key."""
     out: dict[str, Why] = {}
@@ -722,28 +736,12 @@ def explain(snap: Snapshot, work: PendingWork, now: float) -> dict[str, Why]:
         if actor.class_name == SUPERVISOR_CLASS or actor.name.startswith(SUPERVISOR_PREFIX):
             continue  # a job's own: its job's answer says it
         what = f"actor {actor.class_name}" + (f" ({actor.name})" if actor.name else "")
-        why = _in_group(what, actor.placement_group_id, out, groups)
-        if why is None:
-            why = _with_wait(
-                place(what, actor.resources, snap, work, caps, "its num_cpus/num_gpus/resources")
-                if actor.resources
-                else _no_resources(what),
-                _waited(actor.created_ms, now),
-            )
-        out[f"actor:{actor.actor_id}"] = why
+        out[f"actor:{actor.actor_id}"] = _waiting(what, actor, snap, work, caps, out, groups, now)
     for task in work.tasks:
         if task.type == "ACTOR_CREATION_TASK":
             continue  # its actor's answer says it
         what = f"task {task.name}"
-        why = _in_group(what, task.placement_group_id, out, groups)
-        if why is None:
-            why = _with_wait(
-                place(what, task.resources, snap, work, caps, "its num_cpus/num_gpus/resources")
-                if task.resources
-                else _no_resources(what),
-                _waited(task.created_ms, now),
-            )
-        out[f"task:{task.task_id}"] = why
+        out[f"task:{task.task_id}"] = _waiting(what, task, snap, work, caps, out, groups, now)
     for app in snap.serve.apps:
         for dep in app.deployments:
             why = explain_deployment(app, dep, snap, work, caps, now)
