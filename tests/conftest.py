@@ -60,3 +60,19 @@ def ray_head():
 async def client(ray_head):
     async with DashboardClient(ray_head.dashboard_url, discover=False) as c:
         yield c
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    """The suite runs on two pytest-xdist workers (`--dist loadgroup`, pyproject's addopts): every
+    test of the shared Ray head goes to one worker (one head for the run, as before), the
+    multi-node tests (their own namespaces and heads) to one worker, and the other tests by
+    module, so a module's fixtures are set up once."""
+    for item in items:
+        if "ray_head" in item.fixturenames:
+            group = "ray_head"
+        elif item.nodeid.startswith("tests/multinode/"):
+            group = "multinode"
+        else:
+            group = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
