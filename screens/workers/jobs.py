@@ -53,7 +53,11 @@ from raycockpit.screens.messages import (
 )
 
 PROM_BEAT_S = 10.0  # the nodes' metrics: Ray itself exports them every ~10 s
-AFTER_END_BEATS = 2
+# After the job ends: Ray exports a worker's last values up to ~10 s after it set them (later on a
+# loaded head), so the scraper goes on for AFTER_END_BEATS beats that answered, or at most
+# MAX_AFTER_END_BEATS beats when the head does not answer.
+AFTER_END_BEATS = 3
+MAX_AFTER_END_BEATS = 8
 NO_METRICS_PORT = (
     "no node says a metrics export port (Ray's metrics export is off?): charts use the log only"
 )
@@ -250,16 +254,17 @@ class JobWorkers:
     async def _scrape_job_metrics(self, job_id: str) -> None:
         """While the job's screen is open, every PROM_BEAT_S: the job's own metrics from each
         node's Prometheus port (cockpit/prom_metrics.py), handed to the screen. Cancelled with
-        the job's log follower; done AFTER_END_BEATS beats after the job has ended (Ray exports
-        a worker's last values up to ~10 s after it set them)."""
-        if self.client is None:
-            return
+        the job's log follower; done AFTER_END_BEATS answered beats after the job has ended
+        (MAX_AFTER_END_BEATS beats at most)."""
+        if self.client is None or getattr(self.client, "replay", None):
+            return  # a replay has no nodes to ask
         start = time.monotonic()
-        beats_after_end = 0
+        beats_after_end = answered_after_end = 0
         async with httpx.AsyncClient() as http:
             while True:
                 screens = self._job_screens(job_id)
                 job = screens[0].job if screens else None
+                answered = False
                 if job is not None and job.job_id:
                     try:
                         targets = metrics_targets(await self.client.node_summary())
@@ -274,9 +279,15 @@ class JobWorkers:
                         self.post_message(JobScreen.PromMetrics(job_id, metrics, seconds, note))
                         if not targets:
                             return
+                        answered = not scrape.unreachable
                 if job is not None and job.terminal:
                     beats_after_end += 1
-                    if beats_after_end > AFTER_END_BEATS or not job.job_id:
+                    answered_after_end += answered
+                    if (
+                        not job.job_id
+                        or answered_after_end > AFTER_END_BEATS
+                        or beats_after_end > MAX_AFTER_END_BEATS
+                    ):
                         return
                 await asyncio.sleep(PROM_BEAT_S)
 
@@ -288,6 +299,7 @@ class JobWorkers:
         return [s for s in self.screen_stack if isinstance(s, JobScreen) and s.job_id == job_id]
 
     def on_job_log_lines(self, message: JobLogLines) -> None:
+        self.record_log_lines(message.job_id, message.lines)  # while :record writes
         for screen in self._job_screens(message.job_id):
             screen.add_lines(message.lines)
 

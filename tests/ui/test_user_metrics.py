@@ -60,7 +60,7 @@ async def test_a_users_tune_program_on_the_job_screen(ray_head, tmp_path):
         await wait_for(
             pilot,
             lambda: series.series.get(counter) and series.series[counter][-1][1] == 12.0,
-            timeout=60,
+            timeout=90,
             what="the user's counter at 12 from the metrics port",
         )
         panel = screen.query_one("#job-metrics")
