@@ -67,6 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="hide and refuse every action that changes the cluster",
     )
+    p.add_argument(
+        "--record",
+        metavar="FILE",
+        help="write what the cockpit receives (answers and open log tails, secrets left out, "
+        "gzip, bounded by record_max_mb) to FILE; :record / :stop-record do it while running",
+    )
+    p.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="open a recording instead of a cluster: every pane as it was, keys [ ] { } < > to "
+        "move in time, . and * to play at 1x and 10x; nothing can change a cluster",
+    )
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="with --replay: start at TIME from the recording's start (seconds, MM:SS, H:MM:SS "
+        "or end); with --once: the snapshot at that moment",
+    )
     p.add_argument("--config", help="settings file (default ~/.config/raycockpit/cockpit.yaml)")
     p.add_argument("--version", action="version", version=f"raycockpit {__version__}")
     return p
@@ -246,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
             say(f"raycockpit: {line}")
         return EXIT_UNREACHABLE
     base = settings
+    if args.replay or args.at:
+        return _replay(args, settings)
+    if args.record and args.once:
+        say("raycockpit: --record keeps a session of the cockpit; --once prints one snapshot")
+        return EXIT_UNREACHABLE
     if args.all_contexts:
         if not args.once:
             say("raycockpit: --all-contexts goes with --once (the cockpit has the Fleet pane: 9)")
@@ -296,13 +319,81 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(
                 _once(target.address, settings, args.json, via=via, remote_port=port)
             )
-        return _run_app(target, settings, tunnel, base)
+        return _run_app(target, settings, tunnel, base, record=args.record)
     finally:
         if tunnel is not None:
             tunnel.shut_down()
 
 
-def _run_app(target: Target, settings: Settings, tunnel, base: Settings | None = None) -> int:
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    """--replay FILE [--at TIME] [--once [--json]]: a recording instead of a cluster."""
+    from raycockpit.cockpit.recording import (
+        RecordingError,
+        ReplayClock,
+        load_recording,
+        parse_at,
+        replay_client,
+    )
+
+    if not args.replay:
+        say("raycockpit: --at goes with --replay FILE (a moment of a recording)")
+        return EXIT_UNREACHABLE
+    others = [
+        flag
+        for flag, given in (
+            ("--address", args.address),
+            ("--ssh", args.ssh),
+            ("--context", args.context),
+            ("--all-contexts", args.all_contexts),
+            ("--record", args.record),
+        )
+        if given
+    ]
+    if others:
+        say(f"raycockpit: --replay asks no cluster: leave out {', '.join(others)}")
+        return EXIT_UNREACHABLE
+    try:
+        recording = load_recording(args.replay)
+        clock = ReplayClock(recording.start, recording.end)
+        if args.at:
+            clock.seek(parse_at(args.at, clock))
+    except (RecordingError, ValueError) as exc:
+        say(f"raycockpit: {exc}")
+        return EXIT_UNREACHABLE
+    if args.once:
+        from raycockpit.cockpit import clock as wall_clock
+
+        wall_clock.follow(clock.now)  # ages and durations as they were at that moment
+        return asyncio.run(_once_replay(recording, clock, args.json))
+    from raycockpit.screens.app import make_app
+
+    settings = settings.updated({"readonly": True, "contexts": {}, "context": None})
+    app = make_app(settings, client=replay_client(recording, clock), replay_clock=clock)
+    app.run()
+    return app.return_code or 0
+
+
+async def _once_replay(recording, clock, as_json: bool) -> int:
+    from raycockpit.cockpit.poller import Poller
+    from raycockpit.cockpit.recording import replay_client
+    from raycockpit.cockpit.report import snapshot_json, snapshot_text
+
+    async with replay_client(recording, clock) as client:
+        snap = await Poller(client).poll_once()
+    if not snap.connected:
+        say(f"raycockpit: the recording has no answer of the dashboard: {snap.connection_error}")
+        return EXIT_UNREACHABLE
+    sys.stdout.write(snapshot_json(snap) + "\n" if as_json else snapshot_text(snap))
+    return 0
+
+
+def _run_app(
+    target: Target,
+    settings: Settings,
+    tunnel,
+    base: Settings | None = None,
+    record: str | None = None,
+) -> int:
     from raycockpit.cockpit.gc_pacing import quiet_start
     from raycockpit.cockpit.kept_heads import KeptHead
     from raycockpit.cockpit.local import LocalHead
@@ -317,6 +408,7 @@ def _run_app(target: Target, settings: Settings, tunnel, base: Settings | None =
         kept_head=kept,
         tunnel=tunnel,
         base_settings=base,
+        record=record,
     )
     quiet_start()  # GC policy: cockpit/gc_pacing.py
     try:

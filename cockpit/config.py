@@ -47,6 +47,7 @@ EXPECTED = {
     "context": "the name of a context under contexts:",
     "postmortem_dir": "a folder path string for the post-mortems of failed jobs and dead nodes",
     "postmortem_keep": "a whole number of post-mortems to keep 1..10000",
+    "record_max_mb": "a number of megabytes 1..100000 (a recording's size limit)",
 }
 _ITEM_EXPECTED = {
     "keys": "a key string, e.g. 'ctrl+q' (several: 'ctrl+q,f10')",
@@ -154,6 +155,8 @@ class Settings(BaseModel):
     # post-mortems of failed jobs and dead nodes (cockpit/postmortem.py): where, and how many
     postmortem_dir: str | None = None  # else $XDG_STATE_HOME/raycockpit/postmortems
     postmortem_keep: Annotated[int, Field(ge=1, le=10_000)] = 50
+    # --record / :record (cockpit/recording.py): past this size the oldest half is dropped
+    record_max_mb: Annotated[float, Field(ge=1, le=100_000)] = 64.0
 
     @model_validator(mode="after")
     def _known_context(self) -> Settings:

@@ -22,6 +22,7 @@ from raycockpit.cockpit.kept_heads import KeptHead
 from raycockpit.cockpit.local import LocalHead
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.cockpit.poller import Poller
+from raycockpit.cockpit.recording import ReplayClock, TapTransport
 from raycockpit.cockpit.tunnel import SshTunnel
 from raycockpit.screens.actors import ActorsPane
 from raycockpit.screens.autoscaler import AutoscalerPane
@@ -51,6 +52,7 @@ from raycockpit.screens.workers.contexts import ContextWorkers
 from raycockpit.screens.workers.jobs import JobWorkers
 from raycockpit.screens.workers.nodes import NodeWorkers
 from raycockpit.screens.workers.postmortems import PostmortemWorkers
+from raycockpit.screens.workers.recording import REPLAY_BINDINGS, RecordingWorkers
 from raycockpit.screens.workers.serve import ServeWorkers
 
 PANES: list[tuple[str, type[Pane]]] = [
@@ -83,7 +85,7 @@ class CommandBar(Input):
     PLACEHOLDER = (
         ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :clusters  :fleet  :actors  "
         ":ctx NAME  :pause  "
-        ":refresh  :keys  :stop-head  :quit"
+        ":refresh  :keys  :record FILE  :stop-record  :stop-head  :quit"
     )
 
     can_focus = False  # only while open
@@ -117,6 +119,7 @@ class CockpitApp(
     ClustersWorkers,
     NodeWorkers,
     PostmortemWorkers,
+    RecordingWorkers,
     App,
 ):
     TITLE = "raycockpit"
@@ -141,6 +144,7 @@ class CockpitApp(
         Binding("question_mark", "keys", "Keys", id="app.keys"),
         Binding("ctrl+l", "command_log", "Command log", id="app.command_log", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
+        *REPLAY_BINDINGS,  # only in a replay (check_action)
     ]
 
     def __init__(
@@ -153,8 +157,12 @@ class CockpitApp(
         kept_head: KeptHead | None = None,
         tunnel: SshTunnel | None = None,
         base_settings: Settings | None = None,
+        record: str | None = None,
+        replay_clock: ReplayClock | None = None,
     ) -> None:
         super().__init__()
+        self.record_path = record  # --record FILE: started once the client is made
+        self.replay_clock = replay_clock  # --replay: the moment of the recording shown
         self.settings = settings  # of the cluster shown now (a context's, when one is)
         self.base_settings = base_settings or settings  # as loaded, before any context
         self.startup_tunnel = tunnel  # the CLI's: it shuts it down at exit
@@ -206,6 +214,8 @@ class CockpitApp(
             self._start_head()
         else:
             self._connect()
+        if self.replay_clock is not None:
+            self.start_replay_ticker()
         if self.kept_head is not None:
             self.notify(
                 f"attached to a head left running by raycockpit (pid {self.kept_head.pid}); "
@@ -284,9 +294,16 @@ class CockpitApp(
 
     def _connect(self) -> None:
         if self.client is None:
+            self.tap = TapTransport()  # :record listens here
             self.client = DashboardClient(
-                self.address, token=self.settings.token(), timeout=self.settings.request_timeout
+                self.address,
+                token=self.settings.token(),
+                timeout=self.settings.request_timeout,
+                transport=self.tap,
             )
+            if self.record_path:
+                self.start_recording(self.record_path)
+                self.record_path = None
         self.client.command_log = self.command_log
         self.poller = Poller(self.client, interval=self.settings.refresh)
         self._want_sections()
@@ -360,6 +377,8 @@ class CockpitApp(
                 line.link = self.link_state
                 line.stale_after = max(5.0, 2 * self.settings.refresh)
                 line.paused = paused
+                line.recording = self.recording_note()
+                line.replay = self.replay_note()
                 if self.snapshot is not None:
                     line.snapshot = self.snapshot
 
@@ -448,6 +467,9 @@ class CockpitApp(
             "tasks": "actors",
         }
         command = aliases.get(command, command)
+        if command == "record":
+            self.start_recording(argument)
+            return
         actions = {
             "pause": self.action_toggle_pause,
             "resume": self.action_toggle_pause,
@@ -455,6 +477,7 @@ class CockpitApp(
             "keys": self.action_keys,
             "help": self.action_keys,
             "stop-head": self.action_stop_head,
+            "stop-record": self.stop_recording,
             "quit": self.exit,
             "q": self.exit,
         }
@@ -484,7 +507,8 @@ class CockpitApp(
             self.push_screen(CommandLogScreen(self.command_log))
 
     def action_keys(self) -> None:
-        groups = [("Everywhere", self._describe(self.BINDINGS))]
+        shown = [b for b in self.BINDINGS if self.check_action(b.action.split("(")[0], ())]
+        groups = [("Everywhere", self._describe(shown))]
         pane = self.query_one(f"#{self.current_pane}", Pane)
         pane_keys = self._describe(pane.BINDINGS)
         for table in pane.query("KeyedTable"):
@@ -519,8 +543,15 @@ class CockpitApp(
                 )
         return out
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action.startswith("replay_"):
+            return self.replay_clock is not None  # the clock's keys exist only in a replay
+        return True
+
     async def on_unmount(self) -> None:
         self.gc_pacer.stop()
+        self.stop_recording(quiet=True)
+        self.end_replay()
         # a tunnel opened by a switch of context is ours (the CLI shuts down the one it opened)
         for tunnel in (self.tunnel, self._opening_tunnel):
             if tunnel is not None and tunnel is not self.startup_tunnel:
@@ -538,6 +569,8 @@ def make_app(
     kept_head: KeptHead | None = None,
     tunnel: SshTunnel | None = None,
     base_settings: Settings | None = None,
+    record: str | None = None,
+    replay_clock: ReplayClock | None = None,
 ) -> CockpitApp:
     """The one composition root, used by the CLI, the tests and the benchmarks."""
     return CockpitApp(
@@ -548,4 +581,6 @@ def make_app(
         kept_head=kept_head,
         tunnel=tunnel,
         base_settings=base_settings,
+        record=record,
+        replay_clock=replay_clock,
     )

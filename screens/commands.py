@@ -27,6 +27,11 @@ class CockpitCommands(Provider):
                 "stop the Ray head raycockpit started or kept (:stop-head)",
                 app.action_stop_head,
             ),
+            (
+                "Stop recording",
+                "close the file :record FILE / --record writes (:stop-record)",
+                app.stop_recording,
+            ),
             ("Quit", "leave raycockpit", app.action_quit),
         ]
         return items

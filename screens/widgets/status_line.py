@@ -22,6 +22,8 @@ class StatusLine(Static):
     address: reactive[str] = reactive("")
     state_note: reactive[str] = reactive("")  # e.g. "starting local head"
     link: reactive[str] = reactive("")  # the ssh tunnel: '' none, 'up', or why it is down
+    recording: reactive[str] = reactive("")  # '● rec FILE' while :record / --record writes
+    replay: reactive[str] = reactive("")  # in a replay: where it stands (workers/recording.py)
 
     stale_after: float = 5.0  # the data's age is shown once it is older than this (seconds)
     _shown: Text | None = None
@@ -68,6 +70,10 @@ class StatusLine(Static):
                 text.append(f"  data {human_duration(age)} old", style="yellow")
         if self.paused:
             text.append("  ‖ paused", style="bold magenta")
+        if self.recording:
+            text.append(f"  {self.recording}", style="bold red")
+        if self.replay:
+            text.append(f"  {self.replay}", style="bold magenta")
         return text
 
 
