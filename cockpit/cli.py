@@ -352,8 +352,15 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     if others:
         say(f"raycockpit: --replay asks no cluster: leave out {', '.join(others)}")
         return EXIT_UNREACHABLE
+    source = Path(args.replay).expanduser()
+    if not source.exists():  # a post-mortem's job or node id: its bundle in the folder
+        from raycockpit.cockpit.postmortem import bundle_id, folder_for
+
+        folder = folder_for(settings.postmortem_dir)
+        names = (args.replay, bundle_id("job", args.replay), bundle_id("node", args.replay))
+        source = next((folder / n for n in names if (folder / n).is_dir()), source)
     try:
-        recording = load_recording(args.replay)
+        recording = load_recording(source)
         clock = ReplayClock(recording.start, recording.end)
         if args.at:
             clock.seek(parse_at(args.at, clock))

@@ -36,11 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from raycockpit.cockpit.models import Job, Node, Snapshot
+from raycockpit.cockpit.recording import BUNDLE_RECORDING
 from raycockpit.cockpit.report import snapshot_dict
 
 FORMAT = 1
 DEFAULT_KEEP = 50
 META, JOB, LOG, NODE, SNAPSHOT = "meta.json", "job.json", "log.txt", "node.json", "snapshot.json"
+RECORDING = BUNDLE_RECORDING  # the dashboard's answers at that moment: raycockpit --replay BUNDLE
 TMP_PREFIX = ".tmp-"
 TMP_STALE_S = 3600.0  # a temporary folder older than this was left by a writer that died
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -302,11 +304,13 @@ def write(
     job_info_error: str = "",
     keep: int = DEFAULT_KEEP,
     now: float | None = None,
+    recording: Path | None = None,
 ) -> Path | None:
     """Write the bundle of `failure` (atomically), then keep the newest `keep` bundles.
 
     `job_info`: the job's JSON from the dashboard (None: the snapshot's row is kept instead, and
-    `job_info_error` says why); `log`: its whole log (None: `log_error` says why it is missing).
+    `job_info_error` says why); `log`: its whole log (None: `log_error` says why it is missing);
+    `recording`: a recording of that moment (cockpit/recording.py), moved into the bundle.
     Returns the bundle's folder, or None when the bundle was there already (never written twice).
     An OSError (a folder that cannot be written) is the caller's to report."""
     now = time.time() if now is None else now
@@ -350,6 +354,9 @@ def write(
             _dump(tmp / NODE, node)
             meta.update(status=failure.node.state, message=failure.node.state_message)
         _dump(tmp / SNAPSHOT, report)
+        if recording is not None and recording.is_file():
+            shutil.move(recording, tmp / RECORDING)
+            meta["recording"] = RECORDING
         _dump(tmp / META, meta)  # last: a folder with meta.json is a whole bundle
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
         try:

@@ -53,6 +53,7 @@ SECRET_WORD = re.compile(
 )
 FLUSH_S = 1.0
 MIN_LEARNED = 4  # a secret value shorter than this is not cut from other text (too common)
+BUNDLE_RECORDING = "recording.rcrec"  # its name in a post-mortem bundle (cockpit/postmortem.py)
 QUEUE_ITEMS = 256  # answers waiting for the writer thread; past that they are counted as lost
 
 
@@ -141,6 +142,7 @@ class Recorder:
         self._queue: queue.Queue = queue.Queue(QUEUE_ITEMS)
         self._written: set[str] = set()  # body shas in the file
         self._learned: set[str] = set()  # secret values seen in env_vars: cut everywhere
+        self.answers = 0  # answers handed in
         self.lost = 0  # answers dropped because the writer fell behind
         self.dropped_before: float | None = None  # oldest time kept after a trim
         self.error: str | None = None
@@ -180,6 +182,7 @@ class Recorder:
 
     # fed from the event loop
     def http(self, key: str, status: int, content_type: str, body: bytes) -> None:
+        self.answers += 1
         self._put(("http", time.time(), key, status, content_type, body))
 
     def log_lines(self, job_id: str, lines: list[str]) -> None:
@@ -300,24 +303,27 @@ def _body_weight(record: dict, recording: Recording) -> int:
 
 class TapTransport(httpx.AsyncBaseTransport):
     """The client's transport: hands every GET answer to the recorder while one is set (`:record`
-    sets it, `:stop-record` clears it); a plain pass-through otherwise."""
+    sets it, `:stop-record` clears it) and to the short recordings of a moment (`moments`: a
+    post-mortem's); a plain pass-through otherwise."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
         self.inner = inner or httpx.AsyncHTTPTransport()
         self.recorder: Recorder | None = None
+        self.moments: list[Recorder] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
-        recorder = self.recorder
-        if recorder is None or request.method != "GET":
+        recorders = [r for r in (self.recorder, *self.moments) if r is not None]
+        if not recorders or request.method != "GET":
             return response
         body = await response.aread()
-        recorder.http(
-            request_key(request),
-            response.status_code,
-            response.headers.get("content-type", ""),
-            body,
-        )
+        for recorder in recorders:
+            recorder.http(
+                request_key(request),
+                response.status_code,
+                response.headers.get("content-type", ""),
+                body,
+            )
         return httpx.Response(
             response.status_code,
             headers=[(k, v) for k, v in response.headers.items() if k != "content-encoding"],
@@ -410,6 +416,13 @@ class Recording:
 def load_recording(path: str | Path) -> Recording:
     """Read a recording; a RecordingError says what is wrong with the file and what to do."""
     path = Path(path).expanduser()
+    if path.is_dir():  # a post-mortem bundle: the recording of its moment
+        if not (path / BUNDLE_RECORDING).is_file():
+            raise RecordingError(
+                f"{path} holds no {BUNDLE_RECORDING} (not a post-mortem bundle, or one kept "
+                "before bundles had recordings: raycockpit postmortem show ID prints it)"
+            )
+        path = path / BUNDLE_RECORDING
     try:
         raw = gzip.decompress(path.read_bytes())
     except FileNotFoundError:

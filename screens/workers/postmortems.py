@@ -11,6 +11,8 @@ runs after CockpitApp's own for the same message."""
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
 from pathlib import Path
 
 from textual import work
@@ -20,6 +22,8 @@ from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.errors import CockpitError
 from raycockpit.cockpit.models import Snapshot
+from raycockpit.cockpit.poller import Poller
+from raycockpit.cockpit.recording import Recorder, RecordingError
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.messages import SnapshotUpdated
 from raycockpit.screens.postmortems import PostmortemListScreen
@@ -38,6 +42,8 @@ class PostmortemWorkers:
         return postmortem.folder_for(self.settings.postmortem_dir)
 
     def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
+        if getattr(self, "replay_clock", None) is not None:
+            return  # a replay's failures were the recorded cluster's: nothing new to keep
         snap = message.snapshot
         previous, self._pm_previous = self._pm_previous, snap
         found = postmortem.failures(previous, snap)
@@ -62,15 +68,27 @@ class PostmortemWorkers:
             return None
         info = log = None
         info_error = log_error = ""
-        if failure.job is not None and self.client is not None:
-            try:
-                info = await self.client.get_job(failure.key)
-            except CockpitError as exc:
-                info_error = exc.one_line()
-            try:
-                log = await self.client.job_logs(failure.key)
-            except CockpitError as exc:
-                log_error = exc.one_line()
+        client = self.client
+        recorder = self._moment_recorder()
+        try:
+            if recorder is not None and client is not None:
+                await Poller(client).poll_once()  # every section, into the bundle's recording
+            if failure.job is not None and client is not None:
+                try:
+                    info = await client.get_job(failure.key)
+                except CockpitError as exc:
+                    info_error = exc.one_line()
+                try:
+                    log = await client.job_logs(failure.key)
+                except CockpitError as exc:
+                    log_error = exc.one_line()
+        finally:
+            if recorder is not None:
+                self.tap.moments.remove(recorder)  # type: ignore[attr-defined]
+        if recorder is not None:
+            if log:
+                recorder.log_lines(failure.key, log.splitlines())
+            await asyncio.to_thread(recorder.close)
         try:
             return await asyncio.to_thread(
                 postmortem.write,
@@ -82,6 +100,11 @@ class PostmortemWorkers:
                 log_error=log_error,
                 job_info_error=info_error,
                 keep=keep,
+                recording=(
+                    recorder.path
+                    if recorder is not None and recorder.answers and not recorder.error
+                    else None
+                ),
             )
         except OSError as exc:
             self.notify(  # type: ignore[attr-defined]
@@ -91,6 +114,31 @@ class PostmortemWorkers:
                 timeout=10,
             )
             return None
+        finally:
+            if recorder is not None:
+                recorder.path.unlink(missing_ok=True)  # moved into the bundle, or not kept
+
+    def _moment_recorder(self) -> Recorder | None:
+        """A recording of this moment, fed by the app's client (the bundle's `recording.rcrec`,
+        opened by `raycockpit --replay BUNDLE`); None when the app's client has no tap (a client
+        handed in, a replay) or no temporary file can be made: the bundle is kept without it."""
+        tap = getattr(self, "tap", None)
+        if tap is None:
+            return None
+        token = self.settings.token()
+        try:
+            fd, name = tempfile.mkstemp(prefix="rc-pm-", suffix=".rcrec")
+            os.close(fd)
+            recorder = Recorder(
+                name,
+                address=self.address,  # type: ignore[attr-defined]
+                max_bytes=int(self.settings.record_max_mb * 2**20),
+                secrets=[token] if token else [],
+            ).start()
+        except (OSError, RecordingError):
+            return None
+        tap.moments.append(recorder)
+        return recorder
 
     def action_postmortems(self) -> None:
         """`m` in the Jobs pane: the post-mortems kept, read from the folder alone."""

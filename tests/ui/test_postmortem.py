@@ -131,6 +131,7 @@ async def test_a_failed_job_leaves_a_bundle_that_outlives_the_cluster(
         "job.json",
         "log.txt",
         "meta.json",
+        "recording.rcrec",
         "snapshot.json",
     ]
     assert "boom" in (bundle / "log.txt").read_text()
@@ -172,3 +173,17 @@ async def test_a_failed_job_leaves_a_bundle_that_outlives_the_cluster(
     assert shown.returncode == 0, shown.stderr
     assert "boom" in shown.stdout and f'"submission_id": "{job_id}"' in shown.stdout
     print(listed.stdout + shown.stdout)
+    # the bundle opens like a recording: --replay ID (or its folder), here as a script would
+    replayed = subprocess.run(
+        [str(RAYCOCKPIT), "--replay", job_id, "--once", "--json", "--at", "end"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    snap = json.loads(replayed.stdout)
+    assert {j["submission_id"]: j["status"] for j in snap["jobs"]}[job_id] == "FAILED"
+    assert [n["ip"] for n in snap["nodes"]] == ["127.0.0.1"]

@@ -85,7 +85,8 @@ def test_unknown_key_with_a_suggestion(tmp_path, capsys):
     assert code == 2 and len(lines) == 1
     assert (
         "unknown key 'colour' (known keys: address, " in lines[0]
-        and "token_path, contexts, context, postmortem_dir, postmortem_keep, record_max_mb)" in lines[0]
+        and "token_path, contexts, context, postmortem_dir, postmortem_keep, record_max_mb)"
+        in lines[0]
     )
 
 
