@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -84,6 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TIME",
         help="with --replay: start at TIME from the recording's start (seconds, MM:SS, H:MM:SS "
         "or end); with --once: the snapshot at that moment",
+    )
+    p.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the cockpit to browsers (textual-serve): one cockpit per tab, on the cluster "
+        "this resolves to (the embedded head is started once, here)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="with --web: the address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="with --web: the port (default 8000)")
+    p.add_argument(
+        "--web-token",
+        metavar="TOKEN",
+        help="with --web: the page and its websocket answer only /?token=TOKEN (needed on any "
+        "address but loopback)",
     )
     p.add_argument("--config", help="settings file (default ~/.config/raycockpit/cockpit.yaml)")
     p.add_argument("--version", action="version", version=f"raycockpit {__version__}")
@@ -307,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"raycockpit: {exc}")
         return EXIT_UNREACHABLE
     try:
+        if args.web:
+            return _serve_web(target, settings, args)
         if args.once:
             if target.embedded:
                 say(
@@ -323,6 +340,68 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if tunnel is not None:
             tunnel.shut_down()
+
+
+def _serve_web(target: Target, settings: Settings, args: argparse.Namespace) -> int:
+    """--web: one server for every tab; the embedded head (when it is the target) started here,
+    once, and stopped when the server stops."""
+    if args.once or args.record:
+        say("raycockpit: --web serves the cockpit; leave out --once and --record")
+        return EXIT_UNREACHABLE
+    if not 0 < args.port < 65536:
+        say(f"raycockpit: --port {args.port}: expected a port 1..65535")
+        return EXIT_UNREACHABLE
+    try:
+        from raycockpit.screens.web import CockpitWebServer, is_loopback, tab_command
+    except ImportError as exc:  # the web extra is not installed
+        say(f"raycockpit: --web needs textual-serve ({exc}): pip install 'raycockpit[web]'")
+        return EXIT_UNREACHABLE
+    if not is_loopback(args.host) and not args.web_token:
+        say(
+            f"raycockpit: --web on {args.host} (not loopback) needs --web-token TOKEN: anyone who "
+            "reaches that port could drive your cluster"
+        )
+        return EXIT_UNREACHABLE
+    from raycockpit.cockpit.local import LocalHead, port_in_use
+
+    if port_in_use(args.port, args.host if args.host != "localhost" else "127.0.0.1"):
+        say(f"raycockpit: --web: {args.host}:{args.port} is in use; pick another with --port")
+        return EXIT_UNREACHABLE
+    head = None
+    address = target.address
+    if target.embedded:
+        head = LocalHead()
+        say("raycockpit: starting the local Ray head for the web cockpit...")
+        try:
+            head.start()
+        except Exception as exc:  # LocalHeadError and what the start raised: one line
+            say(f"raycockpit: the local head did not start: {exc}")
+            head.stop()
+            return EXIT_UNREACHABLE
+        address = head.dashboard_url
+        say(f"raycockpit: local Ray head at {address} (stopped with the server)")
+    extra = []
+    if args.config:
+        extra += ["--config", args.config]
+    if args.refresh is not None:
+        extra += ["--refresh", str(args.refresh)]
+    if settings.readonly:
+        extra.append("--readonly")
+    token = settings.token()
+    if token:  # the tabs read it from their environment: never from, nor to, the page
+        os.environ["RAY_AUTH_TOKEN"] = token
+    server = CockpitWebServer(
+        tab_command(address, extra), host=args.host, port=args.port, web_token=args.web_token
+    )
+    try:
+        server.serve_until_signal()
+    finally:
+        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
+        if head is not None:
+            say("raycockpit: stopping the local Ray head...")
+            head.stop()
+    return 0
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:

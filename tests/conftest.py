@@ -62,6 +62,13 @@ async def client(ray_head):
         yield c
 
 
+EMBEDDED_HEAD_MODULES = {
+    "tests/e2e/test_hangup.py",
+    "tests/e2e/test_over_ssh.py",
+    "tests/e2e/test_web.py",
+}
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """The suite runs on two pytest-xdist workers (`--dist loadgroup`, pyproject's addopts): every
@@ -73,6 +80,8 @@ def pytest_collection_modifyitems(config, items):
             group = "ray_head"
         elif item.nodeid.startswith("tests/multinode/"):
             group = "multinode"
+        elif item.nodeid.split("::", 1)[0] in EMBEDDED_HEAD_MODULES:
+            group = "embedded-head"  # each starts a head on Ray's standard ports: one at a time
         else:
             group = item.nodeid.split("::", 1)[0]
         item.add_marker(pytest.mark.xdist_group(group))
