@@ -56,8 +56,10 @@ async def test_a_real_session_recorded_then_replayed(ray_head, tmp_path):
         job = parse_job(await client.get_job(submission))
     assert job is not None
 
-    app = make_app(settings, address=ray_head.dashboard_url, record=str(path))
+    app = make_app(settings, address=ray_head.dashboard_url)
     async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.client is not None, what="the app connected")
+        await pilot.press("colon", *f"record {path}", "enter")  # as a user starts one
         await wait_for(pilot, lambda: app.recorder is not None, what="the recorder started")
         await pilot.press("2")
         nodes = app.query_one("#nodes-table")
@@ -79,7 +81,13 @@ async def test_a_real_session_recorded_then_replayed(ray_head, tmp_path):
         recorded_nodes = table_rows(nodes)
         status = app.query_one("#status").render().plain
         assert "● rec session.rcrec" in status, status
-    assert app.recorder is None  # stopped and written out at exit
+        await pilot.press("colon", *"stop-record", "enter")
+        assert app.recorder is None
+        await wait_for(
+            pilot,
+            lambda: any("recording saved" in str(n.message) for n in app._notifications),
+            what="the recording saved",
+        )
 
     raw = gzip.decompress(path.read_bytes()).decode()
     for secret in (TOKEN, *SECRETS.values()):
