@@ -239,6 +239,7 @@ class JobWorkers:
     async def _follow(self, job_id: str) -> None:
         if self.client is None:
             return
+        self.tail_restarted(job_id)  # this follower delivers the log from its first line
         follower = JobLogFollower(
             self.client,
             job_id,

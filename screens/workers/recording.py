@@ -81,6 +81,13 @@ class RecordingWorkers:
             return
         self.recorder = recorder
         self.tap.recorder = recorder
+        counts = self._tail_counts()
+        for screen in self.screen_stack:  # a tail open now: the lines it has shown so far
+            if isinstance(screen, JobScreen):
+                shown = list(screen.query_one("#job-log").lines)
+                recorder.log_lines(screen.job_id, shown)
+                delivered = counts.get(screen.job_id, (0, 0))[0]
+                counts[screen.job_id] = (delivered, delivered)
         self._show_recording()
         self.notify(
             f"recording to {recorder.path} (:stop-record ends it; secrets are left out)",
@@ -111,9 +118,26 @@ class RecordingWorkers:
         else:
             self.notify(f"recording saved: {recorder.path}{lost}", timeout=8)
 
+    def tail_restarted(self, job_id: str) -> None:
+        """A new follower of `job_id` starts from the log's first line (the screen opened again):
+        the lines it delivers again are not recorded twice."""
+        self._tail_counts()[job_id] = (0, self._tail_counts().get(job_id, (0, 0))[1])
+
     def record_log_lines(self, job_id: str, lines: list[str]) -> None:
-        if self.recorder is not None:
-            self.recorder.log_lines(job_id, lines)
+        """The lines of the log beyond those already recorded (by this follower or one before)."""
+        counts = self._tail_counts()
+        delivered, recorded = counts.get(job_id, (0, 0))
+        total = delivered + len(lines)
+        if self.recorder is None:
+            counts[job_id] = (total, recorded)
+            return
+        counts[job_id] = (total, max(recorded, total))
+        if total > recorded:
+            self.recorder.log_lines(job_id, lines[max(0, recorded - delivered) :])
+
+    def _tail_counts(self) -> dict[str, tuple[int, int]]:
+        """Job id -> (lines its current follower delivered, lines of it recorded)."""
+        return self.__dict__.setdefault("_recorded_tail_counts", {})
 
     def recording_note(self) -> str:
         return f"● rec {self.recorder.path.name}" if self.recorder is not None else ""

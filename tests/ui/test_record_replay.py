@@ -75,6 +75,14 @@ async def test_a_real_session_recorded_then_replayed(ray_head, tmp_path):
         # what the replay must show: the session's lines, the secret the job printed cut out
         recorded_log = [line.replace(SECRETS["DB_PASSWORD"], REDACTED) for line in log.lines]
         assert f"password is {REDACTED}" in recorded_log, recorded_log
+        await pilot.press("escape")  # left and opened again: its new tail starts from line one
+        app.open_job(job)
+        await wait_for(pilot, lambda: app.screen is screen, what="the job screen again")
+        await wait_for(
+            pilot,
+            lambda: screen.tail.state == "ended" and log.line_count == len(recorded_log),
+            what="the log shown again",
+        )
         assert any("step 4 of the recorded job" in line for line in recorded_log)
         await pilot.press("escape", "p")  # pause: the last answers are the ones shown
         await pilot.pause(1.5)
@@ -95,7 +103,8 @@ async def test_a_real_session_recorded_then_replayed(ray_head, tmp_path):
     assert "WANDB_API_KEY" in raw  # the name is kept, its value left out
     recording = load_recording(path)
     assert recording.address == ray_head.dashboard_url
-    assert recording.log_lines(job.key, recording.end)  # the open tail was recorded
+    # the open tail was recorded, each line once though the screen showed it twice
+    assert recording.log_lines(job.key, recording.end) == recorded_log
 
     # --replay FILE --once --json --at TIME: the snapshot of that moment, for scripts
     printed = cockpit("--replay", str(path), "--once", "--json", "--at", "end")
