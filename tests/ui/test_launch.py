@@ -96,8 +96,10 @@ def mlflow_server():
 
 
 # Edits on top of the smoke preset, in the form's field order. The ui layer runs each workload
-# once, from its form, with the smallest values that still log, chart a metric and succeed; the
-# smoke presets themselves run as they are in tests/cluster/test_workloads.py.
+# once, from its form: core and data as their smoke presets are (their results are checked here,
+# SMOKE_CHECKS; the cluster layer does not run them again), the others with the smallest values
+# that still log, chart a metric and succeed (their smoke presets run as they are in
+# tests/cluster/test_workloads.py).
 CHANGES = {
     "train": lambda tmp: [("epochs", "2"), ("storage_path", str(tmp / "train"))],
     "tune": lambda tmp: [
@@ -112,11 +114,7 @@ CHANGES = {
         ("num_epochs", "1"),
         ("storage_path", str(tmp / "rl")),
     ],
-    "data": lambda tmp: [
-        ("pipeline", "range"),
-        ("num_rows", "1000"),
-        ("output_path", str(tmp / "data")),
-    ],
+    "data": lambda tmp: [("output_path", str(tmp / "data"))],
     "core": lambda tmp: [("seed", "7")],
     "serve": lambda tmp: [("port", str(free_port())), ("duration", "3")],
 }
@@ -169,12 +167,32 @@ async def test_each_workload_from_its_form(ray_head, short_dir, mlflow_server, w
                 lambda: line in rendered_text(shown).replace("\n", ""),
                 what="the mlflow_run line on the job screen",
             )
+        if workload in SMOKE_CHECKS:
+            SMOKE_CHECKS[workload](screen.series.end.data["metrics"], screen.series.artifacts)
         if workload == "rl":  # CartPole (the cluster layer runs the custom env): it plays, saves
             assert screen.series.last()["episode_return_mean"] > 0, screen.series.last()
             assert any(a.get("name") == "checkpoint" for a in screen.series.artifacts), tail
 
 
 MLFLOW_EXPERIMENTS = {"train": "raycockpit-train", "tune": "raycockpit-tune"}
+
+
+def check_core_smoke(end: dict, artifacts: list[dict]) -> None:
+    assert end["array_check_ok"] == 1 and end["tasks_per_s"] > 0, end
+    assert abs(end["pi_estimate"] - 3.14159) < 0.05, end
+    assert end["object_store_bytes_used"] >= 16 * 2**20, end  # the shared array is in the store
+
+
+def check_data_smoke(end: dict, artifacts: list[dict]) -> None:
+    assert end["range_sum_ok"] == 1 and end["range_rows"] == 100000, end
+    assert end["csv_train_rows"] + end["csv_test_rows"] == end["csv_rows"] == 20000, end
+    assert end["csv_test_rows"] == 4000, end
+    paths = {a["name"]: a.get("path") for a in artifacts}
+    for name in ("range_parquet", "train_parquet", "test_parquet"):
+        assert list(Path(paths[name]).glob("*.parquet")), (name, paths)
+
+
+SMOKE_CHECKS = {"core": check_core_smoke, "data": check_data_smoke}
 
 
 def check_mlflow(server: MlflowServer, workload: str, screen, tail: str) -> str:
