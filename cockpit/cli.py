@@ -393,15 +393,19 @@ def _serve_web(target: Target, settings: Settings, args: argparse.Namespace) -> 
     server = CockpitWebServer(
         tab_command(address, extra), host=args.host, port=args.port, web_token=args.web_token
     )
+    code = 0
     try:
         server.serve_until_signal()
+    except OSError as exc:  # the port taken meanwhile, an address this machine does not have
+        say(f"raycockpit: --web cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        code = EXIT_UNREACHABLE
     finally:
         for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)
         if head is not None:
             say("raycockpit: stopping the local Ray head...")
             head.stop()
-    return 0
+    return code
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:

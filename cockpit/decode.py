@@ -107,6 +107,7 @@ class RayletFields(TypedDict, total=False):
     stateMessage: Any
     labels: Any
     startTimeMs: Any
+    metricsExportPort: Any
 
 
 class NodeFields(TypedDict, total=False):

@@ -80,6 +80,7 @@ class Node:
     logical_text: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     start_time_ms: int | None = None
+    metrics_port: int | None = None  # raylet.metricsExportPort: the node's Prometheus text
 
     @property
     def name(self) -> str:

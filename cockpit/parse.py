@@ -169,6 +169,10 @@ def parse_gpu_processes(raw: Any) -> tuple[GpuProcess, ...] | None:
     return tuple(out)
 
 
+def _port(value: Any) -> int | None:
+    return value if isinstance(value, int) and 0 < value < 65536 else None
+
+
 def parse_node(raw: Any, logical_text: str = "") -> Node | None:
     if not isinstance(raw, dict):
         return None
@@ -243,6 +247,7 @@ def parse_node(raw: Any, logical_text: str = "") -> Node | None:
         resources_total={k: float(_num(v)) for k, v in resources.items()},
         logical_text=logical_text,
         labels={str(k): _str(v) for k, v in _dict(raylet.get("labels")).items()},
+        metrics_port=_port(raylet.get("metricsExportPort")),
         start_time_ms=_int(raylet.get("startTimeMs")),
     )
 

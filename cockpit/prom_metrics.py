@@ -24,11 +24,14 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+from raycockpit.cockpit.models import Node
 
 SOURCE = "prometheus"
 SCRAPE_TIMEOUT_S = 5.0  # a loaded node's agent can take seconds to render ~1 MB of text
@@ -143,20 +146,21 @@ def series_name(metric: str) -> str:
     return f"{metric} ({SOURCE})"
 
 
-def metrics_targets(summary: Any) -> list[tuple[str, int]]:
-    """(ip, metrics port) of each alive node, from the `data` of `/nodes?view=summary`
-    (`raylet.metricsExportPort`, `ip` or `raylet.nodeManagerAddress`)."""
-    rows = summary.get("summary") if isinstance(summary, dict) else None
+def metrics_targets(
+    nodes: Iterable[Node], only: Iterable[str] | None = None
+) -> list[tuple[str, int]]:
+    """(ip, metrics port) of each alive node of a snapshot (parse.py reads the port from
+    `raylet.metricsExportPort` of `/nodes?view=summary`): the poller's nodes, so the scraper
+    never fetches and decodes the node summary itself (18 MB at 1,000 nodes). With `only`: those
+    node ids and the head (a job's nodes: on a big cluster not every node is asked)."""
+    wanted = None if only is None else set(only)
     out: list[tuple[str, int]] = []
-    for row in rows if isinstance(rows, list) else []:
-        raylet = row.get("raylet") if isinstance(row, dict) else None
-        if not isinstance(raylet, dict) or raylet.get("state", "ALIVE") != "ALIVE":
+    for node in nodes:
+        if wanted is not None and node.node_id not in wanted and not node.is_head:
             continue
-        ip = row.get("ip") or raylet.get("nodeManagerAddress")
-        port = raylet.get("metricsExportPort")
-        if isinstance(ip, str) and ip and isinstance(port, int) and 0 < port < 65536:
-            if (ip, port) not in out:
-                out.append((ip, port))
+        if node.state == "ALIVE" and node.ip and node.metrics_port is not None:
+            if (node.ip, node.metrics_port) not in out:
+                out.append((node.ip, node.metrics_port))
     return out
 
 
@@ -166,17 +170,29 @@ class StateLister(Protocol):  # DashboardClient.list_state
     ) -> dict[str, Any]: ...
 
 
-async def job_worker_ids(client: StateLister, job_id: str) -> set[str]:
-    """The worker ids that ran the job's tasks and actors (the state API's task list)."""
+@dataclass(frozen=True)
+class JobPlaces:
+    """Where a job ran: its workers (Ray labels a user's metrics with them) and their nodes
+    (the only ones worth scraping, with the head, where the driver runs)."""
+
+    workers: frozenset[str]
+    nodes: frozenset[str]
+
+
+async def job_places(client: StateLister, job_id: str) -> JobPlaces:
+    """The workers and nodes that ran the job's tasks and actors (the state API's task list)."""
     data = await client.list_state("tasks", [("job_id", "=", job_id)], TASK_LIMIT)
     inner = data.get("result") if isinstance(data, dict) else None
     rows = inner.get("result") if isinstance(inner, dict) else None
-    out = set()
+    workers, nodes = set(), set()
     for row in rows if isinstance(rows, list) else []:
-        worker = row.get("worker_id") if isinstance(row, dict) else None
-        if isinstance(worker, str) and worker:
-            out.add(worker)
-    return out
+        if not isinstance(row, dict):
+            continue
+        for key, into in (("worker_id", workers), ("node_id", nodes)):
+            value = row.get(key)
+            if isinstance(value, str) and value:
+                into.add(value)
+    return JobPlaces(frozenset(workers), frozenset(nodes))
 
 
 @dataclass

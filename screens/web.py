@@ -110,18 +110,35 @@ class CockpitWebServer(Server):
         logging.basicConfig(level=logging.WARNING, format="raycockpit --web: %(message)s")
 
     def serve_until_signal(self) -> None:
-        """Serve until Ctrl+C, SIGTERM or a hangup (the terminal of an ssh session closing)."""
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        loop.add_signal_handler(signal.SIGHUP, self.request_exit)
-        self.serve()
+        """Serve until Ctrl+C, SIGTERM or a hangup (the terminal of an ssh session closing);
+        the line that gives the address is printed once the port listens. An OSError (the port
+        taken, an address not here) is the caller's to say."""
+        self.initialize_logging()
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, stop.set)
+        runner = web.AppRunner(await self._make_app(), handle_signals=False)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+            where = f"http://{self.host}:{self.port}/"
+            if self.web_token:
+                where += "?token=<--web-token>"
+            print(
+                f"raycockpit: serving the cockpit on {where} (one cockpit per tab; Ctrl+C stops)",
+                file=sys.stderr,
+                flush=True,
+            )
+            await stop.wait()
+        finally:
+            await runner.cleanup()  # on_shutdown closes every tab first
 
     async def on_startup(self, app: web.Application) -> None:
-        where = f"http://{self.host}:{self.port}/"
-        if self.web_token:
-            where += "?token=<--web-token>"
-        print(f"raycockpit: serving the cockpit on {where} (one cockpit per tab; Ctrl+C stops)",
-              file=sys.stderr, flush=True)  # fmt: skip
+        """textual-serve prints its logo here; the address is printed once the port listens."""
 
     async def on_shutdown(self, app: web.Application) -> None:
         for socket in list(self._sockets):

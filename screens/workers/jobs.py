@@ -32,7 +32,7 @@ from raycockpit.cockpit.packaging import build_package
 from raycockpit.cockpit.preflight import Finding, Preflight, check_request
 from raycockpit.cockpit.prom_metrics import (
     job_metrics,
-    job_worker_ids,
+    job_places,
     metrics_targets,
     scrape_nodes,
     unreachable_line,
@@ -53,6 +53,7 @@ from raycockpit.screens.messages import (
 )
 
 PROM_BEAT_S = 10.0  # the nodes' metrics: Ray itself exports them every ~10 s
+FIRST_BEAT_S = 1.0  # after the job screen opens (scale.py: opening a job was 100+ ms without)
 # After the job ends: Ray exports a worker's last values up to ~10 s after it set them (later on a
 # loaded head), so the scraper goes on for AFTER_END_BEATS beats that answered, or at most
 # MAX_AFTER_END_BEATS beats when the head does not answer.
@@ -261,21 +262,24 @@ class JobWorkers:
             return  # a replay has no nodes to ask
         start = time.monotonic()
         beats_after_end = answered_after_end = 0
+        await asyncio.sleep(FIRST_BEAT_S)  # the screen is painted first: its key is answered
         async with httpx.AsyncClient() as http:
             while True:
                 screens = self._job_screens(job_id)
                 job = screens[0].job if screens else None
                 answered = False
-                if job is not None and job.job_id:
+                nodes = self.snapshot.nodes if self.snapshot is not None else ()
+                if job is not None and job.job_id and nodes:  # no nodes yet: the next beat
                     try:
-                        targets = metrics_targets(await self.client.node_summary())
-                        workers = await job_worker_ids(self.client, job.job_id)
+                        places = await job_places(self.client, job.job_id)
                     except CockpitError:
-                        targets = workers = None  # the poller says what is wrong with the head
-                    if targets is not None and workers is not None:
+                        places = None  # the poller says what is wrong with the head
+                    if places is not None:
+                        # the poller's nodes (no fetch of our own), those the job ran on
+                        targets = metrics_targets(nodes, only=places.nodes)
                         scrape = await scrape_nodes(http, targets)
                         note = unreachable_line(scrape) if targets else NO_METRICS_PORT
-                        metrics = job_metrics(scrape.samples, job.job_id, workers)
+                        metrics = job_metrics(scrape.samples, job.job_id, places.workers)
                         seconds = round(time.monotonic() - start, 1)
                         self.post_message(JobScreen.PromMetrics(job_id, metrics, seconds, note))
                         if not targets:

@@ -17,10 +17,11 @@ import pytest
 from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.models import TERMINAL_JOB_STATES
 from raycockpit.cockpit.packaging import build_package, ensure_uploaded
+from raycockpit.cockpit.parse import parse_nodes
 from raycockpit.cockpit.printed_metrics import LogMetrics
 from raycockpit.cockpit.prom_metrics import (
     job_metrics,
-    job_worker_ids,
+    job_places,
     metrics_targets,
     scrape_nodes,
 )
@@ -41,7 +42,7 @@ async def run_and_scrape(client, tmp_path, program: str) -> tuple[dict, str, lis
         "env_vars": {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.1", "OUT": str(tmp_path)},
     }
     submission = await client.submit_job(f"python {program}", runtime_env=env)
-    targets = metrics_targets(await client.node_summary())
+    targets = metrics_targets(parse_nodes(await client.node_summary()))
     assert targets, "the test head says no metrics export port"
     beats: list[dict] = []
     deadline = time.monotonic() + JOB_TIMEOUT_S
@@ -50,7 +51,7 @@ async def run_and_scrape(client, tmp_path, program: str) -> tuple[dict, str, lis
         while time.monotonic() < deadline:
             job = await client.get_job(submission)
             if job.get("job_id"):
-                workers = await job_worker_ids(client, job["job_id"])
+                workers = (await job_places(client, job["job_id"])).workers
                 # (the agent answers in well under a second; on the loaded 2-core box, seconds)
                 scrape = await scrape_nodes(http, targets, timeout=20.0)
                 if not scrape.unreachable:

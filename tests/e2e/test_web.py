@@ -195,4 +195,14 @@ def test_a_web_token_guards_a_non_loopback_address(home):
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     assert server.returncode == 0
+    elsewhere = subprocess.run(  # an address this machine does not have: one line, exit 2
+        [RAYCOCKPIT, "--web", "--host", "203.0.113.9", "--web-token", "x", "--address",
+         "http://127.0.0.1:9", "--port", str(free_port())],
+        env={**BASE_ENV, "HOME": str(home), "RAYCOCKPIT_CONFIG": str(home / "none.yaml")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert elsewhere.returncode == 2 and "cannot listen on 203.0.113.9" in elsewhere.stderr
+    assert "Traceback" not in elsewhere.stderr
     assert os.path.exists(home)

@@ -13,6 +13,7 @@ from pathlib import Path
 import hypothesis
 
 from raycockpit.cockpit.events import MetricSeries
+from raycockpit.cockpit.parse import parse_nodes
 from raycockpit.cockpit.printed_metrics import (
     TRAIN_SOURCE,
     TUNE_SOURCE,
@@ -167,7 +168,7 @@ def test_targets_series_and_the_unreachable_line():
     import json
 
     summary = json.loads((FIXTURES / "nodes_view_summary.json").read_text())["data"]
-    assert metrics_targets(summary) == [("127.0.0.1", 40149)]
+    assert metrics_targets(parse_nodes(summary)) == [("127.0.0.1", 40149)]
     assert driver_worker_id("03000000") == "03000000" + "f" * 48
     series = MetricSeries()
     add_to_series(series, {"user_train_loss": 0.5}, 0.0)
