@@ -7,7 +7,6 @@ with the token, and stopping the server leaves no process (head included)."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
@@ -205,4 +204,3 @@ def test_a_web_token_guards_a_non_loopback_address(home):
     )  # fmt: skip
     assert elsewhere.returncode == 2 and "cannot listen on 203.0.113.9" in elsewhere.stderr
     assert "Traceback" not in elsewhere.stderr
-    assert os.path.exists(home)
