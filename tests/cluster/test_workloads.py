@@ -201,9 +201,19 @@ async def test_serve_smoke_http_then_stop(client, runtime_env):
                 assert correct >= 10
             bad = await http.post(url + "predict", json=[[1, 2, 3]])
             assert bad.status_code == 422
-        # the smoke self-test ran and passed before the URL was announced as up
-        events = [e for e in parse_events(await client.job_logs(job_id)) if e.workload == "serve"]
-        assert any(e.kind == "metric" and e.metrics.get("self_test_requests") == 5 for e in events)
+        # the smoke preset's self-test runs once the URL is announced; its metric follows (a
+        # loaded box can take seconds over 5 requests, so wait for it rather than read once)
+        deadline = time.monotonic() + 90
+        self_tested = False
+        while not self_tested and time.monotonic() < deadline:
+            logs = await client.job_logs(job_id)
+            events = [e for e in parse_events(logs) if e.workload == "serve"]
+            self_tested = any(
+                e.kind == "metric" and e.metrics.get("self_test_requests") == 5 for e in events
+            )
+            if not self_tested:
+                await asyncio.sleep(1.0)
+        assert self_tested, f"no self-test metric:\n{tail(logs)}"
     finally:
         await client.stop_job(job_id)
         job = await wait_done(client, job_id, timeout=60)
