@@ -30,7 +30,7 @@ from raycockpit.cockpit.client import DashboardClient  # noqa: E402
 from raycockpit.cockpit.config import Settings  # noqa: E402
 from raycockpit.cockpit.local import HeadPorts, LocalHead  # noqa: E402
 from raycockpit.cockpit.parse import parse_job  # noqa: E402
-from raycockpit.cockpit.recording import load_recording  # noqa: E402
+from raycockpit.cockpit.replay import load_recording  # noqa: E402
 from raycockpit.screens.app import PANES, make_app, pane_key  # noqa: E402
 
 TARGET_MB_PER_10_MIN = 5.0

@@ -1,11 +1,12 @@
 """`raycockpit`: resolve where to connect (or start the embedded head), then run the app or
-print one snapshot (--once). Imports stay lazy so --once never loads Textual."""
+print one snapshot (--once). `--web` is web_cli.py, `--replay` replay_cli.py, and the `config`,
+`k8s` and `postmortem` commands config_cli.py and postmortem_cli.py. Imports stay lazy so --once
+never loads Textual."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -279,8 +280,10 @@ def main(argv: list[str] | None = None) -> int:
             say(f"raycockpit: {line}")
         return EXIT_UNREACHABLE
     base = settings
-    if args.replay or args.at:
-        return _replay(args, settings)
+    if args.replay or args.at:  # a recording instead of a cluster
+        from raycockpit.cockpit.replay_cli import run_replay
+
+        return run_replay(args, settings)
     if args.record and args.once:
         say("raycockpit: --record keeps a session of the cockpit; --once prints one snapshot")
         return EXIT_UNREACHABLE
@@ -323,7 +326,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNREACHABLE
     try:
         if args.web:
-            return _serve_web(target, settings, args)
+            from raycockpit.cockpit.web_cli import serve_web
+
+            return serve_web(target, settings, args)
         if args.once:
             if target.embedded:
                 say(
@@ -340,141 +345,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if tunnel is not None:
             tunnel.shut_down()
-
-
-def _serve_web(target: Target, settings: Settings, args: argparse.Namespace) -> int:
-    """--web: one server for every tab; the embedded head (when it is the target) started here,
-    once, and stopped when the server stops."""
-    if args.once or args.record:
-        say("raycockpit: --web serves the cockpit; leave out --once and --record")
-        return EXIT_UNREACHABLE
-    if not 0 < args.port < 65536:
-        say(f"raycockpit: --port {args.port}: expected a port 1..65535")
-        return EXIT_UNREACHABLE
-    try:
-        from raycockpit.screens.web import CockpitWebServer, is_loopback, tab_command
-    except ImportError as exc:  # the web extra is not installed
-        say(f"raycockpit: --web needs textual-serve ({exc}): pip install 'raycockpit[web]'")
-        return EXIT_UNREACHABLE
-    if not is_loopback(args.host) and not args.web_token:
-        say(
-            f"raycockpit: --web on {args.host} (not loopback) needs --web-token TOKEN: anyone who "
-            "reaches that port could drive your cluster"
-        )
-        return EXIT_UNREACHABLE
-    from raycockpit.cockpit.local import LocalHead, port_in_use
-
-    if port_in_use(args.port, args.host if args.host != "localhost" else "127.0.0.1"):
-        say(f"raycockpit: --web: {args.host}:{args.port} is in use; pick another with --port")
-        return EXIT_UNREACHABLE
-    head = None
-    address = target.address
-    if target.embedded:
-        head = LocalHead()
-        say("raycockpit: starting the local Ray head for the web cockpit...")
-        try:
-            head.start()
-        except Exception as exc:  # LocalHeadError and what the start raised: one line
-            say(f"raycockpit: the local head did not start: {exc}")
-            head.stop()
-            return EXIT_UNREACHABLE
-        address = head.dashboard_url
-        say(f"raycockpit: local Ray head at {address} (stopped with the server)")
-    extra = []
-    if args.config:
-        extra += ["--config", args.config]
-    if args.refresh is not None:
-        extra += ["--refresh", str(args.refresh)]
-    if settings.readonly:
-        extra.append("--readonly")
-    token = settings.token()
-    if token:  # the tabs read it from their environment: never from, nor to, the page
-        os.environ["RAY_AUTH_TOKEN"] = token
-    server = CockpitWebServer(
-        tab_command(address, extra), host=args.host, port=args.port, web_token=args.web_token
-    )
-    code = 0
-    try:
-        server.serve_until_signal()
-    except OSError as exc:  # the port taken meanwhile, an address this machine does not have
-        say(f"raycockpit: --web cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-        code = EXIT_UNREACHABLE
-    finally:
-        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, signal.SIG_IGN)
-        if head is not None:
-            say("raycockpit: stopping the local Ray head...")
-            head.stop()
-    return code
-
-
-def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    """--replay FILE [--at TIME] [--once [--json]]: a recording instead of a cluster."""
-    from raycockpit.cockpit.recording import (
-        RecordingError,
-        ReplayClock,
-        load_recording,
-        parse_at,
-        replay_client,
-    )
-
-    if not args.replay:
-        say("raycockpit: --at goes with --replay FILE (a moment of a recording)")
-        return EXIT_UNREACHABLE
-    others = [
-        flag
-        for flag, given in (
-            ("--address", args.address),
-            ("--ssh", args.ssh),
-            ("--context", args.context),
-            ("--all-contexts", args.all_contexts),
-            ("--record", args.record),
-        )
-        if given
-    ]
-    if others:
-        say(f"raycockpit: --replay asks no cluster: leave out {', '.join(others)}")
-        return EXIT_UNREACHABLE
-    source = Path(args.replay).expanduser()
-    if not source.exists():  # a post-mortem's job or node id: its bundle in the folder
-        from raycockpit.cockpit.postmortem import bundle_id, folder_for
-
-        folder = folder_for(settings.postmortem_dir)
-        names = (args.replay, bundle_id("job", args.replay), bundle_id("node", args.replay))
-        source = next((folder / n for n in names if (folder / n).is_dir()), source)
-    try:
-        recording = load_recording(source)
-        clock = ReplayClock(recording.start, recording.end)
-        if args.at:
-            clock.seek(parse_at(args.at, clock))
-    except (RecordingError, ValueError) as exc:
-        say(f"raycockpit: {exc}")
-        return EXIT_UNREACHABLE
-    if args.once:
-        from raycockpit.cockpit import clock as wall_clock
-
-        wall_clock.follow(clock.now)  # ages and durations as they were at that moment
-        return asyncio.run(_once_replay(recording, clock, args.json))
-    from raycockpit.screens.app import make_app
-
-    settings = settings.updated({"readonly": True, "contexts": {}, "context": None})
-    app = make_app(settings, client=replay_client(recording, clock), replay_clock=clock)
-    app.run()
-    return app.return_code or 0
-
-
-async def _once_replay(recording, clock, as_json: bool) -> int:
-    from raycockpit.cockpit.poller import Poller
-    from raycockpit.cockpit.recording import replay_client
-    from raycockpit.cockpit.report import snapshot_json, snapshot_text
-
-    async with replay_client(recording, clock) as client:
-        snap = await Poller(client).poll_once()
-    if not snap.connected:
-        say(f"raycockpit: the recording has no answer of the dashboard: {snap.connection_error}")
-        return EXIT_UNREACHABLE
-    sys.stdout.write(snapshot_json(snap) + "\n" if as_json else snapshot_text(snap))
-    return 0
 
 
 def _run_app(

@@ -22,7 +22,8 @@ from raycockpit.cockpit.kept_heads import KeptHead
 from raycockpit.cockpit.local import LocalHead
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.cockpit.poller import Poller
-from raycockpit.cockpit.recording import ReplayClock, TapTransport
+from raycockpit.cockpit.recording import TapTransport
+from raycockpit.cockpit.replay import ReplayClock
 from raycockpit.cockpit.tunnel import SshTunnel
 from raycockpit.screens.actors import ActorsPane
 from raycockpit.screens.autoscaler import AutoscalerPane

@@ -1,6 +1,6 @@
-"""The app's recording and replay (cockpit/recording.py): `--record FILE`, `:record FILE`,
-`:stop-record`; and in a replay (`--replay FILE`) the clock's keys, the status line's slider, and
-a refresh whenever the moment shown changes."""
+"""The app's recording and replay (cockpit/recording.py, cockpit/replay.py): `--record FILE`,
+`:record FILE`, `:stop-record`; and in a replay (`--replay FILE`) the clock's keys, the status
+line's slider, and a refresh whenever the moment shown changes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from textual.binding import Binding
 
 from raycockpit.cockpit import clock as wall_clock
 from raycockpit.cockpit.format import human_duration
-from raycockpit.cockpit.recording import Recorder, RecordingError, ReplayClock, TapTransport
+from raycockpit.cockpit.recording import Recorder, RecordingError, TapTransport
+from raycockpit.cockpit.replay import ReplayClock
 from raycockpit.screens.job import JobScreen
 
 REPLAY_BINDINGS = [

@@ -19,7 +19,8 @@ from raycockpit.cockpit import clock as wall_clock
 from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.parse import parse_job
-from raycockpit.cockpit.recording import REDACTED, ReplayClock, load_recording, replay_client
+from raycockpit.cockpit.recording import REDACTED
+from raycockpit.cockpit.replay import ReplayClock, load_recording, replay_client
 from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
 from tests.ui.helpers import table_rows, wait_for

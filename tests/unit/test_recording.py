@@ -1,6 +1,7 @@
-"""cockpit/recording.py without a cluster: the tap records what a client received (recorded Ray
-2.60 answers served by a mock transport), secrets are left out, the file is bounded, a replay
-answers as the recording was at each moment, and broken files get one clear message."""
+"""cockpit/recording.py and cockpit/replay.py without a cluster: the tap records what a client
+received (recorded Ray 2.60 answers served by a mock transport), secrets are left out, the file is
+bounded, a replay answers as the recording was at each moment, and broken files get one clear
+message."""
 
 from __future__ import annotations
 
@@ -19,14 +20,11 @@ from raycockpit.cockpit.recording import (
     REDACTED,
     Recorder,
     RecordingError,
-    ReplayClock,
     TapTransport,
-    load_recording,
-    parse_at,
-    replay_client,
     scrub_body,
     scrub_text,
 )
+from raycockpit.cockpit.replay import ReplayClock, load_recording, parse_at, replay_client
 from tests.conftest import FIXTURES
 
 TOKEN = "tok-3f9a1c77e2"
