@@ -538,6 +538,8 @@ def filter_queries(jobs: list[dict], count: int, chars: int, seed: int) -> list[
     texts = [job_text(j).lower() for j in jobs]
     rng = random.Random(seed)
     out: list[str] = []
+    if count <= 0:
+        return out
     candidates = [j for j in jobs[len(jobs) // 3 :] if j.get("submission_id")]
     rng.shuffle(candidates)
     for job in candidates:

@@ -7,6 +7,7 @@ raised as one of the typed errors in `errors.py`, never as an httpx or websocket
 
 from __future__ import annotations
 
+import importlib
 import json
 import shlex
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -41,6 +42,13 @@ from raycockpit.cockpit.errors import (
 # never browser-like: the dashboard refuses POSTs from browsers
 USER_AGENT = f"raycockpit/{__version__} (python-httpx)"
 STATE_API_TIMEOUT = 35.0
+
+
+def preload_log_tail() -> None:
+    """Import what a log tail needs (websockets) ahead of the first job screen, from a thread.
+    `tail_job_logs` imports it lazily, which keeps `--once` quick to start, but done there the
+    import took ~30 ms of the UI thread on the first job a session opened."""
+    importlib.import_module("websockets.asyncio.client")
 
 
 class DashboardClient:

@@ -49,7 +49,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from raycockpit.cockpit import clock
+from raycockpit.cockpit import clock, gc_pacing
 from raycockpit.cockpit.actors import ActorsDecoder, ActorsFetcher
 from raycockpit.cockpit.autoscaler_feed import AUTOSCALER_EVENTS, AutoscalerFeed
 from raycockpit.cockpit.decode import (
@@ -413,7 +413,7 @@ class Poller:
 
         token = STEP_ASIDE.set(step_aside)
         try:
-            with self._build_lock:
+            with self._build_lock, gc_pacing.building():
                 return self._build_locked(snap, plan)
         finally:
             STEP_ASIDE.reset(token)

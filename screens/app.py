@@ -373,7 +373,8 @@ class CockpitApp(
         """Every screen shows the same header: address, version, connection, age, pause."""
         paused = bool(self.poller and self.poller.paused)
         for screen in self.screen_stack:
-            for line in screen.query(StatusLine):
+            # a screen's own child (a query of the whole DOM cost ~4 ms a refresh at 1,000 nodes)
+            for line in screen.query_children(StatusLine):
                 line.address = self.shown_address
                 line.link = self.link_state
                 line.stale_after = max(5.0, 2 * self.settings.refresh)
@@ -415,6 +416,8 @@ class CockpitApp(
         self._render_nav()
         self._want_sections()
         if self.snapshot is not None:
+            if name == "fleet":
+                self._fleet_snapshot(self.snapshot)  # this cluster's row, made when shown
             self.query_one(f"#{name}", Pane).show(self.snapshot)
         self.focus_pane()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -230,7 +231,24 @@ class JobScreen(Screen):
         why = self._why if self._why is not None and job.status == "PENDING" else None
         if why is not None:
             text.append(f"\nwhy: {why.short or why.reason} (i: reason and fix)", style="yellow")
-        self.query_one("#job-head", Static).update(text)
+        self._update_head(text)
+
+    _head: tuple[Text, int] | None = None  # what the head shows, and its rows at that width
+
+    def _update_head(self, text: Text) -> None:
+        """The head redraws twice a second (the duration ticks) and on every snapshot: the same
+        text is left alone, and a new one lays the screen out again only when its height is not
+        the one it has (a Static's update always does: ~25-40 ms of the UI thread at 120x40 on
+        this box, twice a second, which a key on this screen then waited for)."""
+        head = self.query_one("#job-head", Static)
+        width = head.content_region.width
+        lines = text.plain.split("\n")
+        # a line that wraps (a long message) may take more rows than its length says: laid out
+        rows = len(lines) if width > 0 and all(cell_len(x) <= width for x in lines) else -1
+        if self._head is not None and self._head[0] == text and self._head[1] == rows:
+            return
+        self._head = (text, rows)
+        head.update(text, layout=rows < 0 or head.size.height != rows)
 
     # -- actions ----------------------------------------------------------------------------------
 

@@ -88,6 +88,8 @@ class JobsPane(TablePane):
         self.table.set_records(snap.jobs, row=row, key=job_key, text=job_text, stable=job_settled)
 
     def open_row(self, key: str) -> None:
-        for job in self.snapshot.jobs:
-            if job.key == key:
-                self.post_message(self.OpenJob(job))
+        job = self.table.selected_record  # no walk over 10,000 jobs for the one under the cursor
+        if not isinstance(job, Job) or job.key != key:
+            job = next((j for j in self.snapshot.jobs if j.key == key), None)
+        if job is not None:
+            self.post_message(self.OpenJob(job))

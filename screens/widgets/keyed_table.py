@@ -301,6 +301,13 @@ class KeyedTable(ScrollView, can_focus=True):
             return None
         return self._key_fn(self._records[self._order[self.cursor_row]])
 
+    @property
+    def selected_record(self) -> Any:
+        """The record under the cursor (what `set_records` was given), or None."""
+        if not self._order or not 0 <= self.cursor_row < len(self._order):
+            return None
+        return self._records[self._order[self.cursor_row]]
+
     def row_cells(self, position: int) -> list[str]:
         """The plain text of the row at this position (tests and copy)."""
         return [_plain(c) for c in self._row(self._records[self._order[position]])[1]]

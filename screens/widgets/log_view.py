@@ -172,6 +172,8 @@ class LogView(Vertical):
     """The highlighted search text ('' for none)."""
     filter: reactive[str] = reactive("")
     """Only lines containing this text are shown ('' for all)."""
+    _status_shown: str | None = None  # the status line's text as last drawn
+
     source_status: reactive[str] = reactive("")
     """A line the owner sets (the follower's state, e.g. 'reconnecting in 2 s'); shown in the
     status."""
@@ -387,7 +389,10 @@ class LogView(Vertical):
             parts.append("wrap")
         if self.source_status:
             parts.append(self.source_status)
-        self.query_one("#log-status", Static).update(" · ".join(parts))
+        line = " · ".join(parts)
+        if line != self._status_shown:  # one line, height 1: no layout of the screen for it
+            self._status_shown = line
+            self.query_one("#log-status", Static).update(line, layout=False)
 
     # -- watchers ---------------------------------------------------------------------------------
 

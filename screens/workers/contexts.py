@@ -93,7 +93,11 @@ class ContextWorkers:
             self._render_fleet()
 
     def _fleet_snapshot(self, snap: Snapshot) -> None:
-        """The current cluster's own row, from the app's own snapshot (no second poller)."""
+        """The current cluster's own row, from the app's own snapshot (no second poller), while
+        the Fleet pane shows (and when it is switched to): its sums over every node and job
+        took ~10 ms of the UI thread a refresh at 1,000 nodes x 10,000 jobs, on every pane."""
+        if self.current_pane != "fleet":
+            return
         name = self.context_name
         settings = self._contexts.get(name, self.settings)
         self._fleet_rows[name] = fleet_row(name, where(settings), snap, current=True)

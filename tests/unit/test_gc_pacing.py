@@ -72,7 +72,8 @@ def test_frozen_cyclic_garbage_waits_for_the_sweep_and_no_longer():
     assert gc.get_freeze_count() == 0
 
 
-def test_quiet_start_freezes_what_is_loaded_and_collects_young_objects_less_often():
+def test_quiet_start_freezes_what_is_loaded_and_collects_young_objects_less_often(monkeypatch):
+    monkeypatch.setattr(gc_pacing, "_paced", False)  # quiet_start sets it: undone after the test
     before = gc.get_threshold()
     try:
         cycle = Cycle()  # alive before the start, as the modules loaded so far are
@@ -88,3 +89,37 @@ def test_quiet_start_freezes_what_is_loaded_and_collects_young_objects_less_ofte
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_a_build_in_the_poller_thread_runs_without_collections_once_the_app_paces_them(
+    monkeypatch,
+):
+    was_enabled = gc.isenabled()
+    gc.enable()
+    with gc_pacing.building():  # not paced (--once, tests): Python's collector as it is
+        assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(gc_pacing, "_paced", True)
+    try:
+        with gc_pacing.building():
+            assert not gc.isenabled()  # no collection walks the snapshot being built
+            made = Cycle()
+            ref = weakref.ref(made)
+            del made
+        assert gc.isenabled()
+        gc.collect()
+        assert ref() is not None  # what the build made is frozen, out of the collector's sight
+        gc.disable()  # a collector someone else turned off stays off
+        try:
+            with gc_pacing.building():
+                pass
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        gc.unfreeze()  # the app's sweep
+        gc.collect()
+        assert ref() is None
+    finally:
+        gc.unfreeze()
+        if not was_enabled:
+            gc.disable()
