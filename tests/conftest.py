@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from raycockpit.cockpit import gc_pacing
 from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.local import HeadPorts, LocalHead
 
@@ -36,6 +38,17 @@ def load_fixture(name: str):
     path = FIXTURES / name
     text = path.read_text()
     return json.loads(text) if name.endswith(".json") else text
+
+
+@pytest.fixture(autouse=True)
+def _gc_policy_as_it_was():
+    """The CLI's quiet_start (run by tests that call cli.main in this process) sets the whole
+    process's GC policy: thresholds, and the poller's builds without collections. Undone after
+    each test, so that the tests after it run under Python's own policy."""
+    threshold, paced = gc.get_threshold(), gc_pacing._paced
+    yield
+    gc.set_threshold(*threshold)
+    gc_pacing._paced = paced
 
 
 @pytest.fixture(scope="session")

@@ -96,6 +96,8 @@ def test_a_build_in_the_poller_thread_runs_without_collections_once_the_app_pace
 ):
     was_enabled = gc.isenabled()
     gc.enable()
+    # another test in this process may have run the CLI, whose quiet_start turns pacing on
+    monkeypatch.setattr(gc_pacing, "_paced", False)
     with gc_pacing.building():  # not paced (--once, tests): Python's collector as it is
         assert gc.isenabled()
     assert gc.get_freeze_count() == 0
