@@ -187,6 +187,16 @@ class CockpitApp(
         self.gc_pacer = GcPacer()  # full garbage collections while no key is being answered
         self.command_log = CommandLog()  # every call that changed a cluster (ctrl+l)
 
+    def get_driver_class(self):
+        """Textual's choice, except that a terminal on Linux gets the driver that lets a lone
+        Escape go on time (screens/driver.py); --web's and Windows' drivers are kept."""
+        chosen = super().get_driver_class()
+        if chosen.__module__ == "textual.drivers.linux_driver":  # imported only where it runs
+            from raycockpit.screens.driver import PromptEscapeDriver
+
+            return PromptEscapeDriver
+        return chosen
+
     # -- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:

@@ -1,0 +1,114 @@
+"""The terminal driver's input thread (screens/driver.py) on a real pseudo-terminal: what it
+decodes, and when it lets a held Escape go (the rule, not a stopwatch)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import queue
+import sys
+import threading
+import time
+import tty
+
+import pytest
+from textual import constants, events
+from textual._xterm_parser import XTermParser
+
+from raycockpit.screens import driver as driver_module
+from raycockpit.screens.driver import IDLE_TICK_S, PromptEscapeDriver, select_timeout
+
+
+class _App:
+    """What LinuxDriver.__init__ reads of its app."""
+
+    def __init__(self) -> None:
+        self._driver = None
+
+
+class _Driver(PromptEscapeDriver):
+    def __init__(self, fd: int, received: queue.Queue) -> None:
+        super().__init__(_App(), debug=False, size=(80, 24))
+        self.fileno = fd
+        self.received = received
+
+    def process_message(self, message) -> None:
+        self.received.put(message)
+
+
+@pytest.fixture
+def keys_from_a_pty(monkeypatch):
+    """(write bytes to the terminal, next decoded key): the driver's own input thread reads the
+    pty's other end."""
+    monkeypatch.delenv("ESCDELAY", raising=False)
+    monkeypatch.setattr(constants, "ESCAPE_DELAY", constants.ESCAPE_DELAY)  # restored after
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    received: queue.Queue = queue.Queue()
+    monkeypatch.setattr(sys, "__stdin__", sys.__stderr__)  # LinuxDriver reads its fileno
+
+    async def make() -> _Driver:  # a Driver is made inside a running loop
+        return _Driver(slave, received)
+
+    loop = asyncio.new_event_loop()
+    try:
+        drv = loop.run_until_complete(make())
+    finally:
+        loop.close()
+    thread = threading.Thread(target=drv.run_input_thread, daemon=True)
+    thread.start()
+
+    def next_key(timeout: float = 5.0) -> str:
+        while True:
+            message = received.get(timeout=timeout)
+            if isinstance(message, events.Key):
+                return message.key
+
+    yield (lambda data: os.write(master, data)), next_key, drv
+    drv.exit_event.set()
+    thread.join(timeout=5)
+    os.close(master)
+    os.close(slave)
+    assert not thread.is_alive()
+
+
+def test_a_lone_escape_an_arrow_and_a_letter_are_told_apart(keys_from_a_pty):
+    write, next_key, _ = keys_from_a_pty
+    write(b"\x1b")
+    assert next_key() == "escape"
+    write(b"\x1b[B")  # down arrow: one write, as a terminal (and sshd) sends it
+    assert next_key() == "down"
+    write(b"j")
+    assert next_key() == "j"
+    write(b"\x1b")
+    write(b"\x1b[A")
+    assert [next_key(), next_key()] == ["escape", "up"]
+
+
+def test_a_sequence_split_inside_the_delay_is_still_one_key(keys_from_a_pty):
+    write, next_key, _ = keys_from_a_pty
+    assert constants.ESCAPE_DELAY == driver_module.ESCDELAY_MS / 1000
+    write(b"\x1b[")
+    time.sleep(0.005)  # well inside the 50 ms delay
+    write(b"C")
+    assert next_key() == "right"
+
+
+def test_escdelay_set_by_the_user_wins(monkeypatch):
+    monkeypatch.setattr(constants, "ESCAPE_DELAY", 0.3)
+    monkeypatch.setenv("ESCDELAY", "300")
+    assert driver_module.use_escape_delay() == 0.3
+    monkeypatch.delenv("ESCDELAY")
+    assert driver_module.use_escape_delay() == driver_module.ESCDELAY_MS / 1000
+
+
+def test_the_input_thread_waits_only_until_a_held_escape_is_due():
+    parser = XTermParser()
+    assert select_timeout(parser) == IDLE_TICK_S  # nothing held: Textual's own tick
+    list(parser.feed("\x1b"))  # a lone ESC: held for the escape delay
+    due = parser._timeout_time
+    assert due is not None
+    assert select_timeout(parser, now=due - 0.03) == pytest.approx(0.03)
+    assert select_timeout(parser, now=due + 1) == 0.0
+    assert select_timeout(parser, now=due - 5) == IDLE_TICK_S  # never longer than the tick
