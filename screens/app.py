@@ -330,6 +330,13 @@ class CockpitApp(
         assert self.poller is not None
         await self.poller.run(lambda snap: self.post_message(SnapshotUpdated(snap)))
 
+    def input_arriving(self) -> None:
+        """Called by the terminal driver's input thread (screens/driver.py) when bytes of a key
+        come in, before the key reaches the event loop: only a time is set (thread-safe)."""
+        self.gc_pacer.key_pressed()
+        if self.poller is not None:
+            self.poller.keys_pressed()
+
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
             self.gc_pacer.key_pressed()

@@ -9,7 +9,12 @@ This driver's input thread waits only until the pending delay is over, and the c
 sequence's bytes come in one write from the terminal, and in one SSH packet over a slow link, so
 50 ms still tells them apart.
 
-`run_input_thread` below is Textual 8.2.8's (pinned in pyproject.toml) with that one change.
+The input thread also tells the app, by its `input_arriving()` (called in that thread), that a key
+is coming as soon as its bytes are read: the cockpit's poller then steps aside from decoding a big
+answer during the Escape hold and the key's way through the event loop, not only once the key
+event reaches the app.
+
+`run_input_thread` below is Textual 8.2.8's (pinned in pyproject.toml) with those two changes.
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ class PromptEscapeDriver(LinuxDriver):
         tick = parser.tick
         decode = getincrementaldecoder("utf-8")().decode
         read = os.read
+        # the app's hook, called in this thread as soon as bytes come (before an Escape's hold)
+        arrived = getattr(self._app, "input_arriving", None)
 
         def process(events: list, final: bool = False) -> None:
             for last, (_key, mask) in loop_last(events):
@@ -69,6 +76,8 @@ class PromptEscapeDriver(LinuxDriver):
                     data = decode(read(fileno, 1024 * 4), final=final and last)
                     if not data:
                         break  # stdin is a pipe that closed
+                    if arrived is not None:
+                        arrived()
                     for event in feed(data):
                         self.process_message(event)
             for event in tick():

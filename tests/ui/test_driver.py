@@ -21,15 +21,19 @@ from raycockpit.screens.driver import IDLE_TICK_S, PromptEscapeDriver, select_ti
 
 
 class _App:
-    """What LinuxDriver.__init__ reads of its app."""
+    """What the driver reads of its app: it records the input thread's early calls."""
 
-    def __init__(self) -> None:
+    def __init__(self, received: queue.Queue) -> None:
         self._driver = None
+        self.received = received
+
+    def input_arriving(self) -> None:
+        self.received.put("arriving")
 
 
 class _Driver(PromptEscapeDriver):
     def __init__(self, fd: int, received: queue.Queue) -> None:
-        super().__init__(_App(), debug=False, size=(80, 24))
+        super().__init__(_App(received), debug=False, size=(80, 24))
         self.fileno = fd
         self.received = received
 
@@ -112,3 +116,12 @@ def test_the_input_thread_waits_only_until_a_held_escape_is_due():
     assert select_timeout(parser, now=due - 0.03) == pytest.approx(0.03)
     assert select_timeout(parser, now=due + 1) == 0.0
     assert select_timeout(parser, now=due - 5) == IDLE_TICK_S  # never longer than the tick
+
+
+def test_the_app_hears_of_a_key_before_the_escape_hold_is_over(keys_from_a_pty):
+    write, _, drv = keys_from_a_pty
+    write(b"\x1b")
+    first = drv.received.get(timeout=5)
+    second = drv.received.get(timeout=5)
+    assert first == "arriving"  # in the input thread, as the byte came: the poller steps aside
+    assert isinstance(second, events.Key) and second.key == "escape"
