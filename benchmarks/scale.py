@@ -999,15 +999,20 @@ def soak(seconds: float, size: tuple[int, int], pane: str, home: Path) -> None:
             cp.ctl.send({"overview": "1", "nodes": "2", "jobs": "5"}[pane])
             time.sleep(SOAK_WARMUP_S)  # the first refreshes grow the caches: not a leak
             samples: list[tuple[float, float, float]] = []
-            moved = 0  # samples whose screen differs from the one before: refreshes drawn
+            # samples after which the screen changed at least once (it is read every second):
+            # refreshes drawn. Not "differs from the previous sample": the replayer hands out a
+            # ring of 4 node-summary frames, and a poll every 2.5 s comes back to the same frame
+            # every 10 s
+            moved = 0
             start = time.monotonic()
             last = cp.ctl.screen()
+            changed = False
             while True:
                 elapsed = time.monotonic() - start
                 rss, hwm = cp.rss_mb()
                 samples.append((elapsed, rss, hwm))
                 screen = cp.ctl.screen()
-                changed, last = screen != last, screen
+                changed, last = changed or screen != last, screen
                 moved += changed and len(samples) > 1  # the first is compared with itself
                 print(
                     f"  {elapsed:7.0f} s  RSS {rss:7.1f} MiB  peak {hwm:7.1f} MiB  "
@@ -1016,13 +1021,15 @@ def soak(seconds: float, size: tuple[int, int], pane: str, home: Path) -> None:
                 )
                 if elapsed >= seconds:
                     break
+                changed = False
                 # the control client is read every second: a client left unread makes tmux stop
                 # reading the pane, and the cockpit then blocks writing to its terminal (a soak of
                 # an app that no longer refreshes measures nothing; learnt the hard way)
                 until = time.monotonic() + min(10.0, seconds - elapsed)
                 while time.monotonic() < until:
                     time.sleep(min(1.0, max(0.05, until - time.monotonic())))
-                    cp.ctl.screen()
+                    screen = cp.ctl.screen()
+                    changed, last = changed or screen != last, screen
         finally:
             print(f"  cockpit: {cp.quit()}")
     finally:

@@ -4,7 +4,10 @@ keyboard is idle, never put off past MAX_DELAY_S."""
 from __future__ import annotations
 
 import gc
+import os
 import weakref
+
+import pytest
 
 from raycockpit.cockpit import gc_pacing
 from raycockpit.cockpit.gc_pacing import GcPacer
@@ -125,3 +128,22 @@ def test_a_build_in_the_poller_thread_runs_without_collections_once_the_app_pace
         gc.unfreeze()
         if not was_enabled:
             gc.disable()
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(not gc_pacing.trim_heap(), reason="no malloc_trim in this C library")
+def test_the_heap_freed_between_kept_objects_goes_back_to_the_os():
+    # 64 MiB of 1 KiB blocks (over pymalloc's limit: the C heap's), every 64th kept: the free
+    # runs between the kept ones cannot be given back by shrinking the heap's top, only by a trim
+    blocks = [bytes(1024) for _ in range(64 * 1024)]
+    kept = blocks[::64]
+    del blocks
+    before = _rss_mib()
+    assert gc_pacing.trim_heap()
+    after = _rss_mib()
+    assert before - after > 32, (before, after)
+    assert len(kept) == 1024
