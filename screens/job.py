@@ -125,6 +125,10 @@ class JobScreen(Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        if not self.query_children("#job-body"):
+            # closed while it was being built: the app quit just as it built this screen ahead
+            # (Textual mounts no children on a closing screen, but still sends it Mount)
+            return
         self.sub_title = f"job {self.job_id}"
         self.query_one("#job-log").border_title = "log"
         self.query_one("#job-metrics").border_title = "metrics"

@@ -5,6 +5,7 @@
   and opening a job whose screen is open starts no second one. Counted two ways: the app's tail
   workers still running, and the log-tail websockets a real loopback server holds open.
 - A 100 MiB working_dir is packed off the event loop: the app answers keys while it submits.
+- Quitting while the job screen is built ahead exits cleanly.
 """
 
 from __future__ import annotations
@@ -185,6 +186,19 @@ async def test_one_job_screen_built_ahead_shows_each_job_afresh(replay):
         panel = screen.query_one("#job-metrics")
         await until(pilot, lambda: panel.series is screen.series, "the new job's metrics drawn")
         assert list(app._tail_workers) == [second]
+
+
+async def test_quitting_while_the_job_screen_is_built_ahead_is_a_clean_exit():
+    """`q` the moment the app starts building the job screen ahead (0.5 s after the first
+    snapshot): Textual mounts no children on a screen that closes while it composes, yet sends it
+    Mount; the screen's mount handler raised NoMatches and the user got a traceback at exit
+    (found by CI, a test that ended just then)."""
+    app = make_app(Settings(refresh=3600), client=replay_client())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the first snapshot")
+        app.prebuild_job_screen()
+        app.exit()
+    assert app.return_code == 0 and app._exception is None
 
 
 async def test_a_100_mib_working_dir_is_packed_while_keys_are_answered(tmp_path):
