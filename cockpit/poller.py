@@ -337,7 +337,7 @@ class Poller:
         if not reconnecting and now - self._version_at >= VERSION_EVERY_S:
             self._version_at = now
             calls["version"] = self.client.version()
-        gathered = await asyncio.gather(*calls.values(), return_exceptions=True)
+        gathered = await _gather_unless_blind(calls)
         for name, answer in zip(calls, gathered, strict=True):
             if name == "version":
                 if not isinstance(answer, BaseException):
@@ -578,6 +578,42 @@ class Poller:
 
 def _unexpected(exc: BaseException) -> CockpitError:
     return BadResponse(f"{type(exc).__name__}: {exc}")
+
+
+# calls to Ray's state API: legitimately slow on a big cluster, so they have a long timeout of
+# their own (client.STATE_API_TIMEOUT), and a poll must not wait for them when the dashboard has
+# stopped answering the quick calls
+STATE_API_CALLS = frozenset({"pending", "actors", "events"})
+
+
+async def _gather_unless_blind(calls: dict[str, Awaitable[Any]]) -> list[Any]:
+    """Every call's answer (or exception), in order, like gather(return_exceptions=True); but
+    when a quick call finds the dashboard gone (unreachable, timed out, not let in), the state
+    API calls still waiting are cancelled and answered with that failure: a frozen dashboard was
+    said only when they had timed out too, 35 s per call and more (seen in CI)."""
+    tasks = {name: asyncio.ensure_future(call) for name, call in calls.items()}
+    quick = [t for name, t in tasks.items() if name not in STATE_API_CALLS]
+    slow = [t for name, t in tasks.items() if name in STATE_API_CALLS]
+    try:
+        answers = await asyncio.gather(*quick, return_exceptions=True)
+        blind = next(
+            (a for a in answers if isinstance(a, BaseException) and _is_connection(a)), None
+        )
+        if blind is not None:
+            for task in slow:
+                task.cancel()
+        await asyncio.gather(*slow, return_exceptions=True)
+    except BaseException:
+        for task in tasks.values():
+            task.cancel()
+        raise
+    results = []
+    for task in tasks.values():
+        if task.cancelled():
+            results.append(blind)
+        else:
+            results.append(task.exception() or task.result())
+    return results
 
 
 def _is_connection(exc: BaseException) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -202,3 +203,45 @@ async def test_http_500_traceback_message_names_the_error_not_the_traceback(fake
     dashboard.broken = {"serve-500"}
     message = (await poller.poll_once()).errors["serve"]
     assert "Traceback" not in message and "ValueError: controller unreachable" in message, message
+
+
+class FreezingDashboard(FakeDashboard):
+    """Once `frozen`: the quick calls time out (as httpx says when a SIGSTOPped dashboard keeps
+    the connection but never answers), and the state API's calls, whose own timeout is 35 s,
+    just wait: they never answer within the test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frozen = False
+        self.waiting = 0
+
+    def __call__(self, request: httpx.Request):
+        if not self.frozen:
+            return super().__call__(request)
+        if request.url.path.startswith("/api/v0/"):
+            return self._never(request)
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    async def _never(self, request: httpx.Request) -> httpx.Response:
+        self.waiting += 1
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_frozen_dashboard_is_said_without_waiting_for_the_state_api():
+    dashboard = FreezingDashboard()
+    async with DashboardClient(
+        "http://127.0.0.1:1", discover=False, transport=httpx.MockTransport(dashboard)
+    ) as client:
+        poller = Poller(client, interval=1.0, slow_every=1)
+        poller.want(poller.wanted | {"actors", "autoscaler"})
+        snap = await poller.poll_once()
+        assert snap.connected and snap.pending.actors  # something waits: asked every poll
+        dashboard.frozen = True
+        # without the cut, this poll waited for the state API calls (35 s each in the product;
+        # for ever here): the bound only keeps a regression from hanging the suite
+        snap = await asyncio.wait_for(poller.poll_once(), timeout=30)
+    assert dashboard.waiting >= 2  # the Why-pending lists, the actors, the decision feed's events
+    assert snap.connected is False and "did not answer" in snap.connection_error
+    for section in ("pending", "actors"):
+        assert "did not answer" in snap.errors[section], snap.errors
