@@ -137,6 +137,19 @@ async def _core_then_train_in(app, ips: set[str], short_dir: str) -> None:
             timeout=90,
             what="three ALIVE nodes through the tunnel",
         )
+        # SPREAD is best effort: a node whose one CPU is still held (by what an earlier test left
+        # running on it, e.g. the killed-raylet test's job) gets no task, and CI once saw the
+        # tasks on two nodes of three. Launch once every node's CPU is free, as a user would read
+        # it off the Nodes pane.
+        await wait_for(
+            pilot,
+            lambda: all(
+                n.cpu_logical is not None and n.cpu_logical.total >= 1 and n.cpu_logical.used == 0
+                for n in app.snapshot.alive_nodes
+            ),
+            timeout=120,
+            what="every node's CPU free",
+        )
 
         core = await run_from_form(
             pilot,
