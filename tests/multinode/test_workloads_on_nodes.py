@@ -151,10 +151,20 @@ async def _core_then_train_in(app, ips: set[str], short_dir: str) -> None:
             what="every node's CPU free",
         )
 
+        # Tasks long enough (~0.3 s each, 10 a wave on three one-CPU nodes) that a wave outlasts
+        # a worker's start: with Ray's default 20,000 samples a wave took milliseconds, the two
+        # nodes whose workers were up drained it before the third node's lease was granted, and
+        # CI saw SPREAD's tasks on two nodes of three twice in four runs.
         core = await run_from_form(
             pilot,
             "core",
-            [("num_tasks", "30"), ("waves", "3"), ("array_mb", "1"), ("readers", "3")],
+            [
+                ("num_tasks", "40"),
+                ("waves", "4"),
+                ("samples_per_task", "3000000"),
+                ("array_mb", "1"),
+                ("readers", "3"),
+            ],
             [("scheduling", "SPREAD")],
         )
         assert "--scheduling SPREAD" in core.job.entrypoint
