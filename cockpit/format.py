@@ -38,6 +38,15 @@ def human_bytes(n: float | None, *, compact: bool = False) -> str:
     return f"{n:.0f}{sep}{unit}" if unit == "B" else f"{n:.1f}{sep}{unit}"
 
 
+def exact(value: float) -> str:
+    """A bound as a person types it, never rounded: 1e7 -> '10000000', 1048576.0 -> '1048576',
+    0.01 -> '0.01' (Python's `g` made these '1e+07' and '1.04858e+06': another number, and the
+    form's "at most 1.04858e+06" refused nothing of what it seemed to)."""
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
 def amount(value: float, *, compact: bool = False) -> str:
     """A logical resource amount: 2 -> '2', 0.5 -> '0.5', 0.3333 -> '0.33' (two decimals at most).
 

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from raycockpit.cockpit.config import REPO_ROOT
+from raycockpit.cockpit.format import exact
 
 BUNDLED_DIR = REPO_ROOT / "configs" / "workloads"
 TYPES = ("int", "float", "bool", "str", "choice")
@@ -107,9 +108,9 @@ class ParamSpec:
 
     def _in_range(self, value: float) -> tuple[Any, str]:
         if self.min is not None and value < self.min:
-            return None, f"must be at least {self.min:g}"
+            return None, f"must be at least {exact(self.min)}"
         if self.max is not None and value > self.max:
-            return None, f"must be at most {self.max:g}"
+            return None, f"must be at most {exact(self.max)}"
         return value, ""
 
 

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Label, Select, Static
 
+from raycockpit.cockpit.format import exact
 from raycockpit.cockpit.launch import (
     JobOptions,
     JobRequest,
@@ -168,8 +169,13 @@ class LaunchFormScreen(Screen):
     @staticmethod
     def _help(p) -> str:
         bounds = ""
-        if p.type in ("int", "float") and (p.min is not None or p.max is not None):
-            bounds = f"  [{p.min:g} … {p.max:g}]" if p.min is not None and p.max is not None else ""
+        if p.type in ("int", "float"):
+            if p.min is not None and p.max is not None:
+                bounds = f"  [{exact(p.min)} … {exact(p.max)}]"
+            elif p.min is not None:
+                bounds = f"  [at least {exact(p.min)}]"
+            elif p.max is not None:
+                bounds = f"  [at most {exact(p.max)}]"
         return f"{p.help}{bounds}"
 
     def _widget(self, p):

@@ -9,8 +9,10 @@ numpy array shared once through the object store.
    emits tasks/s, the estimate and how many nodes ran its tasks. Object store bytes used are
    reported along the way; the summary says how many tasks ran on each node (by IP).
 
-`--scheduling SPREAD` spreads the tasks over every node (Ray's SPREAD strategy) instead of
-packing them where there is room first.
+`--scheduling SPREAD` spreads the tasks over the nodes (Ray's SPREAD strategy) instead of
+packing them where there is room first. SPREAD is Ray's best effort: a node whose CPUs are busy,
+or whose worker processes are still starting while the others drain a short wave, gets fewer
+tasks or none; the summary's tasks per node says where they ran.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ PARAMS: tuple[Param, ...] = (
         "choice",
         "DEFAULT",
         "Where tasks go: DEFAULT is Ray's (fill nodes in turn up to half, then spread); "
-        "SPREAD puts them on every node in turn.",
+        "SPREAD over the nodes in turn (best effort: a busy node gets fewer).",
         choices=("DEFAULT", "SPREAD"),
     ),
     Param("seed", "int", 0, "Random seed.", min=0, max=2**31 - 1),

@@ -8,6 +8,7 @@ import pytest
 
 from raycockpit.cockpit.format import (
     amount,
+    exact,
     human_bytes,
     human_duration,
     is_bytes,
@@ -56,6 +57,22 @@ def test_human_bytes_in_both_looks(n, pane, report):
 def test_amount_in_both_looks(value, pane, report):
     assert amount(value) == pane
     assert amount(value, compact=True) == report
+
+
+@pytest.mark.parametrize(
+    "value,text",
+    [
+        (1, "1"),
+        (10**7, "10000000"),
+        (1048576.0, "1048576"),  # `g` said 1.04858e+06: another number
+        (2**31 - 1, "2147483647"),
+        (0.01, "0.01"),
+        (64.0, "64"),
+        (-3, "-3"),
+    ],
+)
+def test_a_bound_is_shown_exactly(value, text):
+    assert exact(value) == text
 
 
 def test_the_bytes_rule():

@@ -89,10 +89,13 @@ def test_job_body_leaves_out_what_is_not_set():
         ("lr", "fast", "must be a number"),
         ("lr", "nan", "finite"),
         ("use_gpu", "maybe", "one of auto, true, false"),
+        ("core.array_mb", "2000000", "at most 1048576"),  # not 1.04858e+06
+        ("core.seed", "-1", "at least 0"),
     ],
 )
 def test_bad_values_give_reasons_and_no_request(specs, field, value, reason):
-    spec = specs["train"]
+    workload, _, field = field.rpartition(".")
+    spec = specs[workload or "train"]
     values = spec.defaults()
     values[field] = value
     request, errors = build_request(spec, values, JobOptions())
