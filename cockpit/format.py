@@ -26,6 +26,13 @@ def is_bytes(resource: str) -> bool:
     return resource in BYTES_RESOURCES
 
 
+def is_byte_count(metric: str) -> bool:
+    """Whether a metric's name says it counts bytes: a word `bytes` in it (array_bytes,
+    object_store_bytes_used, "read bytes"), not a rate (`*_per_s`, `*_gb_per_s`)."""
+    words = metric.lower().replace("-", "_").replace(" ", "_").split("_")
+    return "bytes" in words and "per" not in words
+
+
 def human_bytes(n: float | None, *, compact: bool = False) -> str:
     """1536 -> '1.5 KiB', 512 -> '512 B', None -> '-'. Compact: '1.5KiB', TiB the largest unit."""
     if n is None:

@@ -15,6 +15,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from raycockpit.cockpit.events import MetricSeries, Trial
+from raycockpit.cockpit.format import human_bytes, is_byte_count
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 from raycockpit.screens.widgets.render import sparkline
 
@@ -65,7 +66,11 @@ def best_trial(trials: dict[str, Trial]) -> tuple[str | None, str | None]:
     return trial_id, metric
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, name: str = "") -> str:
+    """A metric's value in a few characters; a count of bytes (a `bytes` word in its name, e.g.
+    core's array_bytes, object_store_bytes_used) as a size: 16.0 MiB, not 1.678e+07."""
+    if is_byte_count(name):
+        return human_bytes(value)
     if value == 0 or 1e-3 <= abs(value) < 1e6:
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     return f"{value:.3e}"
@@ -185,7 +190,7 @@ class MetricsPanel(Vertical):
         for name in shown:
             values = [v for _, v in series.series[name]]
             mark = "▶ " if name == self.metric else "  "
-            table.add_row(mark + name, _fmt(values[-1]), sparkline(values, 16, top=None))
+            table.add_row(mark + name, _fmt(values[-1], name), sparkline(values, 16, top=None))
         end = series.end
         if end is not None:
             status = str(end.data.get("status", "?"))
@@ -195,7 +200,7 @@ class MetricsPanel(Vertical):
                 "",
             )
             for name, value in list(end.metrics.items())[:4]:
-                table.add_row(f"  {name}", _fmt(value), "")
+                table.add_row(f"  {name}", _fmt(value, name), "")
         self.query_one("#metrics-last", Static).update(table)
 
     def _trials(self, series: MetricSeries) -> None:

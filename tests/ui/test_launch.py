@@ -169,6 +169,13 @@ async def test_each_workload_from_its_form(ray_head, short_dir, mlflow_server, w
             )
         if workload in SMOKE_CHECKS:
             SMOKE_CHECKS[workload](screen.series.end.data["metrics"], screen.series.artifacts)
+        if workload == "core":  # its end's array_bytes as a size, not 1.678e+07
+            last = screen.query_one("#metrics-last")
+            await wait_for(
+                pilot,
+                lambda: "array_bytes" in (t := rendered_text(last)) and "16.0 MiB" in t,
+                what="array_bytes shown as 16.0 MiB",
+            )
         if workload == "rl":  # CartPole (the cluster layer runs the custom env): it plays, saves
             assert screen.series.last()["episode_return_mean"] > 0, screen.series.last()
             assert any(a.get("name") == "checkpoint" for a in screen.series.artifacts), tail

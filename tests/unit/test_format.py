@@ -11,6 +11,7 @@ from raycockpit.cockpit.format import (
     exact,
     human_bytes,
     human_duration,
+    is_byte_count,
     is_bytes,
     local_time,
     timestamp,
@@ -73,6 +74,13 @@ def test_amount_in_both_looks(value, pane, report):
 )
 def test_a_bound_is_shown_exactly(value, text):
     assert exact(value) == text
+
+
+def test_metrics_that_count_bytes():
+    for name in ("array_bytes", "object_store_bytes_used", "object_store_bytes_before", "bytes"):
+        assert is_byte_count(name), name
+    for name in ("read_gb_per_s", "bytes_per_s", "tasks_per_s", "bytesize", "loss", ""):
+        assert not is_byte_count(name), name
 
 
 def test_the_bytes_rule():
