@@ -46,6 +46,7 @@ from raycockpit.screens.overview import OverviewPane
 from raycockpit.screens.serve import ServePane
 from raycockpit.screens.startup import StartupScreen
 from raycockpit.screens.widgets.key_footer import KeyFooter
+from raycockpit.screens.widgets.ordered_input import OrderedInput
 from raycockpit.screens.widgets.status_line import Banner, StatusLine
 from raycockpit.screens.workers.cluster import ClusterWorkers
 from raycockpit.screens.workers.clusters import ClustersWorkers
@@ -74,7 +75,7 @@ def pane_key(index: int, name: str) -> str:
     return str((index + 1) % 10)  # the tenth pane is 0
 
 
-class CommandBar(Input):
+class CommandBar(OrderedInput):
     """`:` opens it; `:nodes`, `:gpus`, `:jobs`, `:autoscaler`, `:overview`, `:pause`, `:quit`...
     On a pushed screen (a job's, a node's) the app mounts one there, where the keys go."""
 

@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from raycockpit.screens.widgets.ordered_input import OrderedInput
+
 MAX_SCALE = 1024
 
 
@@ -78,7 +80,7 @@ class ScaleScreen(ModalScreen[int | None]):
                 )
             )
             yield Static(f"Replicas (0..{MAX_SCALE}), Enter to send, Esc to cancel:")
-            yield Input(str(self.current or 1), id="scale-input", compact=True)
+            yield OrderedInput(str(self.current or 1), id="scale-input", compact=True)
             yield Static("", id="scale-error")
 
     def on_mount(self) -> None:
@@ -146,7 +148,7 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.question, id="prompt-question")
-            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield OrderedInput(placeholder=self.placeholder, id="prompt-input")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

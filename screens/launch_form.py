@@ -28,6 +28,7 @@ from raycockpit.cockpit.launch import (
 )
 from raycockpit.cockpit.preflight import Preflight
 from raycockpit.screens.widgets.key_footer import KeyFooter
+from raycockpit.screens.widgets.ordered_input import OrderedInput
 from raycockpit.screens.widgets.status_line import StatusLine
 
 PRESET_KEYS = ("f2", "f3", "f4", "f5")
@@ -149,7 +150,10 @@ class LaunchFormScreen(Screen):
             if self.spec is None:
                 for name, label, help_text in CUSTOM_FIELDS:
                     yield from self._field(
-                        name, label, help_text, Input(self.values.get(name, ""), id=f"f-{name}")
+                        name,
+                        label,
+                        help_text,
+                        OrderedInput(self.values.get(name, ""), id=f"f-{name}"),
                     )
             else:
                 for p in self.spec.params:
@@ -160,7 +164,7 @@ class LaunchFormScreen(Screen):
                     f"opt-{name}",
                     label,
                     help_text,
-                    Input(getattr(self.options, name), id=f"f-opt-{name}"),
+                    OrderedInput(getattr(self.options, name), id=f"f-opt-{name}"),
                 )
         yield Static(id="form-checks")
         yield Static(id="form-status")
@@ -188,7 +192,7 @@ class LaunchFormScreen(Screen):
                 allow_blank=False,
                 id=f"f-{p.name}",
             )
-        return Input(value, id=f"f-{p.name}")
+        return OrderedInput(value, id=f"f-{p.name}")
 
     def _field(self, name: str, label: str, help_text: str, widget) -> ComposeResult:
         with Horizontal(classes="field"):

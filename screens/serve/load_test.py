@@ -15,6 +15,7 @@ from raycockpit.cockpit.serve_tester import (
     LoadResult,
     parse_count,
 )
+from raycockpit.screens.widgets.ordered_input import OrderedInput
 
 
 def load_result_text(result: LoadResult) -> Text:
@@ -57,9 +58,9 @@ class LoadTest(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("load test: N")
-        yield Input("100", id="serve-n", classes="count", compact=True)
+        yield OrderedInput("100", id="serve-n", classes="count", compact=True)
         yield Label("at C")
-        yield Input("8", id="serve-c", classes="count", compact=True)
+        yield OrderedInput("8", id="serve-c", classes="count", compact=True)
 
     def counts(self) -> tuple[int, int]:
         """(N, C) from the fields; the first one that is wrong is marked and FormError says why."""

@@ -28,6 +28,7 @@ from raycockpit.cockpit.serve_tester import (
     serve_base_url,
 )
 from raycockpit.screens.serve.load_test import LoadTest
+from raycockpit.screens.widgets.ordered_input import OrderedInput, OrderedTextArea
 
 Request = tuple[str, str, str | None]  # (url, method, body)
 LoadRequest = tuple[str, str, str | None, int, int]  # (url, method, body, N, C)
@@ -66,8 +67,8 @@ class RequestTester(VerticalScroll):
             )
         with Horizontal(classes="row"):
             yield Label("path")
-            yield Input(DEFAULT_PATH, id="serve-path", compact=True)
-        yield TextArea(
+            yield OrderedInput(DEFAULT_PATH, id="serve-path", compact=True)
+        yield OrderedTextArea(
             example_body(), id="serve-body", compact=True, soft_wrap=True, show_line_numbers=False
         )
         yield Static("", id="serve-form-error")

@@ -7,8 +7,10 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from raycockpit.screens.widgets.ordered_input import OrderedInput
 
-class FilterBar(Input):
+
+class FilterBar(OrderedInput):
     BINDINGS = [Binding("escape", "clear_close", "Clear filter", id="filter.clear")]
 
     DEFAULT_CSS = """

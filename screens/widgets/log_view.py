@@ -34,6 +34,7 @@ from textual.strip import Strip
 from textual.widgets import Input, Static
 
 from raycockpit.screens.widgets.line_store import LineStore, plain_text
+from raycockpit.screens.widgets.ordered_input import OrderedInput
 
 __all__ = ["LogLines", "LogQuery", "LogView", "plain_text"]
 
@@ -98,7 +99,7 @@ class LogLines(ScrollView, can_focus=True):
             self._adjusting = False
 
 
-class LogQuery(Input):
+class LogQuery(OrderedInput):
     """The search/filter input of a LogView: hidden, and then unfocusable, until opened."""
 
     BINDINGS = [Binding("escape", "cancel", "Clear and close", id="log.query.cancel")]

@@ -1,0 +1,100 @@
+"""Keys that arrive together act in the order they were typed (screens/widgets/ordered_input.py).
+
+Over a slow SSH link, or typing fast, several keys reach the app in one read. Textual 8.2.8's
+Input and TextArea insert a printable key at once but act on a bound editing key (backspace,
+home, end, ...) only after its event has bubbled to the App (Textual #6605): `b a ⌫ c` gave `ba`.
+Each test posts a whole burst before the app runs any of it, as the driver does with one read;
+the real binary gets the same burst through a real sshd in tests/e2e/test_over_ssh.py."""
+
+from __future__ import annotations
+
+import pytest
+from textual import events
+from textual.app import App, ComposeResult
+
+from raycockpit.cockpit.config import Settings
+from raycockpit.screens.app import make_app
+from raycockpit.screens.launch_form import LaunchFormScreen
+from raycockpit.screens.widgets.ordered_input import OrderedInput, OrderedTextArea
+from tests.ui.helpers import wait_for
+from tests.ui.replay import replay_client
+
+
+def burst(app: App, *keys: str) -> None:
+    """Post every key before any is handled (one read's worth)."""
+    for key in keys:
+        character = key if len(key) == 1 else None
+        app.post_message(events.Key(key, character))
+
+
+class OneField(App):
+    def __init__(self, make) -> None:
+        super().__init__()
+        self.make = make  # the widget is made in the app's context: a value needs it
+        self.widget = None
+
+    def compose(self) -> ComposeResult:
+        self.widget = self.make()
+        yield self.widget
+
+
+@pytest.mark.parametrize(
+    "start,keys,value",
+    [
+        ("", ("b", "a", "backspace", "c"), "bc"),  # Textual alone: "ba"
+        ("1", ("end", "backspace", "4"), "4"),  # Textual alone: "1" or ""
+        ("", ("x", "home", "y", "end", "z"), "yxz"),  # Textual alone: "xyz"
+        ("abc", ("end", "left", "left", "delete", "Z"), "aZc"),
+        ("old", ("end", "ctrl+u", "n", "e", "w"), "new"),
+    ],
+)
+async def test_an_input_takes_a_burst_in_order(start, keys, value):
+    app = OneField(lambda: OrderedInput(start, select_on_focus=False))
+    async with app.run_test() as pilot:
+        field = app.widget
+        field.focus()
+        await pilot.pause()
+        burst(app, *keys)
+        await wait_for(pilot, lambda: field.value == value, timeout=5, what=f"{value!r}")
+        await pilot.pause(0.2)  # and nothing after it changes it
+        assert field.value == value
+
+
+async def test_a_text_area_takes_a_burst_in_order():
+    app = OneField(lambda: OrderedTextArea(""))
+    async with app.run_test() as pilot:
+        area = app.widget
+        area.focus()
+        await pilot.pause()
+        burst(app, "a", "b", "backspace", "c", "left", "left", "X")
+        await wait_for(pilot, lambda: area.text == "Xac", timeout=5, what="'Xac'")
+        await pilot.pause(0.2)
+        assert area.text == "Xac"
+
+
+async def test_the_launch_form_and_a_filter_take_a_burst_in_order():
+    app = make_app(Settings(refresh=3600), client=replay_client())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("7")
+        pane = app.query_one("#launch")
+        await wait_for(pilot, lambda: pane.specs, what="the workload specs")
+        names = [s.name for s in pane.specs]
+        await pilot.press("home", *["down"] * names.index("core"), "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LaunchFormScreen), what="the form")
+        form = app.screen
+        field = form.query_one("#f-num_tasks", OrderedInput)
+        field.focus()
+        await pilot.pause()
+        # a typo mended in the same read: "2000" -> end, 3 x backspace, "5", "x", backspace, "0"
+        burst(app, "end", "backspace", "backspace", "backspace", "5", "x", "backspace", "0")
+        await wait_for(pilot, lambda: field.value == "250", timeout=5, what="num_tasks 250")
+        await pilot.pause(0.2)
+        assert field.value == "250" and not form.errors, form.errors
+        assert form.read()[0]["num_tasks"] == "250"
+
+        await pilot.press("escape")  # back to the Launch pane, then the Jobs pane's filter
+        await pilot.press("5", "slash")
+        bar = app.screen.query_one("#jobs FilterBar", OrderedInput)
+        await wait_for(pilot, lambda: app.focused is bar, what="the filter open")
+        burst(app, "r", "u", "m", "backspace", "n")
+        await wait_for(pilot, lambda: bar.value == "run", timeout=5, what="filter 'run'")
