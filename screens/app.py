@@ -35,6 +35,7 @@ from raycockpit.screens.fleet import FleetPane
 from raycockpit.screens.gpus import GpusPane
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.jobs import JobsPane
+from raycockpit.screens.key_order import KeysInOrderApp
 from raycockpit.screens.keys import KeysScreen
 from raycockpit.screens.launch import LaunchPane
 from raycockpit.screens.messages import (
@@ -122,7 +123,7 @@ class CockpitApp(
     NodeWorkers,
     PostmortemWorkers,
     RecordingWorkers,
-    App,
+    KeysInOrderApp,
 ):
     TITLE = "raycockpit"
     AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input

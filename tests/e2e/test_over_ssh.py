@@ -86,10 +86,13 @@ def test_a_embedded_head_over_ssh_launches_a_workload_and_quits_clean(
         term.wait_for("presets: F2 smoke", 30, "the core form")
         term.send("F2")
         term.wait_for(re.compile(r"num tasks +200\b"), 10, "the smoke preset's values")
-        # a typo mended in one burst, as keys come over a slow link: 200 -> 120 (Textual alone
-        # let each backspace act after the digits typed behind it: the field read "" or "2")
+        # a typo mended and the next field edited in one burst, as keys come over a slow link:
+        # num tasks 200 -> 120, Tab, waves 4 -> 5 (Textual alone let each backspace act after
+        # the digits typed behind it, and the keys after Tab land in the field it leaves)
         term.send("End", "BSpace", "BSpace", "BSpace", "1", "2", "x", "BSpace", "0")
+        term.send("Tab", "End", "BSpace", "5")
         term.wait_for(re.compile(r"num tasks +120\b"), 10, "the mended value")
+        term.wait_for(re.compile(r"waves +5\b"), 10, "the next field's value")
         term.send("C-r")
         term.wait_for("SUCCEEDED", 180, "the core smoke job to succeed over ssh")
         screen = term.wait_for("tasks_per_s", 30, "the job's metric chart")

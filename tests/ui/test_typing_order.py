@@ -1,19 +1,22 @@
-"""Keys that arrive together act in the order they were typed (screens/widgets/ordered_input.py).
+"""Keys that arrive together act in the order they were typed (screens/key_order.py).
 
 Over a slow SSH link, or typing fast, several keys reach the app in one read. Textual 8.2.8's
-Input and TextArea insert a printable key at once but act on a bound editing key (backspace,
-home, end, ...) only after its event has bubbled to the App (Textual #6605): `b a ⌫ c` gave `ba`.
-Each test posts a whole burst before the app runs any of it, as the driver does with one read;
-the real binary gets the same burst through a real sshd in tests/e2e/test_over_ssh.py."""
+Input and TextArea insert a printable key at once but act on any other key (backspace, home, end,
+Tab, ...) only after its event has bubbled to the App (Textual #6605): `b a ⌫ c` gave `ba`, and a
+digit typed after Tab landed in the field Tab was leaving. Each test posts a whole burst before
+the app runs any of it, as the driver does with one read; the real binary gets such a burst
+through a real sshd in tests/e2e/test_over_ssh.py."""
 
 from __future__ import annotations
 
 import pytest
 from textual import events
 from textual.app import App, ComposeResult
+from textual.containers import Vertical
 
 from raycockpit.cockpit.config import Settings
 from raycockpit.screens.app import make_app
+from raycockpit.screens.key_order import KeysInOrderApp
 from raycockpit.screens.launch_form import LaunchFormScreen
 from raycockpit.screens.widgets.ordered_input import OrderedInput, OrderedTextArea
 from tests.ui.helpers import wait_for
@@ -27,7 +30,7 @@ def burst(app: App, *keys: str) -> None:
         app.post_message(events.Key(key, character))
 
 
-class OneField(App):
+class OneField(KeysInOrderApp):
     def __init__(self, make) -> None:
         super().__init__()
         self.make = make  # the widget is made in the app's context: a value needs it
@@ -36,6 +39,19 @@ class OneField(App):
     def compose(self) -> ComposeResult:
         self.widget = self.make()
         yield self.widget
+
+
+class TwoFields(KeysInOrderApp):
+    BINDINGS = [("ctrl+r", "read", "Read")]
+    read: tuple[str, str] | None = None  # both values when ctrl+r ran
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield OrderedInput(id="a", select_on_focus=False)
+            yield OrderedInput(id="b", select_on_focus=False)
+
+    def action_read(self) -> None:
+        self.read = (self.query_one("#a").value, self.query_one("#b").value)
 
 
 @pytest.mark.parametrize(
@@ -60,16 +76,28 @@ async def test_an_input_takes_a_burst_in_order(start, keys, value):
         assert field.value == value
 
 
+async def test_keys_after_tab_go_to_the_next_field_and_a_bound_key_sees_all_typed_before():
+    app = TwoFields()
+    async with app.run_test() as pilot:
+        app.query_one("#a").focus()
+        await pilot.pause()
+        burst(app, "4", "2", "tab", "8", "shift+tab", "backspace", "1", "ctrl+r")
+        await wait_for(pilot, lambda: app.read is not None, timeout=5, what="the read")
+        assert app.read == ("41", "8")  # Textual alone: ("4218", "") or so
+        assert app.focused is app.query_one("#a")
+
+
 async def test_a_text_area_takes_a_burst_in_order():
     app = OneField(lambda: OrderedTextArea(""))
     async with app.run_test() as pilot:
         area = app.widget
         area.focus()
         await pilot.pause()
-        burst(app, "a", "b", "backspace", "c", "left", "left", "X")
-        await wait_for(pilot, lambda: area.text == "Xac", timeout=5, what="'Xac'")
+        burst(app, "b", "a", "backspace", "c", "home", "X", "enter", "y")
+        want = "X\nybc"  # Enter splits the line at the cursor; Textual alone: "ba..."
+        await wait_for(pilot, lambda: area.text == want, timeout=5, what=repr(want))
         await pilot.pause(0.2)
-        assert area.text == "Xac"
+        assert area.text == want
 
 
 async def test_the_launch_form_and_a_filter_take_a_burst_in_order():
