@@ -397,6 +397,7 @@ class CockpitApp(
                 line.address = self.shown_address
                 line.link = self.link_state
                 line.stale_after = max(5.0, 2 * self.settings.refresh)
+                line.sections = self.poller.wanted if self.poller is not None else None
                 line.paused = paused
                 line.recording = self.recording_note()
                 line.replay = self.replay_note()
@@ -450,6 +451,7 @@ class CockpitApp(
         if any(isinstance(screen, NodeDetailScreen) for screen in self.screen_stack):
             wanted.add("nodes")
         self.poller.want(wanted)
+        self._update_status_lines()  # the header's data age is of these sections
 
     async def action_command_bar(self) -> None:
         bars = self.screen.query(CommandBar)

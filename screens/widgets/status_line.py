@@ -26,6 +26,9 @@ class StatusLine(Static):
     replay: reactive[str] = reactive("")  # in a replay: where it stands (workers/recording.py)
 
     stale_after: float = 5.0  # the data's age is shown once it is older than this (seconds)
+    # the sections the screen shows (the poller's wanted ones): the age is theirs. None: every
+    # section's; none at all (the Launch pane, a form): the last poll's, i.e. the link's
+    sections: frozenset[str] | None = None
     _shown: Text | None = None
 
     def on_mount(self) -> None:
@@ -64,9 +67,8 @@ class StatusLine(Static):
         else:
             text.append("  ✖ disconnected", style="bold red")
         if snap and snap.fetched_at:
-            newest = max(snap.updated_at.values(), default=0)
-            age = max(0.0, clock.now() - newest) if newest else 0.0
-            if newest and age >= self.stale_after:  # fresh data needs no ticking clock
+            age = self.data_age(snap)
+            if age is not None and age >= self.stale_after:  # fresh data needs no ticking clock
                 text.append(f"  data {human_duration(age)} old", style="yellow")
         if self.paused:
             text.append("  ‖ paused", style="bold magenta")
@@ -75,6 +77,17 @@ class StatusLine(Static):
         if self.replay:
             text.append(f"  {self.replay}", style="bold magenta")
         return text
+
+    def data_age(self, snap: Snapshot) -> float | None:
+        """Seconds since what this screen shows was fetched: the newest of its sections (the
+        others come on the poller's slower beat, up to ~10 s old, and are not on screen); with
+        no section shown, since the last poll answered. None when nothing has come yet."""
+        if self.sections is None:
+            times = list(snap.updated_at.values())
+        else:
+            times = [snap.updated_at[s] for s in self.sections if s in snap.updated_at]
+        newest = max(times, default=0.0) if self.sections != frozenset() else snap.fetched_at
+        return max(0.0, clock.now() - newest) if newest else None
 
 
 class Banner(Static):
