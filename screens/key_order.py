@@ -1,20 +1,21 @@
-"""Keys act in the order they were typed, also when a text field has the focus.
+"""Keys act in the order they were typed, and on the widget that has the focus by then.
 
-Textual 8.2.8 hands a key to the focused widget; a text field (Input, TextArea) inserts a
-printable key at once, but a key it does not insert (backspace, arrows, home/end, tab, escape,
-ctrl+r) acts only once its event has bubbled back up to the App, one message queue at a time
+Textual 8.2.8 hands each key to the focused widget as soon as it comes. A key the widget does
+not act on itself (every key of a table, and all but the printable ones of a text field) then
+bubbles back up to the App, one message queue at a time, and only there does its binding run
 (Textual issue #6605). When several keys arrive in one read, as they do over a slow SSH link or
-from a fast typist, the keys behind such a key overtake it: `b a ⌫ c` gave `ba`, `200`, End,
-three backspaces, `120` left a form field empty, and a digit typed after Tab landed in the field
-Tab was leaving.
+from a fast typist, the keys behind such a key are handed out before it has acted: in a text
+field `b a ⌫ c` gave `ba` and `200`, End, three backspaces, `120` left it empty; a digit typed
+after Tab landed in the field Tab was leaving; `/core` typed on the Jobs pane went to the table,
+not the filter bar `/` opens, and the filter read `re` or nothing.
 
-`KeysInOrderApp` keeps one key in flight at a time while a text field has the focus: when it
-hands the field a key the field will not handle itself (it bubbles), the keys (and pastes) that
-come after it wait at the App until that key is back and its binding has run, then go on, to
-whichever widget has the focus by then. The binding is resolved exactly as Textual's App would
-(`_check_bindings`, then `key_` methods); only the wait is added, a few milliseconds, and at most
-`HOLD_LIMIT_S` when a key never comes back (its widget was removed on the way). Keys to tables,
-lists and buttons all go the bubbling way already and are not held.
+`KeysInOrderApp` keeps one such key in flight at a time: the keys (and pastes) that come after
+it wait at the App until it is back and its binding has run, then go on, to whichever widget has
+the focus by then. The binding is resolved exactly as Textual's App would (`_check_bindings`,
+then `key_` methods); only the wait is added, a few milliseconds, and only when keys come faster
+than that; at most `HOLD_LIMIT_S` when a key never comes back (its widget was removed on the
+way). A key the focused widget acts on itself (a text field's printable keys, as its
+`check_consume_key` or `handles_key` says) does not bubble and holds nothing.
 """
 
 from __future__ import annotations
@@ -46,10 +47,16 @@ class KeysInOrderApp(App):
             return
         await super().on_event(event)
         if typed and isinstance(event, events.Key) and event.is_forwarded:
-            focused = self.focused
-            if isinstance(focused, KeysInOrder) and not focused.handles_key(event):
+            if not self._acted_on_where_sent(event):
                 self._in_flight = event  # it will bubble back to _on_key below
                 self._hold_timer = self.set_timer(HOLD_LIMIT_S, self._let_go)
+
+    def _acted_on_where_sent(self, event: events.Key) -> bool:
+        """Whether the focused widget acts on this key itself (it does not bubble back)."""
+        focused = self.focused
+        if isinstance(focused, KeysInOrder):
+            return focused.handles_key(event)
+        return focused is not None and focused.check_consume_key(event.key, event.character)
 
     async def _on_key(self, event: events.Key) -> None:
         """The key in flight is back: run it as Textual's App._on_key would, then the rest."""
@@ -58,7 +65,8 @@ class KeysInOrderApp(App):
         event.prevent_default()  # App._on_key must not run it a second time
         if not await self._check_bindings(event.key):
             await dispatch_key(self, event)
-        await self._let_go()
+        # after what the binding queued here: Widget.focus() moves the focus by call_later
+        self.call_later(self._let_go)
 
     async def _let_go(self) -> None:
         """Nothing in flight any more: hand on the held keys until one is in flight again."""

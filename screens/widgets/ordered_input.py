@@ -1,10 +1,11 @@
-"""Text fields whose keys act in the order they were typed (with screens/key_order.py).
+"""Text fields that say exactly which keys they act on themselves (with screens/key_order.py).
 
 A text field inserts a printable key itself, at once; every other key (backspace, arrows, Tab,
 Escape, ...) bubbles up to the App and acts there, later (Textual #6605). The App
-(`KeysInOrderApp`) holds the keys that come after such a key until it has acted; to know which
-keys those are, it asks the focused field `handles_key`. Every text field of the cockpit is an
-`OrderedInput` or `OrderedTextArea` (tests/unit/test_screens_walls.py).
+(`KeysInOrderApp`) holds the keys that come after a bubbling key until it has acted; to know
+which keys bubble it asks the focused widget: these fields by `handles_key` (TextArea also
+inserts Enter itself, which its `check_consume_key` does not say). Every text field of the
+cockpit is an `OrderedInput` or `OrderedTextArea` (tests/unit/test_screens_walls.py).
 """
 
 from __future__ import annotations

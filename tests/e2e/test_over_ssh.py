@@ -249,10 +249,9 @@ def test_c_ssh_tunnel_survives_a_dropped_link_and_the_tail_stays_exact(sshd, ray
         term.wait_for("SUCCEEDED", 120, "the job to end")
         term.wait_for(f"line {LINES - 1:04d}", 60, "the last line")
         job_id = re.search(r"raysubmit_\w+", term.screen())[0]
-        term.send("f")
-        term.wait_for("show matching lines only", 10, "the filter input")
-        term.type("line 0")
-        term.send("Enter")
+        # `f`, the filter's text and Enter in one burst (as a slow link delivers them): `f` opens
+        # the filter input only once it has acted, and the letters behind it must wait for it
+        term.send("f", "line 0", "Enter")
         screen = term.wait_for("filter: line 0", 10, "the filter")
         shown, total = map(int, re.search(r"([\d,]+) of ([\d,]+) lines", screen).groups())
         assert shown == LINES, (
