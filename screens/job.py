@@ -125,13 +125,14 @@ class JobScreen(Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        if not self.query_children("#job-body"):
+        log, metrics, lines = (self.query(s) for s in ("#job-log", "#job-metrics", "#log-lines"))
+        if not (log and metrics and lines):
             # closed while it was being built: the app quit just as it built this screen ahead
-            # (Textual mounts no children on a closing screen, but still sends it Mount)
+            # (Textual mounts none or only some of a closing screen's children, yet sends Mount)
             return
         self.sub_title = f"job {self.job_id}"
-        self.query_one("#job-log").border_title = "log"
-        self.query_one("#job-metrics").border_title = "metrics"
+        log.first().border_title = "log"
+        metrics.first().border_title = "metrics"
         self._render_head()
         self._ticker = self.set_interval(0.5, self.redraw)
         if self not in self.app.screen_stack:  # built ahead, not shown yet
