@@ -16,19 +16,41 @@ then `key_` methods); only the wait is added, a few milliseconds, and only when 
 than that; at most `HOLD_LIMIT_S` when a key never comes back (its widget was removed on the
 way). A key the focused widget acts on itself (a text field's printable keys, as its
 `check_consume_key` or `handles_key` says) does not bubble and holds nothing.
+
+A binding often acts a message or two later: Enter on the Launch pane's list posts
+`OptionSelected`, the pane answers with `OpenForm`, the App's handler pushes the form, and the
+form gives its first field the focus once it is mounted. `Enter End ⌫⌫⌫ 9` in one read left the
+list with `End ⌫⌫⌫ 9` and the form's num tasks as it was. So the held keys go on only once the
+widgets the key went through (the one it was sent to and those above it) have handled every
+message queued for them, what they passed up has had its turn at the App, and a screen pushed
+meanwhile is mounted with its focus set: at most `SETTLE_LIMIT_S` after the key came back.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 
 from textual import events
 from textual._dispatch_key import dispatch_key
 from textual.app import App
+from textual.dom import DOMNode
 
 from raycockpit.screens.widgets.ordered_input import KeysInOrder
 
 HOLD_LIMIT_S = 0.5  # a key that never bubbles back stops holding the next ones after this
+SETTLE_LIMIT_S = 1.0  # nor do the messages its binding set off, past this after it came back
+SPINS_BEFORE_TIMER = 20  # turns of the App's queue spent waiting before waiting by a timer
+SETTLE_POLL_S = 0.005
+
+
+def busy(node: DOMNode) -> bool:
+    """Whether a widget (or screen) has messages queued or one being handled (a widget that is
+    being removed is done: what is left in its queue will not be handled)."""
+    if node._closing or node._closed:
+        return False
+    queue = node._message_queue
+    return bool(getattr(queue, "_unfinished_tasks", queue.qsize()))  # put, not yet task_done
 
 
 class KeysInOrderApp(App):
@@ -37,6 +59,8 @@ class KeysInOrderApp(App):
     _in_flight: events.Key | None = None
     _held: deque | None = None
     _hold_timer = None
+    _path: tuple[DOMNode, ...] = ()  # the widget the key in flight was sent to, and those above
+    _pushed: tuple = ()  # screens pushed since it went in flight
 
     async def on_event(self, event: events.Event) -> None:
         typed = isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded
@@ -49,6 +73,8 @@ class KeysInOrderApp(App):
         if typed and isinstance(event, events.Key) and event.is_forwarded:
             if not self._acted_on_where_sent(event):
                 self._in_flight = event  # it will bubble back to _on_key below
+                sent_to = self.focused or self.screen
+                self._path = tuple(n for n in sent_to.ancestors_with_self if n is not self)
                 self._hold_timer = self.set_timer(HOLD_LIMIT_S, self._let_go)
 
     def _acted_on_where_sent(self, event: events.Key) -> bool:
@@ -65,8 +91,34 @@ class KeysInOrderApp(App):
         event.prevent_default()  # App._on_key must not run it a second time
         if not await self._check_bindings(event.key):
             await dispatch_key(self, event)
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+        self._hold_timer = self.set_timer(SETTLE_LIMIT_S, self._let_go)
         # after what the binding queued here: Widget.focus() moves the focus by call_later
-        self.call_later(self._let_go)
+        self.call_later(self._settle, event)
+
+    def push_screen(self, screen, *args, **kwargs):
+        if self._in_flight is not None and not isinstance(screen, str):
+            self._pushed += (screen,)  # the keys behind wait until it is mounted
+        return super().push_screen(screen, *args, **kwargs)
+
+    async def _settle(self, event: events.Key, spins: int = 0, quiet_before: bool = False) -> None:
+        """Let the held keys go once what the key in flight set off has been handled.
+
+        Each look comes by the App's queue, behind whatever the widgets on the key's path have
+        passed up to the App so far; two quiet looks in a row (the second behind the focus a
+        pushed screen's on_mount queued) end the wait."""
+        if self._in_flight is not event:
+            return  # let go already (the limit)
+        quiet = not any(busy(node) for node in (*self._path, *self._pushed)) and all(
+            screen.is_mounted for screen in self._pushed
+        )
+        if quiet and quiet_before:
+            await self._let_go()
+        elif quiet or spins < SPINS_BEFORE_TIMER:
+            self.call_later(self._settle, event, spins + 1, quiet)
+        else:
+            self.set_timer(SETTLE_POLL_S, partial(self.call_later, self._settle, event, spins + 1))
 
     async def _let_go(self) -> None:
         """Nothing in flight any more: hand on the held keys until one is in flight again."""
@@ -74,5 +126,6 @@ class KeysInOrderApp(App):
             self._hold_timer.stop()
             self._hold_timer = None
         self._in_flight = None
+        self._path = self._pushed = ()
         while self._held and self._in_flight is None:
             await self.on_event(self._held.popleft())

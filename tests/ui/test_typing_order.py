@@ -16,6 +16,7 @@ from textual.containers import Vertical
 
 from raycockpit.cockpit.config import Settings
 from raycockpit.screens.app import make_app
+from raycockpit.screens.job import JobScreen
 from raycockpit.screens.key_order import KeysInOrderApp
 from raycockpit.screens.launch_form import LaunchFormScreen
 from raycockpit.screens.widgets.ordered_input import OrderedInput, OrderedTextArea
@@ -128,3 +129,45 @@ async def test_the_launch_form_and_a_filter_take_a_burst_in_order():
         burst(app, "slash", "r", "u", "m", "backspace", "n")
         await wait_for(pilot, lambda: bar.value == "run", timeout=5, what="filter 'run'")
         assert app.focused is bar
+
+
+async def test_keys_behind_the_key_that_opens_a_screen_go_to_that_screen():
+    """Enter on the Launch pane posts OpenForm, the App pushes the form, the form focuses its
+    first field on mount: the keys typed in the same read as Enter wait for that field (they
+    went to the pane's list, and the form's num tasks stayed 2000)."""
+    app = make_app(Settings(refresh=3600), client=replay_client())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("7")
+        pane = app.query_one("#launch")
+        await wait_for(pilot, lambda: pane.specs, what="the workload specs")
+        names = [s.name for s in pane.specs]
+        await pilot.press("home", *["down"] * names.index("core"))
+        await pilot.pause()
+        burst(app, "enter", "end", "backspace", "backspace", "backspace", "9")
+        await wait_for(pilot, lambda: isinstance(app.screen, LaunchFormScreen), what="the form")
+        field = app.screen.query_one("#f-num_tasks", OrderedInput)
+        await wait_for(pilot, lambda: field.value == "29", timeout=5, what="num_tasks 29")
+        await pilot.pause(0.2)
+        assert field.value == "29" and app.focused is field
+
+        # Escape and the keys behind it: back on the Launch pane, the list takes them
+        first = app.screen
+        burst(app, "escape", "down", "enter", "tab")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, LaunchFormScreen) and app.screen is not first,
+            what="another form",
+        )
+        want = names[names.index("core") + 1]
+        assert app.screen.spec is not None and app.screen.spec.name == want, app.screen.spec
+
+        # Enter on a job row opens the job screen: a key behind it acts there, not on the table
+        await pilot.press("escape", "5")
+        jobs = app.query_one("#jobs")
+        await wait_for(pilot, lambda: jobs.table.row_count, what="job rows")
+        jobs.table.focus()
+        await pilot.pause()
+        burst(app, "enter", "i")  # i: the job's info, on the job screen; nothing on the table
+        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), what="the job screen")
+        info = app.screen.query_one("#job-info")
+        await wait_for(pilot, lambda: info.has_class("-open"), timeout=5, what="the info open")
