@@ -1,4 +1,4 @@
-"""What waits to be placed, fetched for the "Why pending?" answers (why.py): the poller's
+"""What waits to be placed, fetched for the "Why pending?" answers (cockpit/why/): the poller's
 "pending" section.
 
 From the state API, each list filtered and bounded (`LIMIT` rows): actors in PENDING_CREATION,
@@ -184,7 +184,7 @@ def parse_placement_groups(
 
 def parse_usage_by_node(structured: Any) -> dict[str, dict[str, tuple[float, float]]]:
     """node id -> {resource: (used, total)} from the structured cluster status (autoscaler v1;
-    {} with v2). Resource names come camelCased there (why.py looks both ways)."""
+    {} with v2). Resource names come camelCased there (why/ looks both ways)."""
     report = _dict(_dict(_dict(structured).get("clusterStatus")).get("loadMetricsReport"))
     out: dict[str, dict[str, tuple[float, float]]] = {}
     for node_id, usage in _dict(report.get("usageByNode")).items():

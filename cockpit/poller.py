@@ -525,7 +525,7 @@ class Poller:
             self._record_history(new)
         if "nodes" in updates or info.session_changes != snap.info.session_changes:
             new = replace(new, history=self.history.frozen())
-        return annotate(new, now)  # the "Why pending?" answers (why.py)
+        return annotate(new, now)  # the "Why pending?" answers (cockpit/why/)
 
     def _build_feed(
         self,

@@ -201,7 +201,7 @@ class JobScreen(Screen):
             self._dirty = True  # a result table that was the log's last lines
         self._render_head()
 
-    _why = None  # the job's "Why pending?" answer (cockpit/why.py) in the last snapshot
+    _why = None  # the job's "Why pending?" answer (cockpit/why/) in the last snapshot
 
     def show_snapshot(self, snap: Snapshot) -> None:
         why = snap.pending.why.get(f"job:{self.job_id}")

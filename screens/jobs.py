@@ -26,7 +26,7 @@ START_COLUMN = 2
 
 def job_row(job: Job, now_ms: float, why: Why | None = None) -> tuple[str, list, dict]:
     """A job's cells; a PENDING job's (or a failed runtime_env's) Message is its short "Why
-    pending?" answer (why.py) when there is one."""
+    pending?" answer (cockpit/why/) when there is one."""
     duration = job.duration_s(now_ms)
     if why is not None:
         message = Text(why.short or why.reason, style="yellow", overflow="ellipsis", no_wrap=True)

@@ -60,7 +60,7 @@ def replica_label(replica: ServeReplica) -> Text:
 
 def detail_text(found: Selection | None, whys: dict[str, Why] | None = None) -> Text:
     """The line (or two) under the tree about what the cursor is on; for a deployment that is
-    not healthy, its "Why pending?" answer (why.py) in full."""
+    not healthy, its "Why pending?" answer (cockpit/why/) in full."""
     if found is None:
         return Text("")
     app, dep, replica = found

@@ -1,4 +1,4 @@
-"""Why pending? (cockpit/why.py, cockpit/pending.py) from answers recorded on a real Ray 2.60
+"""Why pending? (cockpit/why/, cockpit/pending.py) from answers recorded on a real Ray 2.60
 head (tests/fixtures/why_*: a job behind a job holding both CPUs, an actor asking for a GPU, a
 STRICT_PACK placement group of 9 CPUs and a task asking for a custom resource on a 2-CPU
 GPU-less node, a pip package that does not exist) and from hand-built models."""
