@@ -10,6 +10,7 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.widgets import ContentSwitcher, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -381,6 +382,20 @@ class CockpitApp(
         if isinstance(self.screen, (JobScreen, NodeDetailScreen)):
             self.screen.show_snapshot(snap)
         self.gc_pacer.freeze()  # the old snapshot is freed; the new one stays out of collections
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications are plain text, whatever the caller (a widget's notify passes markup=True):
+        they quote entrypoints, paths, errors and what the user typed, where `[...]` is no markup
+        (`[/]` raised MarkupError, `[ERROR]` was dropped from 'no match for ...')."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def push_screen(self, screen, *args, **kwargs):
         """Every pushed screen's header shows the current address, connection and data age."""

@@ -38,8 +38,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question, id="confirm-question")
-            yield Static(self.detail, id="confirm-detail")
+            # markup=False: an entrypoint or a name may hold [...] (`echo [/]` raised)
+            yield Static(self.question, id="confirm-question", markup=False)
+            yield Static(self.detail, id="confirm-detail", markup=False)
             with Horizontal():
                 yield Button("Cancel (n)", id="confirm-cancel", compact=True)
                 yield Button(f"{self.yes} (y)", id="confirm-yes", variant="error", compact=True)
@@ -91,7 +92,7 @@ class ScaleScreen(ModalScreen[int | None]):
         value = event.value.strip()
         if not value.isdigit() or not 0 <= int(value) <= MAX_SCALE:
             self.query_one("#scale-error", Static).update(
-                f"type a whole number from 0 to {MAX_SCALE}, not {value!r}"
+                Text(f"type a whole number from 0 to {MAX_SCALE}, not {value!r}")
             )
             return
         self.dismiss(int(value))

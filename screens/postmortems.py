@@ -61,7 +61,7 @@ class PostmortemListScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
-        yield Static(f"Post-mortems in {self.folder}: reading...", id="pm-title")
+        yield Static(Text(f"Post-mortems in {self.folder}: reading..."), id="pm-title")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="pm-table")
         yield KeyFooter()
 
@@ -97,7 +97,7 @@ class PostmortemListScreen(Screen):
             else f"No post-mortems in {self.folder} yet: one is kept when a job fails or a "
             "node dies while the cockpit watches"
         )
-        self.query_one("#pm-title", Static).update(title)
+        self.query_one("#pm-title", Static).update(Text(title))  # a folder may hold [...]
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -108,7 +108,7 @@ class RequestTester(VerticalScroll):
     # -- checking the form ------------------------------------------------------------------------
 
     def _error(self, text: str) -> None:
-        self.query_one("#serve-form-error", Static).update(text)
+        self.query_one("#serve-form-error", Static).update(Text(text))  # may quote a path
 
     def _request_form(self, snap: Snapshot | None) -> Request | None:
         """(url, method, body) from the form, or None after marking what is wrong."""
