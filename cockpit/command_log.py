@@ -285,6 +285,12 @@ class CommandLog:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def stops_requested(self) -> dict[str, float]:
+        """Job id -> when its last stop went through (unix s): a job that stays PENDING after
+        it has not got it (the "Why pending?" answer says so)."""
+        with self._lock:
+            return {c.target: c.at for c in self._entries if c.action == "job stop" and c.ok}
+
 
 def clean_address(address: str) -> str:
     return strip_userinfo(address)[0].rstrip("/")

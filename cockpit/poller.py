@@ -525,7 +525,9 @@ class Poller:
             self._record_history(new)
         if "nodes" in updates or info.session_changes != snap.info.session_changes:
             new = replace(new, history=self.history.frozen())
-        return annotate(new, now)  # the "Why pending?" answers (cockpit/why/)
+        log = getattr(self.client, "command_log", None)
+        stops = log.stops_requested() if log is not None else None
+        return annotate(new, now, stops)  # the "Why pending?" answers (cockpit/why/)
 
     def _build_feed(
         self,

@@ -27,6 +27,7 @@ cluster), jobs.py, groups.py (placement groups), serve.py; this module puts them
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from raycockpit.cockpit.models import PendingWork, Snapshot, Why
@@ -53,13 +54,17 @@ def _waiting(what, item, snap, work, caps, out, groups, now) -> Why:
     )
 
 
-def explain(snap: Snapshot, work: PendingWork, now: float) -> dict[str, Why]:
-    """Every explanation the snapshot calls for, by key."""
+def explain(
+    snap: Snapshot, work: PendingWork, now: float, stops: Mapping[str, float] | None = None
+) -> dict[str, Why]:
+    """Every explanation the snapshot calls for, by key. `stops`: job id -> when this cockpit
+    asked Ray to stop it (a PENDING job's answer then says the stop has not reached it)."""
+    stops = stops or {}
     out: dict[str, Why] = {}
     caps = capacities(snap, work)
     for job in snap.jobs:
         if job.status == "PENDING" or job.error_type.startswith("RUNTIME_ENV_SETUP"):
-            why = explain_job(job, snap, work, caps, now)
+            why = explain_job(job, snap, work, caps, now, stops.get(job.key))
             if why is not None:
                 out[f"job:{job.key}"] = why
     groups = {pg.pg_id: pg for pg in work.placement_groups}
@@ -105,11 +110,11 @@ def as_dict(why: Why) -> dict:
     }
 
 
-def annotate(snap: Snapshot, now: float) -> Snapshot:
+def annotate(snap: Snapshot, now: float, stops: Mapping[str, float] | None = None) -> Snapshot:
     """The snapshot with `pending.why` computed (the poller calls it on each build); the same
     snapshot when nothing waits, before or now."""
     work = snap.pending
-    whys = explain(snap, work, now)
+    whys = explain(snap, work, now, stops)
     if not whys and not work.why:
         return snap
     return replace(snap, pending=replace(work, why=whys))

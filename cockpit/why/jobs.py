@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from raycockpit.cockpit.format import human_duration
+from raycockpit.cockpit.format import human_duration, local_time
 from raycockpit.cockpit.models import Job, PendingWork, Snapshot, Why
 from raycockpit.cockpit.why.capacity import NodeCap
 from raycockpit.cockpit.why.place import place, waited_since, with_wait
@@ -70,6 +70,53 @@ def _pip_fix(job: Job, line: str) -> str:
 
 
 def explain_job(
+    job: Job,
+    snap: Snapshot,
+    work: PendingWork,
+    caps: list[NodeCap],
+    now: float,
+    stop_at: float | None = None,
+) -> Why | None:
+    """A job's answer; `stop_at` is when this cockpit last asked Ray to stop it (unix s)."""
+    why = _explain_job(job, snap, work, caps, now)
+    if why is None or job.status != "PENDING" or stop_at is None:
+        return why
+    return stop_not_delivered(why, job, stop_at, now)
+
+
+def stop_not_delivered(why: Why, job: Job, stop_at: float, now: float) -> Why:
+    """A PENDING job asked to stop stays PENDING: Ray's job stop is a call on the job's
+    supervisor actor, and that actor is created only when the job can start (its entrypoint
+    placed, its runtime_env set up); until then the stop waits, and Ray itself fails the job at
+    its start timeout (RAY_JOB_START_TIMEOUT_SECONDS) or when its runtime_env setup gives up."""
+    if why.category.startswith("runtime_env"):
+        until = "Ray fails it when the runtime_env setup gives up"
+    elif job.start_time_ms:
+        left = max(0.0, JOB_START_TIMEOUT_S - (now - job.start_time_ms / 1000))
+        until = f"Ray fails it at its start timeout, {human_duration(left)} from now"
+    else:
+        until = "Ray fails it at its start timeout"
+    return replace(
+        why,
+        reason=(
+            f"stop requested {human_duration(max(0.0, now - stop_at))} ago, not delivered: "
+            "Ray hands a stop to the job's supervisor actor, which is created only when the "
+            f"job starts; and {why.reason}"
+        ),
+        fix=(
+            f"nothing more to do to stop it: it stops as soon as it starts, or {until} "
+            f"(a new job can be submitted meanwhile: {why.fix})"
+        ),
+        evidence=(
+            f"stop requested at {local_time(stop_at)} by this cockpit: POST "
+            f"/api/jobs/{job.key}/stop (Ray: the stop waits for the supervisor actor)",
+            *why.evidence,
+        ),
+        short=f"stop waits for the start; {why.short}",
+    )
+
+
+def _explain_job(
     job: Job, snap: Snapshot, work: PendingWork, caps: list[NodeCap], now: float
 ) -> Why | None:
     if job.status == "FAILED" and job.error_type.startswith("RUNTIME_ENV_SETUP"):

@@ -67,6 +67,12 @@ NO_METRICS_PORT = (
 )
 NO_JOB = Job(submission_id="", job_id="", type="SUBMISSION", status="PENDING", entrypoint="")
 
+# Ray's job stop is a call on the job's supervisor actor, created only when the job starts
+PENDING_STOP = (
+    "Ray delivers a stop to a PENDING job only once it starts (until then it stays PENDING, "
+    "and Ray fails it at its start timeout); its 'why' says what it waits for"
+)
+
 
 def default_user_workloads() -> Path:
     return default_config_path().parent / "workloads"
@@ -346,8 +352,11 @@ class JobWorkers:
             self.notify("read-only mode: the cluster is not changed", severity="warning")
             return
         if message.action == "stop":
+            detail = job.entrypoint[:300]
+            if job.status == "PENDING":
+                detail += f"\n\n{PENDING_STOP}"
             self.push_screen(
-                ConfirmScreen(f"Stop job {job.key}?", job.entrypoint[:300], "Stop"),
+                ConfirmScreen(f"Stop job {job.key}?", detail, "Stop"),
                 lambda yes: yes and self._job_call("stop", job),
             )
         elif message.action == "delete":
@@ -367,10 +376,13 @@ class JobWorkers:
         try:
             if action == "stop":
                 ok = await self.client.stop_job(job.key)
-                self.notify(
-                    f"stop requested for {job.key}" if ok else f"{job.key} was not running",
-                    timeout=4,
-                )
+                if ok and job.status == "PENDING":
+                    self.notify(f"stop requested for {job.key}; {PENDING_STOP}", timeout=10)
+                else:
+                    self.notify(
+                        f"stop requested for {job.key}" if ok else f"{job.key} was not running",
+                        timeout=4,
+                    )
             else:
                 ok = await self.client.delete_job(job.key)
                 self.notify(f"deleted {job.key}" if ok else f"{job.key} was not deleted", timeout=4)

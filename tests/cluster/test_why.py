@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from raycockpit.cockpit.command_log import CommandLog
 from raycockpit.cockpit.errors import CockpitError
 from raycockpit.cockpit.local import free_port
 from raycockpit.cockpit.models import Snapshot, Why
@@ -71,6 +72,23 @@ async def test_job_asking_for_more_cpus_than_any_node_is_infeasible(client):
         data = snapshot_dict(snap)
         row = next(j for j in data["jobs"] if j["submission_id"] == job)
         assert row["why"]["category"] == "infeasible" and row["why"]["evidence"]
+
+        # Stopped, it stays PENDING: Ray's stop is a call on the job's supervisor actor, which
+        # is never created; the answer says the stop has not reached it (from the command log)
+        client.command_log = CommandLog()
+        assert await client.stop_job(job)
+
+        def stop_waits(snap: Snapshot) -> Why | None:
+            why = snap.pending.why.get(f"job:{job}")
+            return why if why is not None and why.short.startswith("stop waits") else None
+
+        snap, why = await _poll_until(poller, stop_waits, 30)
+        await asyncio.sleep(3)  # Ray has had time to act on the stop, were it able to
+        snap, why = await _poll_until(poller, stop_waits, 30)
+        assert next(j for j in snap.jobs if j.key == job).status == "PENDING"
+        assert why.category == "infeasible" and "not delivered" in why.reason
+        assert "CPU 64 (largest node" in why.reason and "start timeout" in why.fix
+        assert why.evidence[0].startswith("stop requested at ")
     finally:
         await _stop(client, job)
 

@@ -66,7 +66,29 @@ async def test_jobs_row_and_job_detail_say_why_a_job_is_pending(ray_head, client
             assert "no node can ever hold it" in detail and "[infeasible]" in detail
             assert "Fix" in detail and "(entrypoint_num_cpus)" in detail
             assert "Evidence" in detail and "demand: CPU 64" in detail
+
+            # x: the confirmation says a PENDING job stops only once it starts; after y the job
+            # stays PENDING (Ray's stop waits for the supervisor actor) and its answer says so
+            await pilot.press("x")
+            await wait_for(pilot, lambda: app.screen.query("#confirm-detail"), what="the dialog")
+            warning = rendered_text(app.screen.query_one("#confirm-detail"), 160)
+            assert "Ray delivers a stop to a PENDING job only once it starts" in warning
+            await pilot.press("y")
+            await wait_for(
+                pilot,
+                lambda: "why: stop waits for the start; infeasible" in rendered_text(head, 160),
+                timeout=30,
+                what="the stop that waits, on the job screen's head line",
+            )
+            assert any("Ray delivers a stop" in n.message for n in app._notifications)
             await pilot.press("escape")
+            await wait_for(
+                pilot,
+                lambda: row() is not None and row()[-1].startswith("stop waits for the start"),
+                timeout=30,
+                what="the stop that waits, in the job's row",
+            )
+            assert row()[1] == "PENDING"
     finally:
         try:
             await client.stop_job(job_id)

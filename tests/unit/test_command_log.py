@@ -161,6 +161,7 @@ async def test_client_records_each_change_without_the_token() -> None:
     assert parse(job_cli.stop, stop.cli, 3)["job_id"] == "raysubmit_1"
     assert parse(job_cli.stop, stop.cli, 3)["address"] == ADDRESS
     assert stop.rest == "POST /api/jobs/raysubmit_1/stop"
+    assert log.stops_requested() == {"raysubmit_1": stop.at}
     assert stop.curl.endswith('-H "Authorization: Bearer $RAY_AUTH_TOKEN"')
     assert not delete.ok and "failed" in delete.result
     assert parse(job_cli.delete, delete.cli, 3)["job_id"] == "raysubmit_1"

@@ -196,6 +196,19 @@ def test_job_asking_for_more_cpus_than_any_node_is_infeasible_with_the_numbers()
     assert "add a node with CPU 64" in why.fix and 29 < why.waited_s < 31
 
 
+def test_a_pending_job_asked_to_stop_says_the_stop_waits_for_its_start():
+    snap = _hand_built()
+    why = explain(snap, snap.pending, NOW, stops={"big": NOW - 20})["job:big"]
+    assert why.category == "infeasible" and why.short.startswith("stop waits for the start; ")
+    assert why.reason.startswith("stop requested 20s ago, not delivered: ")
+    assert "needs CPU 64" in why.reason  # the answer it had, still
+    assert "start timeout, 14m30s from now" in why.fix  # 900 s after it was submitted
+    assert (
+        why.evidence[0].startswith("stop requested at ") and "/api/jobs/big/stop" in why.evidence[0]
+    )
+    assert "stop" not in explain(snap, snap.pending, NOW)["job:big"].reason  # none asked
+
+
 def test_a_launching_node_makes_it_waiting_for_scale_up():
     snap = _hand_built()
     launching = (PendingNode("", "cpu_worker", "launching"),) * 2
