@@ -113,11 +113,12 @@ class ActorsPane(Pane):
             Text("listing actors (Ray state API)…", style="dim"),
             classes="heading",
             id="actors-heading",
+            markup=False,
         )
         yield FilterBar()
         # live actors first, then by class (the order the section keeps); s sorts by a column
         yield KeyedTable(ACTOR_COLUMNS, sort_column=None, id="actors-table")
-        yield Static("", classes="heading", id="actors-summary-heading")
+        yield Static("", classes="heading", id="actors-summary-heading", markup=False)
         yield KeyedTable(SUMMARY_COLUMNS, sort_column=None, id="actors-summary")
 
     # -- rows ----------------------------------------------------------------------------

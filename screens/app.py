@@ -205,7 +205,7 @@ class CockpitApp(
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         yield Banner(id="banner")
-        yield Static(id="nav")
+        yield Static(id="nav", markup=False)
         with ContentSwitcher(initial="overview"):
             for name, cls in PANES:
                 yield cls(id=name)

@@ -117,9 +117,9 @@ class AutoscalerPane(Pane):
     def compose(self) -> ComposeResult:
         yield self.compose_stale()
         with VerticalScroll(id="autoscaler-scroll"):
-            yield Static(id="autoscaler-view")
-            yield Static(id="autoscaler-raw")
-        yield Static("Decisions, newest first", id="autoscaler-feed-title")
+            yield Static(id="autoscaler-view", markup=False)
+            yield Static(id="autoscaler-raw", markup=False)
+        yield Static("Decisions, newest first", id="autoscaler-feed-title", markup=False)
         yield KeyedTable(FEED_COLUMNS, sort_column=None, id="autoscaler-feed")
 
     def on_mount(self) -> None:

@@ -33,7 +33,7 @@ class Pane(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.snapshot: Snapshot | None = None
-        self._stale = Static(classes="stale")
+        self._stale = Static(classes="stale", markup=False)
 
     def compose_stale(self) -> Static:
         return self._stale

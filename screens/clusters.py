@@ -79,7 +79,7 @@ class ClustersPane(Pane):
         self.has_own_configs = False  # any besides the bundled examples (the nav line shows 8)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="clusters-help")
+        yield Static(id="clusters-help", markup=False)
         yield KeyedTable(COLUMNS, sort_column=None, id="clusters-table")
         yield LogView(max_lines=5_000, id="clusters-log")
 

@@ -43,12 +43,13 @@ class CommandLogScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(id="commands-title")
+            yield Static(id="commands-title", markup=False)
             yield DataTable(cursor_type="row", zebra_stripes=True, id="commands-table")
-            yield Static(id="commands-detail")
+            yield Static(id="commands-detail", markup=False)
             yield Static(
                 "↑↓ select · c copy the ray line · u copy the curl line · esc close",
                 id="commands-keys",
+                markup=False,
             )
 
     def on_mount(self) -> None:

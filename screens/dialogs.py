@@ -78,11 +78,12 @@ class ScaleScreen(ModalScreen[int | None]):
                     ("Scale ", "bold"),
                     (f"{self.app_name} / {self.deployment}", "bold cyan"),
                     f"  (now {self.current if self.current is not None else '?'} replicas)",
-                )
+                ),
+                markup=False,
             )
-            yield Static(f"Replicas (0..{MAX_SCALE}), Enter to send, Esc to cancel:")
+            yield Static(f"Replicas (0..{MAX_SCALE}), Enter to send, Esc to cancel:", markup=False)
             yield OrderedInput(str(self.current or 1), id="scale-input", compact=True)
-            yield Static("", id="scale-error")
+            yield Static("", id="scale-error", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -120,14 +121,16 @@ class PreviewScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(Text("POST /api/jobs/", style="bold"))
+            yield Static(Text("POST /api/jobs/", style="bold"), markup=False)
             yield Static(
-                Syntax(self.body_json, "json", word_wrap=True, theme="ansi_dark"), id="preview-body"
+                Syntax(self.body_json, "json", word_wrap=True, theme="ansi_dark"),
+                id="preview-body",
+                markup=False,
             )
-            yield Static(Text("\nThe same launch with the Ray CLI", style="bold"))
-            yield Static(Text(self.command), id="preview-command")
+            yield Static(Text("\nThe same launch with the Ray CLI", style="bold"), markup=False)
+            yield Static(Text(self.command), id="preview-command", markup=False)
             if self.note:
-                yield Static(Text("\n" + self.note, style="dim"))
+                yield Static(Text("\n" + self.note, style="dim"), markup=False)
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -148,7 +151,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question, id="prompt-question")
+            yield Static(self.question, id="prompt-question", markup=False)
             yield OrderedInput(placeholder=self.placeholder, id="prompt-input")
 
     def on_mount(self) -> None:

@@ -92,7 +92,7 @@ class GpusPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield self.compose_stale()
-        yield Static(NO_GPUS, id="gpus-empty")
+        yield Static(NO_GPUS, id="gpus-empty", markup=False)
         # the nodes' order (head first), then each node's GPUs by index; s sorts by a column
         yield KeyedTable(COLUMNS, sort_column=None, id="gpus-table")
 

@@ -116,9 +116,9 @@ class JobScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
-        yield Static(id="job-head")
+        yield Static(id="job-head", markup=False)
         with VerticalScroll(id="job-info"):
-            yield Static(job_view(self.job), id="job-info-body")
+            yield Static(job_view(self.job), id="job-info-body", markup=False)
         with Horizontal(id="job-body"):
             yield LogView(max_lines=self.max_lines, id="job-log")
             yield MetricsPanel(id="job-metrics")

@@ -34,4 +34,4 @@ class KeysScreen(ModalScreen):
                 table.add_row(key, description)
             table.add_row("", "")
         with VerticalScroll():
-            yield Static(table)
+            yield Static(table, markup=False)

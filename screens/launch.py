@@ -38,7 +38,7 @@ class LaunchPane(Pane):
         self.readonly = False
 
     def compose(self) -> ComposeResult:
-        yield Static(id="launch-help")
+        yield Static(id="launch-help", markup=False)
         yield OptionList(id="launch-list")
 
     def set_specs(self, specs: list[WorkloadSpec], problems: list[str], readonly: bool) -> None:

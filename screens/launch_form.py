@@ -134,17 +134,21 @@ class LaunchFormScreen(Screen):
         yield StatusLine()
         with Vertical(id="form-head"):
             if self.spec is None:
-                yield Static(Text("Custom job", style="bold"))
+                yield Static(Text("Custom job", style="bold"), markup=False)
                 yield Static(
-                    Text("Runs any command on the cluster, like `ray job submit`.", style="dim")
+                    Text("Runs any command on the cluster, like `ray job submit`.", style="dim"),
+                    markup=False,
                 )
             else:
-                yield Static(Text(f"{self.spec.title}  ({self.spec.name})", style="bold"))
-                yield Static(Text(self.spec.description, style="dim"))
+                yield Static(
+                    Text(f"{self.spec.title}  ({self.spec.name})", style="bold"), markup=False
+                )
+                yield Static(Text(self.spec.description, style="dim"), markup=False)
                 keyed = zip(PRESET_KEYS, self.spec.presets, strict=False)
                 presets = "   ".join(f"{key.upper()} {name}" for key, name in keyed)
                 yield Static(
-                    Text(f"presets: {presets}   ctrl+o preview   ctrl+r submit", style="cyan")
+                    Text(f"presets: {presets}   ctrl+o preview   ctrl+r submit", style="cyan"),
+                    markup=False,
                 )
         with VerticalScroll(id="form"):
             if self.spec is None:
@@ -158,7 +162,7 @@ class LaunchFormScreen(Screen):
             else:
                 for p in self.spec.params:
                     yield from self._field(p.name, p.label, self._help(p), self._widget(p))
-            yield Static("Job", classes="section")
+            yield Static("Job", classes="section", markup=False)
             for name, label, help_text in OPTION_FIELDS:
                 yield from self._field(
                     f"opt-{name}",
@@ -166,8 +170,8 @@ class LaunchFormScreen(Screen):
                     help_text,
                     OrderedInput(getattr(self.options, name), id=f"f-opt-{name}"),
                 )
-        yield Static(id="form-checks")
-        yield Static(id="form-status")
+        yield Static(id="form-checks", markup=False)
+        yield Static(id="form-status", markup=False)
         yield KeyFooter()
 
     @staticmethod
@@ -187,7 +191,7 @@ class LaunchFormScreen(Screen):
         if p.type in ("choice", "bool"):
             choices = p.choices if p.type == "choice" else ("true", "false")
             return Select(
-                [(c, c) for c in choices],
+                [(Text(c), c) for c in choices],  # a YAML choice may hold [...]
                 value=value if value in choices else Select.BLANK,
                 allow_blank=False,
                 id=f"f-{p.name}",
@@ -198,8 +202,8 @@ class LaunchFormScreen(Screen):
         with Horizontal(classes="field"):
             yield Label(label)
             yield widget
-        yield Static(help_text, classes="help")
-        yield Static(id=f"e-{name}", classes="error")
+        yield Static(help_text, classes="help", markup=False)
+        yield Static(id=f"e-{name}", classes="error", markup=False)
 
     def on_mount(self) -> None:
         self.sub_title = self.spec.name if self.spec else "custom job"

@@ -135,9 +135,9 @@ class NodeDetailScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusLine()
         with VerticalScroll():
-            yield Static(node_view(self.node), id="node-detail")
-            yield Static("")
-            yield Static(work_view(None), id="node-work")
+            yield Static(node_view(self.node), id="node-detail", markup=False)
+            yield Static("", markup=False)
+            yield Static(work_view(None), id="node-work", markup=False)
         yield KeyFooter()
 
     def show_snapshot(self, snap: Snapshot) -> None:

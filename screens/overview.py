@@ -40,13 +40,13 @@ class OverviewPane(Pane):
     def compose(self) -> ComposeResult:
         yield self.compose_stale()
         with VerticalScroll():
-            yield Static(id="ov-totals", classes="card")
+            yield Static(id="ov-totals", classes="card", markup=False)
             with Horizontal(classes="row"):
-                yield Static(id="ov-nodes", classes="card")
-                yield Static(id="ov-jobs", classes="card")
+                yield Static(id="ov-nodes", classes="card", markup=False)
+                yield Static(id="ov-jobs", classes="card", markup=False)
             with Horizontal(classes="row"):
-                yield Static(id="ov-autoscaler", classes="card")
-                yield Static(id="ov-serve", classes="card")
+                yield Static(id="ov-autoscaler", classes="card", markup=False)
+                yield Static(id="ov-serve", classes="card", markup=False)
 
     def on_mount(self) -> None:
         for card_id, title in (

@@ -61,7 +61,9 @@ class PostmortemListScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
-        yield Static(Text(f"Post-mortems in {self.folder}: reading..."), id="pm-title")
+        yield Static(
+            Text(f"Post-mortems in {self.folder}: reading..."), id="pm-title", markup=False
+        )
         yield DataTable(cursor_type="row", zebra_stripes=True, id="pm-table")
         yield KeyFooter()
 
@@ -127,7 +129,7 @@ class PostmortemScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusLine()
         with VerticalScroll(id="pm-info"):
-            yield Static(self._head(), id="pm-info-body")
+            yield Static(self._head(), id="pm-info-body", markup=False)
         yield LogView(max_lines=1000, id="pm-log")
         yield KeyFooter()
 

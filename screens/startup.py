@@ -26,9 +26,10 @@ class StartupScreen(Screen):
             yield Static(
                 Text("Starting an embedded local Ray head (loopback only)…", style="bold"),
                 id="startup-title",
+                markup=False,
             )
             yield LoadingIndicator()
-            yield Static(id="startup-tick")
+            yield Static(id="startup-tick", markup=False)
             with Center():
                 yield Log(id="startup-log")
 

@@ -95,12 +95,12 @@ class ServePane(Pane):
 
     def compose(self) -> ComposeResult:
         yield self.compose_stale()
-        yield Static("waiting for the first refresh…", id="serve-state")
+        yield Static("waiting for the first refresh…", id="serve-state", markup=False)
         with Horizontal(id="serve-main"):
             with Vertical(id="serve-left"):
                 yield ServeTree(id="serve-tree")
-                yield Static("", id="serve-detail")
-                yield Static("", id="serve-action")
+                yield Static("", id="serve-detail", markup=False)
+                yield Static("", id="serve-action", markup=False)
             yield RequestTester(id="serve-tester")
 
     def on_show(self) -> None:

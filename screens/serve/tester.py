@@ -71,12 +71,12 @@ class RequestTester(VerticalScroll):
         yield OrderedTextArea(
             example_body(), id="serve-body", compact=True, soft_wrap=True, show_line_numbers=False
         )
-        yield Static("", id="serve-form-error")
+        yield Static("", id="serve-form-error", markup=False)
         yield LoadTest(classes="row")
         with Horizontal(classes="row"):
             yield Button("Send ^r", id="serve-send", compact=True)
             yield Button("Load test b", id="serve-load", compact=True)
-        yield Static("", id="serve-result")
+        yield Static("", id="serve-result", markup=False)
 
     def on_mount(self) -> None:
         self.border_title = "request tester"
@@ -98,7 +98,7 @@ class RequestTester(VerticalScroll):
         self._routes = routes
         select = self.query_one("#serve-route", Select)
         previous = select.value
-        select.set_options([(f"{name}  {prefix}", name) for name, prefix in routes])
+        select.set_options([(Text(f"{name}  {prefix}"), name) for name, prefix in routes])
         names = [name for name, _ in routes]
         if previous in names:
             select.value = previous

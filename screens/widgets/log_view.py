@@ -212,7 +212,7 @@ class LogView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self._rows
-        status = Static("", id="log-status")
+        status = Static("", id="log-status", markup=False)
         status.display = self.show_status
         yield status
         yield LogQuery(id="log-query")

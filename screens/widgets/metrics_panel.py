@@ -99,7 +99,7 @@ class MetricsPanel(Vertical):
     def compose(self) -> ComposeResult:
         # One line until the first metric: the chart, trials and lists are built then (a plot
         # and a table were a third of the time to open a job's screen, and most logs have none).
-        yield Static("waiting for the first metric…", id="metrics-wait")
+        yield Static("waiting for the first metric…", id="metrics-wait", markup=False)
 
     def _build(self) -> None:
         """Mount the chart, the trials table and the lists (once: `reset` hides them)."""
@@ -119,8 +119,8 @@ class MetricsPanel(Vertical):
             [
                 PlotextPlot(id="metrics-plot", classes="metrics-part"),
                 trials,
-                Static(id="metrics-last", classes="metrics-part"),
-                Static(id="metrics-artifacts", classes="metrics-part"),
+                Static(id="metrics-last", classes="metrics-part", markup=False),
+                Static(id="metrics-artifacts", classes="metrics-part", markup=False),
             ]
         )
 

@@ -307,3 +307,21 @@ async def test_clear_starts_a_new_log():
         await feed(pilot, view, ["new 0", "new 1"])
         assert view.lines == ["new 0", "new 1"] and view.dropped == 0
         assert [row for row in screen_rows(view) if row] == ["new 0", "new 1"]
+
+
+async def test_a_search_or_filter_with_brackets_is_taken_as_typed():
+    """`[/]` in the status line's 'search: …' raised MarkupError and ended the app (seen in the
+    real binary); `[ERROR]` would have lost its brackets."""
+    app = LogApp(max_lines=1000)
+    async with app.run_test(size=(100, 24)) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, ["[ERROR] disk full", "[/] odd", "plain"])
+        status = view.query_one("#log-status")
+        for text, count in (("[/]", 1), ("[ERROR]", 1), ("[nothing]", 0)):
+            await pilot.press("slash", "ctrl+u", *text, "enter")
+            await pilot.pause()
+            assert view.search == text and view.match_count() == count
+            assert f"search: {text}" in str(status.render())
+        await pilot.press("f")  # the filter of the same text: nothing matches, nothing breaks
+        await pilot.pause()
+        assert app.is_running
