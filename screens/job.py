@@ -227,6 +227,7 @@ class JobScreen(Screen):
         duration = human_duration(job.duration_s(clock.now() * 1000))
         text.append(f"  started {timestamp(job.start_time_ms)}  duration {duration}")
         text.append(f"\nresources: {resources_text(job)}", style="dim")
+        self.query_one(MetricsPanel).set_job_status(job.status)
         self.query_one(LogView).source_status = f"tail {self.tail.one_line()}"
         if job.message:
             text.append(

@@ -34,6 +34,22 @@ PREFERRED = (
 COUNTERS = {"epoch", "epochs", "iteration", "step", "training_iteration"}
 
 
+WAITING = "waiting for the first metric…"
+ENDED = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
+
+
+def wait_text(status: str) -> str:
+    """The empty panel's line for a job in this state."""
+    if status == "PENDING":
+        return "no metrics yet: the job has not started"
+    if status in ENDED:
+        return (
+            f"no metrics: the job {status.lower()} without any (no progress events, Tune or "
+            "Train results in its log, no Ray metrics of it on its nodes)"
+        )
+    return WAITING
+
+
 def bare_name(name: str) -> str:
     """`epoch (train log)` -> `epoch`, `score [00001] (tune log)` -> `score`: a series read from
     Ray's output or a node's metrics (cockpit/printed_metrics.py, prom_metrics.py) says its source
@@ -95,11 +111,20 @@ class MetricsPanel(Vertical):
         self.series: MetricSeries | None = None
         self.metric: str | None = None
         self.built = False
+        self.wait_text = WAITING
+
+    def set_job_status(self, status: str) -> None:
+        """Before any metric, say what there is to wait for: a job that has not started or has
+        ended without a metric is not 'waiting for the first metric'."""
+        text = wait_text(status)
+        if text != self.wait_text:
+            self.wait_text = text
+            self.query_one("#metrics-wait", Static).update(text)
 
     def compose(self) -> ComposeResult:
         # One line until the first metric: the chart, trials and lists are built then (a plot
         # and a table were a third of the time to open a job's screen, and most logs have none).
-        yield Static("waiting for the first metric…", id="metrics-wait", markup=False)
+        yield Static(WAITING, id="metrics-wait", markup=False)
 
     def _build(self) -> None:
         """Mount the chart, the trials table and the lists (once: `reset` hides them)."""
@@ -178,7 +203,7 @@ class MetricsPanel(Vertical):
             plt.title(self.metric)  # its last value is in the list below; `m` plots the next one
             plt.xlabel("seconds" if self.metric.endswith("(prometheus)") else "step")
         else:
-            plt.title("waiting for the first metric…")
+            plt.title(WAITING)
         plot.refresh()
 
     def _last(self, series: MetricSeries, names: list[str]) -> None:

@@ -12,7 +12,7 @@ from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.keys import KeysScreen
 from raycockpit.screens.node_detail import NodeDetailScreen
-from tests.ui.helpers import table_rows, wait_for
+from tests.ui.helpers import rendered_text, table_rows, wait_for
 
 pytestmark = pytest.mark.cluster
 SIZE = (120, 36)
@@ -118,6 +118,9 @@ async def test_tiny_job_appears_with_final_status_and_log(ray_head, client):
         await wait_for(
             pilot, lambda: screen.tail.state == "ended", what="the tail to end with the job"
         )
+        # it printed no metric: the panel says so, not "waiting for the first metric"
+        empty = screen.query_one("#metrics-wait")
+        assert rendered_text(empty).startswith("no metrics: the job succeeded without any")
         await pilot.press("escape")
 
 

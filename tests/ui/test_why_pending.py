@@ -55,6 +55,8 @@ async def test_jobs_row_and_job_detail_say_why_a_job_is_pending(ray_head, client
                 lambda: "why: infeasible: CPU 64" in rendered_text(head, 160),
                 what="the reason on the job screen's head line",
             )
+            empty = screen.query_one("#metrics-wait")
+            assert rendered_text(empty) == "no metrics yet: the job has not started"
             await pilot.press("i")
             body = screen.query_one("#job-info-body")
             await wait_for(
