@@ -130,7 +130,7 @@ class ClustersPane(Pane):
     def start_output(self, title: str) -> None:
         log = self.query_one(LogView)
         log.reset()
-        log.border_title = title
+        log.border_title = Text(title)  # a cluster name may hold [...]
         log.source_status = "running"
 
     def add_lines(self, lines: list[str]) -> None:
