@@ -111,7 +111,8 @@ class KeysInOrderApp(App):
         if self._in_flight is not event:
             return  # let go already (the limit)
         quiet = not any(busy(node) for node in (*self._path, *self._pushed)) and all(
-            screen.is_mounted for screen in self._pushed
+            screen.is_mounted or screen not in self.screen_stack  # mounted, or gone already
+            for screen in self._pushed
         )
         if quiet and quiet_before:
             await self._let_go()
