@@ -101,14 +101,22 @@ async def test_a_text_area_takes_a_burst_in_order():
         assert area.text == want
 
 
+async def to_core_on_the_launch_pane(app: App, pilot) -> list[str]:
+    """The Launch pane shown, its cursor on the core workload; the workloads' names."""
+    await pilot.press("7")
+    pane = app.query_one("#launch")
+    await wait_for(pilot, lambda: pane.specs, what="the workload specs")
+    names = [s.name for s in pane.specs]
+    await pilot.press("home", *["down"] * names.index("core"))
+    await pilot.pause()
+    return names
+
+
 async def test_the_launch_form_and_a_filter_take_a_burst_in_order():
     app = make_app(Settings(refresh=3600), client=replay_client())
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("7")
-        pane = app.query_one("#launch")
-        await wait_for(pilot, lambda: pane.specs, what="the workload specs")
-        names = [s.name for s in pane.specs]
-        await pilot.press("home", *["down"] * names.index("core"), "enter")
+        await to_core_on_the_launch_pane(app, pilot)
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, LaunchFormScreen), what="the form")
         form = app.screen
         field = form.query_one("#f-num_tasks", OrderedInput)
@@ -137,12 +145,7 @@ async def test_keys_behind_the_key_that_opens_a_screen_go_to_that_screen():
     went to the pane's list, and the form's num tasks stayed 2000)."""
     app = make_app(Settings(refresh=3600), client=replay_client())
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("7")
-        pane = app.query_one("#launch")
-        await wait_for(pilot, lambda: pane.specs, what="the workload specs")
-        names = [s.name for s in pane.specs]
-        await pilot.press("home", *["down"] * names.index("core"))
-        await pilot.pause()
+        names = await to_core_on_the_launch_pane(app, pilot)
         burst(app, "enter", "end", "backspace", "backspace", "backspace", "9")
         await wait_for(pilot, lambda: isinstance(app.screen, LaunchFormScreen), what="the form")
         field = app.screen.query_one("#f-num_tasks", OrderedInput)
