@@ -14,7 +14,16 @@ is coming as soon as its bytes are read: the cockpit's poller then steps aside f
 answer during the Escape hold and the key's way through the event loop, not only once the key
 event reaches the app.
 
-`run_input_thread` below is Textual 8.2.8's (pinned in pyproject.toml) with those two changes.
+An Escape and the key typed after it can also come in one read: over a slow SSH link keystrokes
+bunch up, and while the app is busy its input thread reads late. Textual then takes ESC and the
+key as one: `ESC 5` became the key `∞`, `ESC 7` `¶`, `ESC /` a bare `/`, `ESC q` alt+q, so the
+Escape was lost and the key with it or changed (leaving a job screen with Esc then 5 did nothing,
+and in a form the `∞` was typed into the field). The cockpit binds no alt key, so an ESC followed
+in the same read by a key of the cockpit (a digit, a lower-case letter, `/`, `:`, `?`) is taken
+as the two keys, except inside a bracketed paste; escape sequences (`ESC [`, `ESC O`, `ESC ]`,
+`ESC \\`) and a lone ESC at the end of a read go to Textual's parser as before.
+
+`run_input_thread` below is Textual 8.2.8's (pinned in pyproject.toml) with those changes.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from textual._parser import ParseError
 from textual._time import get_time
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
+from textual.events import Key
 
 ESCDELAY_MS = 50
 IDLE_TICK_S = 0.1  # Textual's own select() timeout while no Escape is pending
@@ -39,6 +49,38 @@ def use_escape_delay(environ=os.environ) -> float:
     if "ESCDELAY" not in environ:
         constants.ESCAPE_DELAY = ESCDELAY_MS / 1000.0  # read by the parser at each lone ESC
     return constants.ESCAPE_DELAY
+
+
+ESC = "\x1b"
+PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+KEYS_AFTER_ESCAPE = frozenset("0123456789abcdefghijklmnopqrstuvwxyz/:?")
+
+
+class EscapeSplitter:
+    """Cuts a read where an ESC is followed by a cockpit key: those ESCs are Escape keys."""
+
+    def __init__(self) -> None:
+        self.in_paste = False  # between a bracketed paste's start and end, across reads
+
+    def split(self, data: str) -> list[tuple[str, bool]]:
+        """[(text for the parser, False) | (ESC, True) for an Escape key], in order."""
+        pieces: list[tuple[str, bool]] = []
+        start = 0
+        i = data.find(ESC)
+        while i != -1:
+            if data.startswith(PASTE_START, i):
+                self.in_paste = True
+            elif data.startswith(PASTE_END, i):
+                self.in_paste = False
+            elif not self.in_paste and data[i + 1 : i + 2] in KEYS_AFTER_ESCAPE:
+                if i > start:
+                    pieces.append((data[start:i], False))
+                pieces.append((ESC, True))
+                start = i + 1
+            i = data.find(ESC, i + 1)
+        if start < len(data):
+            pieces.append((data[start:], False))
+        return pieces
 
 
 def select_timeout(parser: XTermParser, now: float | None = None) -> float:
@@ -69,6 +111,7 @@ class PromptEscapeDriver(LinuxDriver):
         read = os.read
         # the app's hook, called in this thread as soon as bytes come (before an Escape's hold)
         arrived = getattr(self._app, "input_arriving", None)
+        split = EscapeSplitter().split
 
         def process(events: list, final: bool = False) -> None:
             for last, (_key, mask) in loop_last(events):
@@ -78,8 +121,12 @@ class PromptEscapeDriver(LinuxDriver):
                         break  # stdin is a pipe that closed
                     if arrived is not None:
                         arrived()
-                    for event in feed(data):
-                        self.process_message(event)
+                    for text, escape_key in split(data):
+                        if escape_key and parser._timeout_time is None:  # not inside a sequence
+                            self.process_message(Key("escape", ESC))
+                            continue
+                        for event in feed(text):
+                            self.process_message(event)
             for event in tick():
                 self.process_message(event)
 

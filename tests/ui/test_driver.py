@@ -125,3 +125,44 @@ def test_the_app_hears_of_a_key_before_the_escape_hold_is_over(keys_from_a_pty):
     second = drv.received.get(timeout=5)
     assert first == "arriving"  # in the input thread, as the byte came: the poller steps aside
     assert isinstance(second, events.Key) and second.key == "escape"
+
+
+def test_an_escape_and_a_key_in_one_read_are_two_keys(keys_from_a_pty):
+    """A slow link or a busy app gives ESC and the next key in one read: Textual made `ESC 5`
+    the key `∞` and `ESC /` a bare `/` (the Escape lost); the cockpit binds no alt key."""
+    write, next_key, _ = keys_from_a_pty
+    for data, keys in (
+        (b"\x1b5", ["escape", "5"]),
+        (b"\x1b/", ["escape", "slash"]),
+        (b"\x1bq", ["escape", "q"]),
+        (b"j\x1b7k", ["j", "escape", "7", "k"]),
+        (b"\x1bOP", ["f1"]),  # a sequence stays one key
+        (b"\x1b[A\x1b2", ["up", "escape", "2"]),
+    ):
+        write(data)
+        assert [next_key() for _ in keys] == keys, data
+
+
+def test_a_paste_goes_to_the_parser_as_it_came(keys_from_a_pty):
+    """An ESC inside a bracketed paste is not cut out (Textual's parser decides, as before)."""
+    write, _, drv = keys_from_a_pty
+    data = "\x1b[200~a\x1b5b\x1b[201~"
+    want = [type(e).__name__ for e in XTermParser().feed(data)]
+    write(data.encode())
+    got: list[str] = []
+    while len(got) < len(want):
+        message = drv.received.get(timeout=5)
+        if isinstance(message, (events.Key, events.Paste)):
+            got.append(type(message).__name__)
+    assert got == want
+
+
+def test_the_splitter_keeps_sequences_and_knows_a_paste_across_reads():
+    split = driver_module.EscapeSplitter().split
+    assert split("\x1b5") == [("\x1b", True), ("5", False)]
+    assert split("\x1b[1;5A\x1b]11;rgb:0/0/0\x1b\\") == [
+        ("\x1b[1;5A\x1b]11;rgb:0/0/0\x1b\\", False)
+    ]
+    assert split("\x1b") == [("\x1b", False)]  # a lone ESC: the parser's delay decides
+    assert split("\x1b[200~x\x1b5") == [("\x1b[200~x\x1b5", False)]
+    assert split("\x1b7\x1b[201~\x1b7") == [("\x1b7\x1b[201~", False), ("\x1b", True), ("7", False)]
