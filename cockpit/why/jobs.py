@@ -104,8 +104,8 @@ def stop_not_delivered(why: Why, job: Job, stop_at: float, now: float) -> Why:
             f"job starts; and {why.reason}"
         ),
         fix=(
-            f"nothing more to do to stop it: it stops as soon as it starts, or {until} "
-            f"(a new job can be submitted meanwhile: {why.fix})"
+            f"nothing more to do to stop it: it stops as soon as it starts, or {until}. "
+            f"What would let it start: {why.fix}"
         ),
         evidence=(
             f"stop requested at {local_time(stop_at)} by this cockpit: POST "
