@@ -133,6 +133,7 @@ class JobScreen(Screen):
         self.sub_title = f"job {self.job_id}"
         log.first().border_title = "log"
         metrics.first().border_title = "metrics"
+        metrics.first().set_job_status(self.job.status)
         self._render_head()
         self._ticker = self.set_interval(0.5, self.redraw)
         if self not in self.app.screen_stack:  # built ahead, not shown yet
@@ -153,6 +154,7 @@ class JobScreen(Screen):
         self.sub_title = f"job {job.key}"
         self.query_one(LogView).reset()
         self.query_one(MetricsPanel).reset()
+        self.query_one(MetricsPanel).set_job_status(job.status)
         self.query_one("#job-info-body", Static).update(job_view(job))
         self.query_one("#job-info").remove_class("-open")
         self._render_head()
@@ -209,6 +211,7 @@ class JobScreen(Screen):
             if job.key == self.job_id and (job != self.job or why != self._why):
                 self.job, self._why = job, why
                 self.query_one("#job-info-body", Static).update(job_view(job, why))
+                self.query_one(MetricsPanel).set_job_status(job.status)
         self._render_head()
         self.refresh_bindings()
 
@@ -227,7 +230,6 @@ class JobScreen(Screen):
         duration = human_duration(job.duration_s(clock.now() * 1000))
         text.append(f"  started {timestamp(job.start_time_ms)}  duration {duration}")
         text.append(f"\nresources: {resources_text(job)}", style="dim")
-        self.query_one(MetricsPanel).set_job_status(job.status)
         self.query_one(LogView).source_status = f"tail {self.tail.one_line()}"
         if job.message:
             text.append(
