@@ -68,7 +68,16 @@ async def test_a_users_tune_program_on_the_job_screen(ray_head, tmp_path):
         assert not panel.border_subtitle  # the metrics port answered
         names = panel.plotted_names()
         assert "score [00002] (tune log)" in names and counter in names
-        rows = table_rows(panel.query_one("#metrics-trials"))
-        assert len(rows) == 3 and all("TERMINATED" in row for row in rows), rows
+        table = panel.query_one("#metrics-trials")
+        # the panel redraws on the screen's beat (twice a second): the log's last lines, which
+        # ended the trials in the series just now, reach the table at the next beat
+        await wait_for(
+            pilot,
+            lambda: all("TERMINATED" in row for row in table_rows(table)),
+            timeout=10,
+            what="the trials table to show the three trials TERMINATED",
+        )
+        rows = table_rows(table)
+        assert len(rows) == 3, rows
         starred = [row for row in rows if "★" in row]  # the best: lr=1, score 10
         assert len(starred) == 1 and starred[0][1].endswith("_00002"), rows
