@@ -260,7 +260,9 @@ class CockpitApp(
     def pane_titles(self) -> list[tuple[str, str]]:
         return [(name, cls.TITLE) for name, cls in PANES]
 
-    def _render_nav(self) -> None:
+    def _render_nav(self, width: int | None = None) -> None:
+        """The pane line at `width` columns (default: the app's width now)."""
+        width = width or self.size.width or 80
         tucked = self._tucked_panes()
         for extra in ((), ("actors",)):  # Actors (key 0) is left off when the line would not fit
             text = Text()
@@ -270,7 +272,7 @@ class CockpitApp(
                 style = "bold reverse" if name == self.current_pane else "dim"
                 text.append(f" {pane_key(i, name)} {cls.TITLE} ", style=style)
                 text.append(" ")
-            if text.cell_len + 2 <= (self.size.width or 80):
+            if text.cell_len + 2 <= width:
                 break
         self.query_one("#nav", Static).update(text)
 
@@ -278,7 +280,8 @@ class CockpitApp(
         if getattr(self, "_contexts", None) is None:
             return  # before on_mount: it renders the line itself
         try:
-            self._render_nav()
+            # the new width: this handler runs before Textual's own, which sets the app's size
+            self._render_nav(event.size.width)
         except NoMatches:
             pass  # closing
 

@@ -212,11 +212,16 @@ def redraws_on_resize(term: Terminal) -> None:
 
     term.send("1")
     term.wait_for(drawn_at(80, 24), 10, "the Overview at 80x24")
+    assert "0 Actors" not in term.screen().split("\n")[1]  # no room at 80 columns
     term.resize(120, 40)
     term.wait_for(drawn_at(120, 40), 10, "a redraw at 120x40 (Footer on line 40, boxes 120 wide)")
     assert term.size() == (120, 40)
+    # the nav line is laid out at the new width: it had kept the 80-column line until a pane key
+    term.wait_for(lambda s: "0 Actors" in s.split("\n")[1], 10, "the Actors pane on the nav line")
     term.resize(80, 24)
     term.wait_for(drawn_at(80, 24), 10, "a redraw back at 80x24")
+    line = term.wait_for(lambda s: "0 Actors" not in s.split("\n")[1], 10, "0 Actors off")
+    assert line.split("\n")[1].rstrip().endswith("7 Launch"), line.split("\n")[1]
 
 
 def test_no_color_leaves_only_grays(ray_head, tmp_path):
