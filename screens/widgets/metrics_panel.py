@@ -92,6 +92,16 @@ def _fmt(value: float, name: str = "") -> str:
     return f"{value:.3e}"
 
 
+def byte_ticks(values: list[float], count: int = 5) -> tuple[list[float], list[str]]:
+    """Ticks over the values' range, labelled as sizes."""
+    low, high = min(values), max(values)
+    if high <= low:
+        ticks = [low]
+    else:
+        ticks = [low + (high - low) * i / (count - 1) for i in range(count)]
+    return ticks, [human_bytes(t) for t in ticks]
+
+
 class MetricsPanel(Vertical):
     BINDINGS = [Binding("m", "next_metric", "Next metric", id="metrics.next")]
 
@@ -110,6 +120,7 @@ class MetricsPanel(Vertical):
         super().__init__(id=id, classes="-empty")
         self.series: MetricSeries | None = None
         self.metric: str | None = None
+        self.picked = False  # the user chose `metric` with `m`: kept; else the chart follows
         self.built = False
         self.wait_text = WAITING
 
@@ -153,6 +164,7 @@ class MetricsPanel(Vertical):
         """Back to waiting for the first metric (the screen shows another job)."""
         self.series = None
         self.metric = None
+        self.picked = False
         self.add_class("-empty")
         if self.built:
             self.query_one("#metrics-trials").display = False
@@ -173,6 +185,7 @@ class MetricsPanel(Vertical):
         if names:
             index = names.index(self.metric) + 1 if self.metric in names else 0
             self.metric = names[index % len(names)]
+            self.picked = True
             self.show(self.series)
 
     def show(self, series: MetricSeries | None) -> None:
@@ -185,7 +198,9 @@ class MetricsPanel(Vertical):
             return
         self.remove_class("-empty")
         names = self.plotted_names()
-        if names and self.metric not in names:
+        # the first in rank until `m` picks one: core's first event holds array_bytes, a single
+        # point, and its tasks_per_s (the one that moves) came a wave later and was never charted
+        if names and (self.metric not in names or not self.picked):
             self.metric = names[0]
         self._plot(series)
         self._last(series, names)
@@ -199,7 +214,10 @@ class MetricsPanel(Vertical):
         plt.clear_figure()
         if self.metric and series.series.get(self.metric):
             points = list(series.series[self.metric])
-            plt.plot([p[0] for p in points], [p[1] for p in points], marker="braille")
+            values = [p[1] for p in points]
+            plt.plot([p[0] for p in points], values, marker="braille")
+            if is_byte_count(self.metric):  # 16.0 MiB on the axis, not 16777216.0
+                plt.yticks(*byte_ticks(values))
             plt.title(self.metric)  # its last value is in the list below; `m` plots the next one
             plt.xlabel("seconds" if self.metric.endswith("(prometheus)") else "step")
         else:
