@@ -71,6 +71,8 @@ class JobScreen(Screen):
     JobScreen #job-body { height: 1fr; }
     JobScreen LogView { width: 3fr; border: round $primary 50%; }
     JobScreen MetricsPanel { width: 2fr; border: round $primary 50%; }
+    /* no metric yet (most plain jobs have none): its one line in a narrow column, the log wide */
+    JobScreen MetricsPanel.-empty { width: 28; }
     """
 
     @dataclass

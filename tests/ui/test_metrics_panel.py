@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual_plotext import PlotextPlot
 
 from raycockpit.cockpit.events import MetricSeries, parse_event_line
+from raycockpit.cockpit.parse import parse_job
+from raycockpit.screens.job import JobScreen
 from raycockpit.screens.widgets.metrics_panel import MetricsPanel
 from tests.ui.helpers import rendered_text, wait_for
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def metric(step: int, **metrics: float) -> str:
@@ -49,3 +54,26 @@ async def test_the_chart_follows_the_first_ranked_metric_until_m_picks_one():
         fresh.add(parse_event_line(metric(0, array_bytes=1.0, tasks_per_s=3.0)))
         panel.show(fresh)
         assert panel.metric == "tasks_per_s"
+
+
+class JobApp(App):
+    def on_mount(self) -> None:
+        job = parse_job(json.loads((FIXTURES / "api_jobs_id.json").read_text()))
+        self.push_screen(JobScreen(job))
+
+
+async def test_an_empty_panel_leaves_the_width_to_the_log():
+    """A job with no metric (most plain jobs) showed 'waiting for the first metric…' in two
+    fifths of the screen beside a log cut at 76 columns; the empty panel is a narrow column
+    until the first metric comes, then the charts take their two fifths."""
+    app = JobApp()
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), what="the job screen")
+        screen = app.screen
+        panel, log = screen.query_one(MetricsPanel), screen.query_one("#job-log")
+        await pilot.pause()
+        assert panel.outer_size.width == 28 and log.outer_size.width == 130 - 28
+        screen.add_lines([metric(0, tasks_per_s=10.0)])
+        screen.redraw()
+        await wait_for(pilot, lambda: panel.outer_size.width == 52, what="the charts' width")
+        assert log.outer_size.width == 78
