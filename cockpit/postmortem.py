@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from raycockpit.cockpit.job_message import error_line, message_head
 from raycockpit.cockpit.models import Job, Node, Snapshot
 from raycockpit.cockpit.recording import BUNDLE_RECORDING
 from raycockpit.cockpit.report import snapshot_dict
@@ -177,31 +178,14 @@ def report_whys(report: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-_LOGS_SUFFIX = re.compile(r",?\s*last available logs\b.*$", re.IGNORECASE)
-
-
-def message_head(message: str) -> str:
-    """Ray's job message without the log tail it appends ("..., last available logs (truncated to
-    20,000 chars):" and the lines after): the bundle keeps the whole log anyway."""
-    lines = message.strip().splitlines()
-    return _LOGS_SUFFIX.sub("", lines[0]).strip() if lines else ""
-
-
-def last_line(log: str | None) -> str:
-    for line in reversed((log or "").splitlines()):
-        if line.strip():
-            return line.strip()
-    return ""
-
-
 def own_why(failure: Failure, log: str | None = None) -> dict[str, Any]:
     """The failure in Ray's own words when the report has no explanation of it: the job's message,
-    error type, exit code and the last line its log printed (a traceback's ends with the
-    exception), or the node's death reason."""
+    error type, exit code and the error its log ends with (a traceback's last line among its last
+    lines, else its last line: cockpit/job_message.py), or the node's death reason."""
     about = f"{failure.kind}:{failure.key}"
     if failure.job is not None:
         job = failure.job
-        head, tail = message_head(job.message), last_line(log)
+        head, tail = message_head(job.message), error_line(log)
         evidence = [f"status {job.status}"]
         if job.error_type:
             evidence.append(f"error type {job.error_type}")
@@ -210,7 +194,7 @@ def own_why(failure: Failure, log: str | None = None) -> dict[str, Any]:
         if head:
             evidence.append(f"Ray's message: {head}")
         if tail:
-            evidence.append(f"the log's last line: {tail}")
+            evidence.append(f"the log ends with: {tail}")
         if job.driver_exit_code not in (None, 0):
             reason = f"the entrypoint exited with code {job.driver_exit_code}"
             short = f"exit code {job.driver_exit_code}" + (f": {tail}" if tail else "")

@@ -21,6 +21,7 @@ from textual.widgets import Static
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.events import MetricSeries
 from raycockpit.cockpit.format import human_duration, timestamp
+from raycockpit.cockpit.job_message import failure_line
 from raycockpit.cockpit.launch import launched_by_cockpit
 from raycockpit.cockpit.models import Job, Snapshot
 from raycockpit.cockpit.printed_metrics import LogMetrics
@@ -233,10 +234,9 @@ class JobScreen(Screen):
         text.append(f"  started {timestamp(job.start_time_ms)}  duration {duration}")
         text.append(f"\nresources: {resources_text(job)}", style="dim")
         self.query_one(LogView).source_status = f"tail {self.tail.one_line()}"
-        if job.message:
+        if job.message:  # a failed job: its exit code and the error its log ends with
             text.append(
-                f"\n{job.message.strip().splitlines()[0][:200]}",
-                style="red" if job.status == "FAILED" else "",
+                f"\n{failure_line(job)[:200]}", style="red" if job.status == "FAILED" else ""
             )
         why = self._why if self._why is not None and job.status == "PENDING" else None
         if why is not None:

@@ -8,6 +8,7 @@ from textual.message import Message
 
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import human_duration, timestamp
+from raycockpit.cockpit.job_message import failure_line
 from raycockpit.cockpit.models import TERMINAL_JOB_STATES, Job, Snapshot, Why
 from raycockpit.screens.base import TablePane
 from raycockpit.screens.widgets.keyed_table import Column
@@ -26,12 +27,12 @@ START_COLUMN = 2
 
 def job_row(job: Job, now_ms: float, why: Why | None = None) -> tuple[str, list, dict]:
     """A job's cells; a PENDING job's (or a failed runtime_env's) Message is its short "Why
-    pending?" answer (cockpit/why/) when there is one."""
+    pending?" answer (cockpit/why/) when there is one, a failed job's its exit code and error."""
     duration = job.duration_s(now_ms)
     if why is not None:
         message = Text(why.short or why.reason, style="yellow", overflow="ellipsis", no_wrap=True)
     else:
-        message = Text(job.message.replace("\n", " "), overflow="ellipsis", no_wrap=True)
+        message = Text(failure_line(job), overflow="ellipsis", no_wrap=True)
     cells = [
         job.submission_id or job.job_id,
         status_text(job.status),

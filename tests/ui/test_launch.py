@@ -381,3 +381,17 @@ async def test_a_failing_job_says_why(ray_head):
         assert "FAILED" in head, head
         assert "exit code 3" in screen.job.message, screen.job.message
         assert any("about to fail" in line for line in screen.query_one("#job-log").lines)
+        # the head and the job's row name the exit code and what the log ended with (Ray's first
+        # line, "Job entrypoint command failed with exit code 3, last available logs ...", never
+        # names the error)
+        await wait_for(
+            pilot,
+            lambda: "exit code 3: about to fail" in str(screen.query_one("#job-head").render()),
+            what="the failure line in the head",
+        )
+        await pilot.press("escape", "5")
+        table = app.query_one("#jobs-table")
+        key = screen.job.key
+        await wait_for(pilot, lambda: key in table.visible_keys, what="the job's row")
+        row = table.row_cells(table.visible_keys.index(key))
+        assert row[-1] == "exit code 3: about to fail", row

@@ -126,7 +126,7 @@ def test_without_an_explanation_the_failure_is_said_in_rays_own_words():
     log = "Traceback (most recent call last):\n  File x\nValueError: bad\n\n"
     why = postmortem.own_why(postmortem.job_failure(failed), log)
     assert why["short"] == "exit code 3: ValueError: bad"
-    assert "the log's last line: ValueError: bad" in why["evidence"]
+    assert "the log ends with: ValueError: bad" in why["evidence"]
     quiet = postmortem.own_why(postmortem.job_failure(job("q", "FAILED")))
     assert quiet["reason"] == "Ray gives no message for this failure"
     died = postmortem.Failure("node", "n1", node=node("n1", "DEAD", "Unexpected termination"))
