@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import local_time, usage_text
+from raycockpit.cockpit.job_message import failure_line
 from raycockpit.cockpit.models import Snapshot, Usage
 from raycockpit.cockpit.why import as_dict
 
@@ -96,6 +97,7 @@ def snapshot_dict(snap: Snapshot) -> dict[str, Any]:
                 "start_time_ms": j.start_time_ms,
                 "end_time_ms": j.end_time_ms,
                 "message": j.message,
+                "error": failure_line(j) if j.status == "FAILED" else None,
                 "why": _why(snap, f"job:{j.key}"),
             }
             for j in snap.jobs
@@ -288,8 +290,10 @@ def snapshot_text(snap: Snapshot) -> str:
         for j in snap.jobs:
             d = j.duration_s(now_ms)
             entry = j.entrypoint if len(j.entrypoint) <= 50 else j.entrypoint[:47] + "..."
-            rows.append([j.key, j.status, entry, "-" if d is None else f"{d:.0f}s"])
-        lines += _table(["SUBMISSION ID", "STATUS", "ENTRYPOINT", "DURATION"], rows)
+            error = failure_line(j) if j.status == "FAILED" else ""
+            error = error if len(error) <= 80 else error[:77] + "..."
+            rows.append([j.key, j.status, entry, "-" if d is None else f"{d:.0f}s", error])
+        lines += _table(["SUBMISSION ID", "STATUS", "ENTRYPOINT", "DURATION", "ERROR"], rows)
     else:
         lines.append("no jobs")
     return "\n".join(lines) + "\n"

@@ -135,3 +135,26 @@ def test_report_text_has_every_section():
     assert "CPU           [##########..........]  50.0%  1/2" in text
     assert "no GPUs reported by this cluster" in text
     assert "Serve         predictor RUNNING" in text
+
+
+def test_a_failed_job_s_error_in_both_forms():
+    """`--once` names a failed job's error (Ray's message names only the exit code on its first
+    line, the log's end after it); JSON as `error`, null for the others."""
+    from dataclasses import replace
+
+    snap = _recorded_snapshot()
+    message = (
+        "Job entrypoint command failed with exit code 1, last available logs (truncated to "
+        '20,000 chars):\nTraceback (most recent call last):\n  File "x.py", line 1\n'
+        "ValueError: bad learning rate\n"
+    )
+    failed = replace(snap.jobs[0], status="FAILED", message=message)
+    snap = replace(snap, jobs=(failed, *snap.jobs[1:]))
+    data = snapshot_dict(snap)
+    assert data["jobs"][0]["error"] == "exit code 1: ValueError: bad learning rate"
+    assert all(j["error"] is None for j in data["jobs"][1:])
+    text = snapshot_text(snap)
+    header = next(line for line in text.splitlines() if line.startswith("SUBMISSION ID"))
+    assert header.endswith("ERROR")
+    row = next(line for line in text.splitlines() if line.startswith(failed.key))
+    assert " FAILED " in row and row.endswith("exit code 1: ValueError: bad learning rate"), row
