@@ -9,6 +9,7 @@ traceback's last line) in one line for a table row or a screen's head.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from raycockpit.cockpit.models import Job
 
@@ -29,13 +30,6 @@ def message_head(message: str) -> str:
     return _LOGS_SUFFIX.sub("", lines[0]).strip() if lines else ""
 
 
-def last_line(text: str | None) -> str:
-    for line in reversed((text or "").splitlines()):
-        if line.strip():
-            return line.strip()
-    return ""
-
-
 def error_line(text: str | None) -> str:
     """The error a log ends with: the last line of its last traceback among its last lines, else
     its last line."""
@@ -49,13 +43,18 @@ def error_line(text: str | None) -> str:
 def failure_line(job: Job) -> str:
     """A failed job in one line: `exit code 1: FileNotFoundError: [Errno 2] ...` when Ray's
     message carries the log's end, else Ray's message's first line."""
-    head = message_head(job.message)
-    lines = job.message.strip().splitlines()
-    if job.status != "FAILED" or len(lines) < 2 or not _LOGS_SUFFIX.search(lines[0]):
+    return _failure_line(job.status, job.message, job.driver_exit_code)
+
+
+@lru_cache(maxsize=256)  # the job screen's head is drawn twice a second; a message is ~20 kB
+def _failure_line(status: str, message: str, driver_exit_code: int | None) -> str:
+    head = message_head(message)
+    lines = message.strip().splitlines()
+    if status != "FAILED" or len(lines) < 2 or not _LOGS_SUFFIX.search(lines[0]):
         return head
     error = error_line("\n".join(lines[1:]))
     code = _EXIT_CODE.search(head)
-    exit_code = code.group(1) if code else job.driver_exit_code
+    exit_code = code.group(1) if code else driver_exit_code
     if not error:
         return head
     return f"exit code {exit_code}: {error}" if exit_code is not None else error
