@@ -47,6 +47,7 @@ from raycockpit.screens.nodes import NodesPane
 from raycockpit.screens.overview import OverviewPane
 from raycockpit.screens.serve import ServePane
 from raycockpit.screens.startup import StartupScreen
+from raycockpit.screens.suspend import SUSPEND_BINDING, Suspending
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.ordered_input import OrderedInput
 from raycockpit.screens.widgets.status_line import Banner, StatusLine
@@ -125,6 +126,7 @@ class CockpitApp(
     PostmortemWorkers,
     RecordingWorkers,
     KeysInOrderApp,
+    Suspending,
 ):
     TITLE = "raycockpit"
     AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input
@@ -147,6 +149,7 @@ class CockpitApp(
         Binding("r", "refresh_now", "Refresh", id="app.refresh"),
         Binding("question_mark", "keys", "Keys", id="app.keys"),
         Binding("ctrl+l", "command_log", "Command log", id="app.command_log", show=False),
+        SUSPEND_BINDING,
         Binding("q", "quit", "Quit", id="app.quit"),
         *REPLAY_BINDINGS,  # only in a replay (check_action)
     ]

@@ -237,6 +237,14 @@ class Terminal:
         """Resize the window (the program gets SIGWINCH and the new size)."""
         self._tmux("resize-window", "-t", "t", "-x", str(width), "-y", str(height))
 
+    def hang_up(self) -> None:
+        """Close the terminal the way a dropped SSH link or a closed window does: tmux kills the
+        pane and closes its pty, so the kernel hangs up the session (SIGHUP to the shell leading
+        it, then reads and writes of the pty fail). What ran under it is remembered first, for
+        `close()` to stop whatever survives; the server exits with its last pane."""
+        self.processes()
+        self._tmux("kill-pane", "-t", "t")
+
     def processes(self) -> Tree:
         """pid -> start time of the tmux server and everything running under it now (the pane's
         program, its children). What a call finds is remembered: `close()` stops it even if it

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from raycockpit.cockpit.job_control import parent_of
 from raycockpit.cockpit.local import port_in_use
 from tests.e2e.procs import stop_pids
 from tests.e2e.terminal import BASE_ENV, Terminal, wait_gone
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.cluster
 RAYCOCKPIT = str(Path(sys.executable).with_name("raycockpit"))
 HEAD_START_S = 150
 HEAD_STOP_S = 60
+PROMPT = "rc-shell> "
 
 
 @pytest.fixture
@@ -62,6 +64,34 @@ def test_hangup_stops_the_embedded_head(home):
         term.wait_exit(HEAD_STOP_S)
         assert term.exit_status() == 128 + signal.SIGHUP
         assert wait_gone(head, HEAD_STOP_S) == {}, "processes of the head survived the hangup"
+        assert not port_in_use(8265) and not port_in_use(6379)
+
+
+def test_hangup_while_suspended_stops_the_embedded_head(home):
+    """ctrl+z from an interactive bash, then the terminal goes (SSH drop, window closed): the
+    shell hangs up its jobs and continues the stopped one, and the cockpit stops its head as on
+    any hangup. While suspended, the head kept running (and the terminal said so)."""
+    env = {**cockpit_env(home), "PS1": PROMPT}
+    with Terminal(["bash", "--norc", "--noprofile", "-i"], env=env, cwd=home) as term:
+        term.wait_for(PROMPT.rstrip(), 20, "the shell's prompt")
+        term.type(RAYCOCKPIT)
+        term.send("Enter")
+        term.wait_for("● connected", HEAD_START_S, "the embedded head")
+        shell = term.pane_pid()
+        everything = {p: t for p, t in term.processes().items() if p != term.server_pid}
+        cockpit = [p for p in everything if parent_of(p) == shell]
+        head = {p: t for p, t in everything.items() if p != shell and p not in cockpit}
+        assert len(cockpit) == 1 and len(head) >= 3, (cockpit, head)
+
+        term.send("C-z")
+        screen = term.wait_for("Stopped", 20, "the shell's job report")
+        assert "Its local Ray head (pid" in screen and "keep running" in screen, screen
+        assert wait_gone(head, 1) == head, "the head must run on while the cockpit is suspended"
+
+        term.hang_up()
+        assert wait_gone(everything, HEAD_STOP_S) == {}, (
+            "the cockpit or its head survived a hangup while suspended"
+        )
         assert not port_in_use(8265) and not port_in_use(6379)
 
 
