@@ -12,6 +12,7 @@ import pytest
 
 from raycockpit.cockpit import preflight
 from raycockpit.cockpit.errors import CockpitError
+from raycockpit.cockpit.fit import Capacity, check_resources
 from raycockpit.cockpit.models import (
     AutoscalerStatus,
     ClusterInfo,
@@ -21,7 +22,7 @@ from raycockpit.cockpit.models import (
     Usage,
 )
 from raycockpit.cockpit.packaging import build_package
-from raycockpit.cockpit.preflight import Capacity, check_resources, scan_working_dir, walk
+from raycockpit.cockpit.preflight import scan_working_dir, walk
 
 MiB = 1024**2
 
@@ -164,9 +165,14 @@ def node(cpus: float, gpus: float = 0, used: float = 0) -> Node:
     )
 
 
-def snapshot(*nodes: Node, autoscaler: AutoscalerStatus | None = None) -> Snapshot:
+def snapshot(
+    *nodes: Node, autoscaler: AutoscalerStatus | None = None, jobs: tuple = ()
+) -> Snapshot:
     return Snapshot(
-        info=ClusterInfo(address="x"), nodes=nodes, autoscaler=autoscaler or AutoscalerStatus()
+        info=ClusterInfo(address="x"),
+        nodes=nodes,
+        autoscaler=autoscaler or AutoscalerStatus(),
+        jobs=jobs,
     )
 
 
