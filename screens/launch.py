@@ -1,4 +1,8 @@
-"""Launch: every workload spec (bundled and the user's) plus a Custom job; Enter opens its form."""
+"""Launch: every workload spec (bundled and the user's) plus a Custom job; Enter opens its form.
+
+Under the list, the preview of the one under the cursor (cockpit/launch_preview.py): what it
+does, what each preset changes and asks of the cluster (with a warning when it does not fit),
+and its last runs on this cluster."""
 
 from __future__ import annotations
 
@@ -11,19 +15,28 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from raycockpit.cockpit import clock
+from raycockpit.cockpit.format import human_duration
 from raycockpit.cockpit.launch import CUSTOM, WorkloadSpec
+from raycockpit.cockpit.launch_preview import Preview, preview
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.screens.base import Pane
+from raycockpit.screens.widgets.render import status_text
 
 
 class LaunchPane(Pane):
     TITLE = "Launch"
-    SECTIONS = ()
+    SECTIONS = ("jobs", "nodes", "autoscaler")  # the preview's last runs and the cluster's size
+    POLLS = ()  # not worth a poll of their own: they come on the poller's slow beat
+    TICKS = True  # "3 min ago"
 
     BINDINGS = [Binding("enter", "open", "Open form", id="launch.open")]
 
     DEFAULT_CSS = """
-    LaunchPane OptionList { height: 1fr; border: round $primary 50%; }
+    LaunchPane OptionList { height: auto; max-height: 60%; border: round $primary 50%; }
+    LaunchPane #launch-preview {
+        height: 1fr; padding: 0 1; border: round $primary 30%; border-title-color: $text;
+    }
     LaunchPane #launch-help { height: auto; padding: 0 1; color: $text-muted; }
     """
 
@@ -40,6 +53,7 @@ class LaunchPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static(id="launch-help", markup=False)
         yield OptionList(id="launch-list")
+        yield Static(id="launch-preview", markup=False)
 
     def set_specs(self, specs: list[WorkloadSpec], problems: list[str], readonly: bool) -> None:
         self.specs, self.problems, self.readonly = specs, problems, readonly
@@ -67,6 +81,7 @@ class LaunchPane(Pane):
             )
         )
         options.highlighted = 0
+        self._render_preview()
         help_text = Text(
             "Enter opens a form. Bundled workloads come from configs/workloads/; add your own "
             "specs (with a working_dir) to ~/.config/raycockpit/workloads/.",
@@ -77,7 +92,25 @@ class LaunchPane(Pane):
         self.query_one("#launch-help", Static).update(help_text)
 
     def render_snapshot(self, snapshot: Snapshot) -> None:
-        pass  # the list does not depend on the cluster
+        self._render_preview()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._render_preview()
+
+    def _render_preview(self) -> None:
+        box = self.query_one("#launch-preview", Static)
+        options = self.query_one(OptionList)
+        box.display = not self.readonly and options.highlighted is not None
+        if not box.display:
+            return
+        option_id = options.get_option_at_index(options.highlighted).id
+        spec = next((s for s in self.specs if s.name == option_id), None)
+        now = clock.now()
+        shown = preview(spec, self.snapshot, now * 1000)
+        title = shown.title if spec is None else f"{shown.title} · {shown.name}"
+        box.border_title = Text(title)
+        box.update(preview_text(shown, now))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -97,3 +130,59 @@ class LaunchPane(Pane):
         for spec in self.specs:
             if spec.name == option_id:
                 self.post_message(self.OpenForm(spec))
+
+
+LABEL = 9  # the width of the preview's left column
+
+
+def _row(text: Text, label: str, first: bool) -> None:
+    if text:
+        text.append("\n")
+    text.append(f"{label if first else '':<{LABEL}}", style="bold")
+
+
+def preview_text(shown: Preview, now: float) -> Text:
+    """The preview as text: presets, what they ask and whether it fits, the last runs, then the
+    description (the facts first: at 80x24 the box has 8 lines)."""
+    text = Text()
+    same_asks = len({p.asks for p in shown.presets}) <= 1
+    for i, line in enumerate(shown.presets):
+        _row(text, "Presets", i == 0)
+        text.append(f"{line.name:<9}", style="cyan")
+        text.append(line.changes, style="dim" if line.changes == "the defaults" else "")
+        if line.asks and not same_asks:
+            text.append(f" · asks {line.asks}")
+    if shown.presets and same_asks and shown.presets[0].asks:
+        _row(text, "Asks", True)
+        text.append(shown.presets[0].asks)
+    if shown.fits_note:
+        _row(text, "Cluster", True)
+        text.append(shown.fits_note)
+    for line in shown.presets:
+        if line.fit:
+            _row(text, "", False)
+            text.append(f"⚠ {line.name}: {line.fit}", style="yellow")
+    if not shown.runs:
+        _row(text, "Runs", True)
+        text.append("none on this cluster yet", style="dim")
+    for i, run in enumerate(shown.runs):
+        _row(text, "Runs", i == 0)
+        status = status_text(run.status)
+        status.pad_right(max(0, 9 - len(run.status)))
+        text.append_text(status)
+        text.append(f"  {run.submission_id}", style="dim")
+        if run.preset:
+            text.append(f"  {run.preset}", style="cyan")
+        if run.start_ms:
+            text.append(f"  {human_duration(now - run.start_ms / 1000)} ago")
+        if run.duration_s is not None:
+            verb = "took" if run.status in ("SUCCEEDED", "FAILED", "STOPPED") else "for"
+            text.append(f", {verb} {human_duration(run.duration_s)}", style="dim")
+        if run.error:
+            text.append(f"  {run.error}", style="red")
+    if shown.runs_total > len(shown.runs):
+        _row(text, "", False)
+        text.append(f"{shown.runs_total} runs in all (5 lists every job)", style="dim")
+    text.append("\n\n")
+    text.append(shown.description or "(no description in its spec)", style="dim")
+    return text

@@ -395,3 +395,12 @@ async def test_a_failing_job_says_why(ray_head):
         await wait_for(pilot, lambda: key in table.visible_keys, what="the job's row")
         row = table.row_cells(table.visible_keys.index(key))
         assert row[-1] == "exit code 3: about to fail", row
+        # the Launch pane's preview of the Custom job lists it among its last runs, with its error
+        await pilot.press("7", "end")
+        preview = app.query_one("#launch-preview")
+        await wait_for(
+            pilot, lambda: key in str(preview.render()), what="the run in the Custom job's preview"
+        )
+        shown = str(preview.render())
+        assert "Runs     FAILED" in shown and "exit code 3: about to fail" in shown, shown
+        assert "Cluster  " in shown and "CPU, " in shown, shown

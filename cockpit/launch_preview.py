@@ -1,0 +1,142 @@
+"""What the Launch pane says of the workload under the cursor, before its form is opened: what it
+does, what each preset changes, what it asks of the cluster and whether that fits now, and how
+its last runs on this cluster went (the jobs the cockpit launched from it, read back from their
+metadata: status, when, how long, which preset, the error of a failed one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from raycockpit.cockpit.fit import Capacity, asks, check_resources
+from raycockpit.cockpit.job_message import failure_line
+from raycockpit.cockpit.launch import CUSTOM, WorkloadSpec, launched_by_cockpit
+from raycockpit.cockpit.models import Job, Snapshot
+
+RUNS = 5  # last runs shown
+
+
+@dataclass(frozen=True)
+class PresetLine:
+    name: str
+    changes: str  # "num_samples=2 max_epochs=3", or "the defaults"
+    asks: str  # "1 worker x 1 CPU at once", or "" when its parameters ask nothing countable
+    fit: str  # "" when it fits (or the cluster is not known yet), else the first warning
+
+
+@dataclass(frozen=True)
+class RecentRun:
+    submission_id: str
+    status: str
+    start_ms: int | None
+    duration_s: float | None
+    preset: str  # the preset its values match, "defaults", or "edited"
+    error: str  # a failed run's error in one line, else ""
+
+
+@dataclass(frozen=True)
+class Preview:
+    name: str
+    title: str
+    description: str
+    presets: tuple[PresetLine, ...]
+    fits_note: str  # "2 CPU, 2 free now" (and GPUs); "" before the first snapshot with nodes
+    runs: tuple[RecentRun, ...]  # newest first, at most RUNS
+    runs_total: int  # all runs of it among the cluster's jobs
+
+
+CUSTOM_DESCRIPTION = (
+    "Any command, as `ray job submit` runs it: an entrypoint, a working_dir to ship (Ray's "
+    "packing rules and upload limit are checked before it is sent), pip packages, env vars, "
+    "entrypoint resources and metadata."
+)
+
+
+def _changes(spec: WorkloadSpec, values: dict[str, str]) -> str:
+    defaults = spec.defaults()
+    changed = [f"{k}={v}" for k, v in values.items() if defaults.get(k) != v]
+    return " ".join(changed) or "the defaults"
+
+
+def _preset_of(spec: WorkloadSpec | None, values: dict[str, str]) -> str:
+    if spec is None:
+        return ""
+    for name in spec.presets:
+        if spec.preset_values(name) == {**spec.defaults(), **values}:
+            return name
+    return "defaults" if {**spec.defaults(), **values} == spec.defaults() else "edited"
+
+
+def recent_runs(
+    name: str, spec: WorkloadSpec | None, jobs: tuple[Job, ...] | list[Job], now_ms: float
+) -> tuple[tuple[RecentRun, ...], int]:
+    """The runs of workload `name` (CUSTOM: custom jobs) among `jobs`, newest first (RUNS of
+    them), and how many there are."""
+    mine = []
+    for job in jobs:
+        launched = launched_by_cockpit(job.metadata)
+        if launched is not None and launched[0] == name:
+            mine.append((job, launched[1]))
+    mine.sort(key=lambda pair: pair[0].start_time_ms or 0, reverse=True)
+    runs = tuple(
+        RecentRun(
+            submission_id=job.key,
+            status=job.status,
+            start_ms=job.start_time_ms,
+            duration_s=job.duration_s(now_ms),
+            preset=_preset_of(spec, values),
+            error=failure_line(job) if job.status == "FAILED" else "",
+        )
+        for job, values in mine[:RUNS]
+    )
+    return runs, len(mine)
+
+
+def preview(spec: WorkloadSpec | None, snap: Snapshot | None, now_ms: float) -> Preview:
+    """The preview of `spec` (None: the Custom job) on the cluster of `snap`."""
+    capacity = Capacity.from_snapshot(snap)
+    jobs = snap.jobs if snap is not None else ()
+    if spec is None:
+        runs, total = recent_runs(CUSTOM, None, jobs, now_ms)
+        return Preview(
+            CUSTOM, "Custom job", CUSTOM_DESCRIPTION, (), _fits_note(capacity), runs, total
+        )
+    presets = []
+    for name in [*spec.presets, None]:  # each preset, then the defaults when no preset is them
+        values = spec.preset_values(name) if name is not None else spec.defaults()
+        if name is None and any(spec.preset_values(p) == values for p in spec.presets):
+            continue
+        findings = check_resources(
+            values,
+            entrypoint_cpus=None,
+            entrypoint_gpus=None,
+            entrypoint_memory=None,
+            capacity=capacity,
+        )
+        presets.append(
+            PresetLine(
+                name=name or "defaults",
+                changes=_changes(spec, values),
+                asks="; ".join(asks(values, capacity)),
+                fit=findings[0].text if findings else "",
+            )
+        )
+    runs, total = recent_runs(spec.name, spec, jobs, now_ms)
+    return Preview(
+        spec.name,
+        spec.title,
+        spec.description,
+        tuple(presets),
+        _fits_note(capacity),
+        runs,
+        total,
+    )
+
+
+def _fits_note(capacity: Capacity) -> str:
+    if not capacity.known:
+        return ""
+    note = f"{capacity.cpus:g} CPU, {capacity.free_cpus:g} free now"
+    if capacity.gpus:
+        note += f"; {capacity.gpus:g} GPU, {capacity.free_gpus:g} free now"
+    return note
