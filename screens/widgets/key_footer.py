@@ -65,17 +65,47 @@ class KeyFooter(Widget):
     def render(self) -> Text:
         key_style = self.get_component_rich_style("key-footer--key")
         description_style = self.get_component_rich_style("key-footer--description")
-        line = Text(no_wrap=True, overflow="crop", end="")
-        for key, description, enabled in self._keys:
-            part = Text.assemble((f" {key}", key_style), (f" {description} ", description_style))
-            if not enabled:
-                part.stylize("dim")
-            line.append_text(part)
+        tail = Text(end="")
         if self._palette is not None:
             key, description = self._palette
             tail = Text.assemble(("▏", description_style), (f"{key}", key_style))
             tail.append_text(Text(f" {description} ", style=description_style))
-            room = self.size.width - tail.cell_len
-            line.truncate(max(0, room), overflow="crop", pad=True)
+        parts = []
+        for key, description, enabled in self._keys:
+            part = Text.assemble((f" {key}", key_style), (f" {description} ", description_style))
+            if not enabled:
+                part.stylize("dim")
+            parts.append((key, part))
+        line = Text(no_wrap=True, overflow="crop", end="")
+        for part in fitting(parts, self.size.width - tail.cell_len):
+            line.append_text(part)
+        if self._palette is not None:
+            line.truncate(max(0, self.size.width - tail.cell_len), overflow="crop", pad=True)
             line.append_text(tail)
         return line
+
+
+MORE = "…"
+KEPT_KEYS = ("esc", "?")  # the way back and the list of every key: kept when others are not
+
+
+def fitting(parts: list[tuple[str, Text]], room: int) -> list[Text]:
+    """The key entries that fit in `room` cells, each whole: when some do not, the last ones are
+    left off (the focused widget's keys come first, then the screen's, then the app's), `esc`
+    and `?` (which lists them all) are kept, and `…` before `?` says keys were left off."""
+    if sum(part.cell_len for _, part in parts) <= room:
+        return [part for _, part in parts]
+    more = Text(f" {MORE} ", style="dim")
+    kept = {id(part) for key, part in parts if key in KEPT_KEYS}
+    left = room - more.cell_len - sum(part.cell_len for _, part in parts if id(part) in kept)
+    shown, full = [], False
+    for _key, part in parts:
+        if id(part) not in kept:
+            full = full or part.cell_len > left
+            if full:
+                continue
+            left -= part.cell_len
+        shown.append(part)
+    at = next((i for i, (key, _) in enumerate(parts) if key == "?"), None)
+    at = shown.index(parts[at][1]) if at is not None else len(shown)
+    return [*shown[:at], more, *shown[at:]]

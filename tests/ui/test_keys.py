@@ -85,3 +85,48 @@ async def test_stop_head_is_confirmed_and_refused_when_readonly(tmp_path, monkey
     finally:
         stand_in.kill()
         stand_in.wait()
+
+
+def entries(line: str) -> list[str]:
+    """The key line's entries ('s Sort', '…', '? Keys'), the palette's left off."""
+    return [part.strip() for part in line.split("▏")[0].split("  ") if part.strip()]
+
+
+def test_the_key_line_leaves_whole_keys_off_and_keeps_esc_and_the_keys_key():
+    from rich.text import Text
+
+    from raycockpit.screens.widgets.key_footer import fitting
+
+    parts = [
+        (key, Text(f" {key} {text} "))
+        for key, text in [
+            ("end", "Follow"),
+            ("/", "Search"),
+            ("esc", "Back"),
+            ("d", "Delete"),
+            ("?", "Keys"),
+            ("q", "Quit"),
+        ]
+    ]
+    every = sum(p.cell_len for _, p in parts)
+    assert [t.plain for t in fitting(parts, every)] == [p.plain for _, p in parts]  # all fit
+    shown = "".join(t.plain for t in fitting(parts, every - 1))
+    assert entries(shown) == ["end Follow", "/ Search", "esc Back", "d Delete", "…", "? Keys"]
+    shown = "".join(t.plain for t in fitting(parts, 33))
+    assert entries(shown) == ["end Follow", "esc Back", "…", "? Keys"] and len(shown) <= 33
+    shown = "".join(t.plain for t in fitting(parts, 32))  # the first key no longer fits
+    assert entries(shown) == ["esc Back", "…", "? Keys"]
+
+
+async def test_the_key_line_at_80_columns_cuts_no_key_in_half():
+    """Before, the line was cropped at the palette's mark: 'r Refre', 'm Next' (of 'Next
+    metric'), and a job screen at 80 columns showed neither esc Back nor ? Keys."""
+    app = make_app(Settings(refresh=3600), client=replay_client())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await pilot.pause(0.1)
+        line = rendered_text(app.screen.query_one("KeyFooter"))
+        shown = entries(line)
+        assert shown[-2:] == ["…", "? Keys"], line
+        names = {"s Sort", "/ Filter", "m Post-mortems", ": Command", "p Pause", "r Refresh"}
+        assert set(shown[:-2]) <= names, line
