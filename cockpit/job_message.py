@@ -23,6 +23,11 @@ _ERROR = re.compile(
 SCAN_LINES = 40  # an error is among the log's last lines: what came after it is shutdown noise
 
 
+def is_error_line(line: str) -> bool:
+    """Whether a log line is a raised error as a traceback ends it (`ValueError: bad`)."""
+    return bool(_ERROR.match(line.strip()))
+
+
 def message_head(message: str) -> str:
     """Ray's job message without the log tail it appends ("..., last available logs (truncated
     to 20,000 chars):" and the lines after)."""

@@ -26,8 +26,27 @@ from itertools import accumulate
 
 from rich.cells import cell_len
 
+from raycockpit.cockpit.job_message import is_error_line
+
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_LEVEL = re.compile(r"\b(?:(ERROR|CRITICAL|FATAL)|(WARNING|WARN))\b")
+LEVEL_SCAN = 160  # a log record's level is near its start (after a timestamp and a prefix)
+EVENT_MARKER = "@@cockpit "  # cockpit/events.py's progress lines: read by the panel, dimmed here
+
+
+def line_level(line: str) -> str:
+    """How a shown line is coloured: "error" (an ERROR/CRITICAL/FATAL record, a traceback's
+    head or the error it ends with), "warning", "event" (a progress event line), or ""."""
+    head = line[:LEVEL_SCAN]
+    if head.startswith(EVENT_MARKER):
+        return "event"
+    found = _LEVEL.search(head)
+    if found is not None:
+        return "error" if found.group(1) else "warning"
+    if head.startswith("Traceback (most recent call last)") or is_error_line(head):
+        return "error"
+    return ""
 
 
 def plain_text(line: str) -> str:

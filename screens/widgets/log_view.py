@@ -33,7 +33,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input, Static
 
-from raycockpit.screens.widgets.line_store import LineStore, plain_text
+from raycockpit.screens.widgets.line_store import LineStore, line_level, plain_text
 from raycockpit.screens.widgets.ordered_input import OrderedInput
 
 __all__ = ["LogLines", "LogQuery", "LogView", "plain_text"]
@@ -44,7 +44,13 @@ class LogLines(ScrollView, can_focus=True):
 
     BINDINGS = [Binding("end", "scroll_end", "Follow", id="log.follow")]
 
-    COMPONENT_CLASSES = {"log-view--match", "log-view--current-match"}
+    COMPONENT_CLASSES = {
+        "log-view--match",
+        "log-view--current-match",
+        "log-view--error",
+        "log-view--warning",
+        "log-view--event",
+    }
 
     DEFAULT_CSS = """
     LogLines {
@@ -55,6 +61,9 @@ class LogLines(ScrollView, can_focus=True):
         overflow-x: auto;
         &:focus { background-tint: $foreground 5%; }
         &.-wrap { overflow-x: hidden; }
+        & > .log-view--error { color: $text-error; }
+        & > .log-view--warning { color: $text-warning; }
+        & > .log-view--event { color: $text-muted; }
         & > .log-view--match { background: $warning 35%; }
         & > .log-view--current-match { background: $accent; color: $text; text-style: bold; }
     }
@@ -362,6 +371,9 @@ class LogView(Vertical):
         text_str = plain_text(self.store.line(seq))
         text = Text(text_str, no_wrap=True, end="")
         text.stylize(style)
+        level = line_level(text_str)
+        if level:
+            text.stylize(self._rows.get_component_rich_style(f"log-view--{level}"))
         if self.search and self.store.is_match(text_str):
             current = seq == self.store.current_match
             name = "log-view--current-match" if current else "log-view--match"

@@ -325,3 +325,35 @@ async def test_a_search_or_filter_with_brackets_is_taken_as_typed():
         await pilot.press("f")  # the filter of the same text: nothing matches, nothing breaks
         await pilot.pause()
         assert app.is_running
+
+
+async def test_errors_warnings_and_progress_events_are_coloured():
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        lines = [
+            "2026-11-29 08:47:31,933 INFO worker.py:1 -- Connected",
+            "WARNING:root:careful",
+            "Traceback (most recent call last):",
+            "ValueError: boom",
+            '@@cockpit {"v": 1}',
+        ]
+        await feed(pilot, view, lines)
+        rows = view.query_one(LogLines)
+
+        def colour(y: int):
+            return rows.render_line(y)._segments[0].style.color
+
+        plain = colour(0)
+        styles = {
+            name: rows.get_component_rich_style(f"log-view--{name}").color
+            for name in ("error", "warning", "event")
+        }
+        assert len({plain, *styles.values()}) == 4  # four different colours
+        assert [colour(y) for y in range(5)] == [
+            plain,
+            styles["warning"],
+            styles["error"],
+            styles["error"],
+            styles["event"],
+        ]

@@ -8,7 +8,7 @@ import random
 import subprocess
 import sys
 
-from raycockpit.screens.widgets.line_store import LineStore, plain_text
+from raycockpit.screens.widgets.line_store import LineStore, line_level, plain_text
 
 
 def test_no_textual_needed():
@@ -112,3 +112,26 @@ def test_search_jumps_wrap_around_and_count():
 
 def test_plain_text_strips_escapes_and_shows_control_codes():
     assert plain_text("\x1b[31mred\x1b[0m\tx\x07") == "red     x\ufffd"
+
+
+def test_line_levels_as_ray_and_python_write_them():
+    assert line_level("2026-11-29 08:47:31,933\tERROR worker.py:12 -- lost a worker") == "error"
+    assert line_level("(raylet) [2026-11-29 08:47:31,933 C 1 1] FATAL check failed") == "error"
+    assert line_level("CRITICAL:root:disk full") == "error"
+    assert line_level("Traceback (most recent call last):") == "error"
+    assert line_level("(TrainWorker pid=12) RuntimeError: CUDA out of memory") == "error"
+    assert line_level("ValueError: lr must be positive") == "error"
+    assert line_level("2026-11-29 08:47:31,933 WARNING tune.py:1 -- slow trial") == "warning"
+    assert line_level("WARNING:root:careful") == "warning"
+    assert line_level('@@cockpit {"v": 1, "kind": "metric"}') == "event"
+    for plain in (
+        "2026-11-29 08:47:31,933 INFO job_manager.py:581 -- Runtime env is setting up.",
+        '  File "x.py", line 3, in <module>',
+        "no errors so far",
+        "Errors: 0",
+        "errorless WARNINGS_SEEN=0",
+        "",
+    ):
+        assert line_level(plain) == "", plain
+    # only a record's start is read: a level word deep in a long line's payload is not its level
+    assert line_level("x" * 200 + " ERROR ") == ""
