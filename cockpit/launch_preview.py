@@ -19,7 +19,7 @@ RUNS = 5  # last runs shown
 @dataclass(frozen=True)
 class PresetLine:
     name: str
-    changes: str  # "num_samples=2 max_epochs=3", or "the defaults"
+    changes: str  # "num_samples=2 max_epochs=3", "the defaults" (a preset that is them)
     asks: str  # "1 worker x 1 CPU at once", or "" when its parameters ask nothing countable
     fit: str  # "" when it fits (or the cluster is not known yet), else the first warning
 
@@ -116,7 +116,7 @@ def preview(spec: WorkloadSpec | None, snap: Snapshot | None, now_ms: float) -> 
         presets.append(
             PresetLine(
                 name=name or "defaults",
-                changes=_changes(spec, values),
+                changes=_changes(spec, values) if name else "no preset: every parameter's default",
                 asks="; ".join(asks(values, capacity)),
                 fit=findings[0].text if findings else "",
             )

@@ -68,6 +68,8 @@ def test_presets_say_what_they_change_and_whether_they_fit():
     assert lines["wide"].asks == "4 workers x 1 CPU at once"
     assert lines["wide"].fit.startswith("asks 4 workers x 1 CPU = 4 CPU; the cluster has 2 CPU")
     assert "defaults" not in lines  # full is the defaults: not listed twice
+    serve = {p.name: p.changes for p in preview(SPECS["serve"], None, NOW_MS).presets}
+    assert serve["defaults"] == "no preset: every parameter's default"  # no preset is them
     assert shown.fits_note == "2 CPU, 1 free now"
     assert preview(spec, None, NOW_MS).fits_note == ""  # no nodes yet: nothing said
 
