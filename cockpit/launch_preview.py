@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from raycockpit.cockpit.fit import Capacity, asks, check_resources
 from raycockpit.cockpit.job_message import failure_line
-from raycockpit.cockpit.launch import CUSTOM, WorkloadSpec, launched_by_cockpit
+from raycockpit.cockpit.launch import CUSTOM, META_SPEC, WorkloadSpec, launched_by_cockpit
 from raycockpit.cockpit.models import Job, Snapshot
 
 RUNS = 5  # last runs shown
@@ -72,24 +72,23 @@ def recent_runs(
 ) -> tuple[tuple[RecentRun, ...], int]:
     """The runs of workload `name` (CUSTOM: custom jobs) among `jobs`, newest first (RUNS of
     them), and how many there are."""
-    mine = []
-    for job in jobs:
+    # a cheap look at each job first: a big cluster may keep thousands; only the shown are parsed
+    mine = [job for job in jobs if job.metadata.get(META_SPEC) == name]
+    mine.sort(key=lambda job: job.start_time_ms or 0, reverse=True)
+    runs = []
+    for job in mine[:RUNS]:
         launched = launched_by_cockpit(job.metadata)
-        if launched is not None and launched[0] == name:
-            mine.append((job, launched[1]))
-    mine.sort(key=lambda pair: pair[0].start_time_ms or 0, reverse=True)
-    runs = tuple(
-        RecentRun(
-            submission_id=job.key,
-            status=job.status,
-            start_ms=job.start_time_ms,
-            duration_s=job.duration_s(now_ms),
-            preset=_preset_of(spec, values),
-            error=failure_line(job) if job.status == "FAILED" else "",
+        runs.append(
+            RecentRun(
+                submission_id=job.key,
+                status=job.status,
+                start_ms=job.start_time_ms,
+                duration_s=job.duration_s(now_ms),
+                preset=_preset_of(spec, launched[1]) if launched is not None else "",
+                error=failure_line(job) if job.status == "FAILED" else "",
+            )
         )
-        for job, values in mine[:RUNS]
-    )
-    return runs, len(mine)
+    return tuple(runs), len(mine)
 
 
 def preview(spec: WorkloadSpec | None, snap: Snapshot | None, now_ms: float) -> Preview:

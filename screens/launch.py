@@ -149,7 +149,7 @@ def preview_text(shown: Preview, now: float) -> Text:
     for i, line in enumerate(shown.presets):
         _row(text, "Presets", i == 0)
         text.append(f"{line.name:<9}", style="cyan")
-        text.append(line.changes, style="dim" if line.changes == "the defaults" else "")
+        text.append(line.changes, style="" if "=" in line.changes else "dim")
         if line.asks and not same_asks:
             text.append(f" · asks {line.asks}")
     if shown.presets and same_asks and shown.presets[0].asks:
@@ -182,7 +182,7 @@ def preview_text(shown: Preview, now: float) -> Text:
             text.append(f"  {run.error}", style="red")
     if shown.runs_total > len(shown.runs):
         _row(text, "", False)
-        text.append(f"{shown.runs_total} runs in all (5 lists every job)", style="dim")
+        text.append(f"{shown.runs_total} runs in all; the Jobs pane (5) lists them", style="dim")
     text.append("\n\n")
     text.append(shown.description or "(no description in its spec)", style="dim")
     return text
