@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from raycockpit import __version__
-from raycockpit.cockpit.config import DEFAULT_ADDRESS, Settings, address_from_env, normalise_address
+from raycockpit.cockpit.config import (
+    DEFAULT_ADDRESS,
+    Settings,
+    address_from_env,
+    address_problem,
+    normalise_address,
+)
 
 EXIT_UNREACHABLE = 2
 
@@ -125,6 +131,15 @@ def dashboard_answers(address: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def _check_address(address: str, where: str) -> None:
+    problem = address_problem(address)
+    if problem:
+        raise ValueError(
+            f"{where} {address!r} is not a dashboard URL: {problem}; give one like "
+            f"{DEFAULT_ADDRESS}"
+        )
+
+
 def resolve_target(
     flag: str | None,
     settings: Settings,
@@ -136,11 +151,13 @@ def resolve_target(
     if flag and ssh_flag:
         raise ValueError("give either --address or --ssh, not both")
     if flag:
+        _check_address(flag, "--address")
         return Target(normalise_address(flag), False, "--address")
     if ssh_flag:
         return Target("", False, "--ssh", ssh=ssh_flag)
     from_env = address_from_env(env)
     if from_env:
+        _check_address(from_env, "RAY_API_SERVER_ADDRESS / RAY_ADDRESS")
         return Target(from_env, False, "environment")
     if sum(bool(x) for x in (settings.address, settings.ssh, settings.k8s)) > 1:
         raise ValueError("the settings name more than one of address:, ssh: and k8s:; keep one")

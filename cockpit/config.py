@@ -6,9 +6,11 @@ import difflib
 import os
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -71,6 +73,16 @@ def _str_tuple(value: object) -> object:
 StrTuple = Annotated[tuple[str, ...], BeforeValidator(_str_tuple)]
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _dashboard_url(value: str) -> str:
+    problem = address_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} is not a dashboard URL: {problem}")
+    return value
+
+
+DashboardUrl = Annotated[str, AfterValidator(_dashboard_url)]
 # the keys a context may set, and the settings they replace while it is the current one
 CONTEXT_KEYS = (
     "address",
@@ -91,7 +103,7 @@ class Context(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    address: str | None = None
+    address: DashboardUrl | None = None
     ssh: str | None = None
     ssh_key: str | None = None
     ssh_options: StrTuple = ()
@@ -131,7 +143,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    address: str | None = None
+    address: DashboardUrl | None = None
     ssh: str | None = None  # [user@]host[:port]: reach a head whose dashboard is on its loopback
     ssh_key: str | None = None
     ssh_options: StrTuple = ()  # extra ssh arguments, e.g. ["-F", "~/.ssh/other_config"]
@@ -311,6 +323,32 @@ def normalise_address(address: str) -> str:
     if "://" not in address:
         address = "http://" + address
     return address
+
+
+def address_problem(address: str) -> str | None:
+    """What keeps `address` from being a dashboard URL (said so a person can fix it), or None."""
+    url = normalise_address(address)
+    if not address.strip():
+        return "it is empty"
+    if any(c.isspace() for c in url):
+        return "it holds a space"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Port out of range 0-65535", "Port could not be cast ..."
+        text = str(exc)
+        if "out of range" in text:
+            return "its port is out of range (1-65535)"
+        if "Port" in text:
+            return "its port is not a number"
+        return text
+    if parts.scheme not in ("http", "https"):
+        return f"{parts.scheme}:// is not http:// or https://"
+    if not parts.hostname:
+        return "it names no host"
+    if port == 0:
+        return "its port is out of range (1-65535)"
+    return None
 
 
 def discover_token(env: dict[str, str] | None = None) -> str | None:

@@ -8,7 +8,12 @@ import sys
 import pytest
 
 from raycockpit.cockpit.cli import main, resolve_target
-from raycockpit.cockpit.config import Settings, address_from_env, discover_token
+from raycockpit.cockpit.config import (
+    Settings,
+    address_from_env,
+    address_problem,
+    discover_token,
+)
 from raycockpit.cockpit.local import free_port
 
 
@@ -106,6 +111,41 @@ def test_once_unreachable_exits_2_with_reason():
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert f"cannot reach http://127.0.0.1:{port}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("127.0.0.1:99999", "its port is out of range (1-65535)"),
+        ("http://127.0.0.1:0", "its port is out of range (1-65535)"),
+        ("http://head:abc", "its port is not a number"),
+        ("ftp://head:8265", "ftp:// is not http:// or https://"),
+        ("http://:8265", "it names no host"),
+        ("http://head 1:8265", "it holds a space"),
+    ],
+)
+def test_a_malformed_address_is_one_line_that_says_what_is_wrong(address, problem, capsys):
+    """--address 127.0.0.1:99999 ended in an OverflowError traceback from the socket layer."""
+    assert address_problem(address) == problem
+    assert main(["--once", "--json", "--address", address]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"raycockpit: --address {address!r} is not a dashboard URL: {problem}; give one like "
+        "http://127.0.0.1:8265"
+    ]
+    with pytest.raises(ValueError, match="RAY_API_SERVER_ADDRESS"):
+        resolve_target(None, Settings(), env={"RAY_API_SERVER_ADDRESS": address})
+
+
+def test_a_malformed_address_in_the_settings_is_named_with_its_key(tmp_path, capsys):
+    path = tmp_path / "cockpit.yaml"
+    path.write_text("contexts:\n  a: {address: 'http://head:70000'}\n")
+    assert main(["--config", str(path), "--once"]) == 2
+    err = capsys.readouterr().err
+    assert "contexts" in err and "'http://head:70000' is not a dashboard URL" in err, err
+    assert "out of range" in err and "Traceback" not in err
+    for fine in ("head:8265", "https://ray.example.com", "http://[::1]:8265", "10.0.0.1"):
+        assert address_problem(fine) is None, fine
 
 
 def test_once_never_starts_a_cluster(monkeypatch, capsys):
