@@ -39,7 +39,11 @@ def interactive_shell(tmp_path: Path, **env: str) -> Terminal:
         env={**environment(tmp_path), "PS1": PROMPT, **env},
         cwd=tmp_path,
     )
-    term.wait_for(PROMPT.rstrip(), 20, "the shell's prompt")
+    try:
+        term.wait_for(PROMPT.rstrip(), 20, "the shell's prompt")
+    except BaseException:
+        term.close()  # the caller's `with` has not begun: nothing else would stop it
+        raise
     return term
 
 
