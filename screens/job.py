@@ -21,6 +21,7 @@ from textual.widgets import Static
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.events import MetricSeries
 from raycockpit.cockpit.format import human_duration, timestamp
+from raycockpit.cockpit.job_actions import JOB_ACTIONS, job_action_refusal
 from raycockpit.cockpit.job_message import failure_line
 from raycockpit.cockpit.launch import launched_by_cockpit
 from raycockpit.cockpit.models import Job, Snapshot
@@ -28,6 +29,7 @@ from raycockpit.cockpit.printed_metrics import LogMetrics
 from raycockpit.cockpit.prom_metrics import add_to_series
 from raycockpit.cockpit.tail import TailState
 from raycockpit.screens.job_info import job_view
+from raycockpit.screens.messages import JobAction
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.log_view import LogView
 from raycockpit.screens.widgets.metrics_panel import MetricsPanel
@@ -75,13 +77,6 @@ class JobScreen(Screen):
     /* no metric yet (most plain jobs have none): its one line in a narrow column, the log wide */
     JobScreen MetricsPanel.-empty { width: 28; }
     """
-
-    @dataclass
-    class Action(Message):
-        """stop | delete | resubmit | duplicate, for the app to carry out."""
-
-        action: str
-        job: Job
 
     @dataclass
     class Closed(Message):
@@ -263,31 +258,24 @@ class JobScreen(Screen):
     # -- actions ----------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        launched = launched_by_cockpit(self.job.metadata) is not None
-        if action in ("stop", "delete", "resubmit", "duplicate") and self.readonly:
-            return False
-        if action == "stop":
-            return not self.job.terminal and self.job.type == "SUBMISSION"
-        if action == "delete":
-            return self.job.terminal and self.job.type == "SUBMISSION"
-        if action in ("resubmit", "duplicate"):
-            return launched
+        if action in JOB_ACTIONS:
+            return not self.readonly and not job_action_refusal(action, self.job)
         return True
 
     def action_back(self) -> None:
         self.app.pop_screen()  # on_unmount tells the app
 
     def action_stop(self) -> None:
-        self.post_message(self.Action("stop", self.job))
+        self.post_message(JobAction("stop", self.job))
 
     def action_delete(self) -> None:
-        self.post_message(self.Action("delete", self.job))
+        self.post_message(JobAction("delete", self.job))
 
     def action_resubmit(self) -> None:
-        self.post_message(self.Action("resubmit", self.job))
+        self.post_message(JobAction("resubmit", self.job))
 
     def action_duplicate(self) -> None:
-        self.post_message(self.Action("duplicate", self.job))
+        self.post_message(JobAction("duplicate", self.job))
 
     def action_toggle_info(self) -> None:
         self.query_one("#job-info").toggle_class("-open")

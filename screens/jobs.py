@@ -11,6 +11,7 @@ from raycockpit.cockpit.format import human_duration, timestamp
 from raycockpit.cockpit.job_message import failure_line
 from raycockpit.cockpit.models import TERMINAL_JOB_STATES, Job, Snapshot, Why
 from raycockpit.screens.base import TablePane
+from raycockpit.screens.messages import JobAction
 from raycockpit.screens.widgets.keyed_table import Column
 from raycockpit.screens.widgets.render import status_text
 
@@ -72,6 +73,11 @@ class JobsPane(TablePane):
     BINDINGS = [
         *TablePane.BINDINGS,  # `?` lists a pane's own BINDINGS: the table's keys stay in it
         Binding("m", "app.postmortems", "Post-mortems", id="jobs.postmortems"),  # the app's
+        # the job under the cursor, as on its screen; a key that does not apply to it says why
+        Binding("x", "job('stop')", "Stop", id="jobs.stop"),
+        Binding("d", "job('delete')", "Delete", id="jobs.delete"),
+        Binding("R", "job('resubmit')", "Resubmit", id="jobs.resubmit", show=False),
+        Binding("e", "job('duplicate')", "Duplicate+edit", id="jobs.duplicate", show=False),
     ]
 
     class OpenJob(Message):
@@ -87,6 +93,17 @@ class JobsPane(TablePane):
             return job_row(job, now_ms, whys.get(f"job:{job.key}"))
 
         self.table.set_records(snap.jobs, row=row, key=job_key, text=job_text, stable=job_settled)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "job":
+            settings = getattr(self.app, "settings", None)  # --readonly: hidden, as elsewhere
+            return not (settings is not None and settings.readonly)
+        return True
+
+    def action_job(self, action: str) -> None:
+        job = self.table.selected_record
+        if isinstance(job, Job):
+            self.post_message(JobAction(action, job))
 
     def open_row(self, key: str) -> None:
         job = self.table.selected_record  # no walk over 10,000 jobs for the one under the cursor

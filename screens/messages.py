@@ -25,6 +25,15 @@ from raycockpit.cockpit.tail import TailState
 
 
 @dataclass
+class JobAction(Message):
+    """stop | delete | resubmit | duplicate of a job, from its screen or its Jobs pane row, for
+    the app to confirm and carry out (screens/workers/jobs.py)."""
+
+    action: str
+    job: Job
+
+
+@dataclass
 class ClustersLoaded(Message):
     """The launcher's cluster configs found (screens/workers/clusters.py)."""
 

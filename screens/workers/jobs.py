@@ -21,6 +21,7 @@ from textual.worker import Worker
 from raycockpit.cockpit.client import preload_log_tail
 from raycockpit.cockpit.config import default_config_path
 from raycockpit.cockpit.errors import CockpitError
+from raycockpit.cockpit.job_actions import job_action_refusal
 from raycockpit.cockpit.launch import (
     CUSTOM,
     JobRequest,
@@ -46,6 +47,7 @@ from raycockpit.screens.job import JobScreen
 from raycockpit.screens.launch import LaunchPane
 from raycockpit.screens.launch_form import LaunchFormScreen
 from raycockpit.screens.messages import (
+    JobAction,
     JobDeleted,
     JobLogLines,
     JobSubmitFailed,
@@ -346,10 +348,14 @@ class JobWorkers:
         if not self._job_screens(message.job_id):
             self._stop_following(message.job_id)
 
-    def on_job_screen_action(self, message: JobScreen.Action) -> None:
+    def on_job_action(self, message: JobAction) -> None:
         job = message.job
         if self.settings.readonly:
             self.notify("read-only mode: the cluster is not changed", severity="warning")
+            return
+        refusal = job_action_refusal(message.action, job)
+        if refusal:
+            self.notify(refusal, severity="warning", timeout=6)
             return
         if message.action == "stop":
             detail = job.entrypoint[:300]

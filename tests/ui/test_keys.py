@@ -128,5 +128,5 @@ async def test_the_key_line_at_80_columns_cuts_no_key_in_half():
         line = rendered_text(app.screen.query_one("KeyFooter"))
         shown = entries(line)
         assert shown[-2:] == ["…", "? Keys"], line
-        names = {"s Sort", "/ Filter", "m Post-mortems", ": Command", "p Pause", "r Refresh"}
+        names = {"s Sort", "/ Filter", "m Post-mortems", "x Stop", "d Delete", ": Command"}
         assert set(shown[:-2]) <= names, line

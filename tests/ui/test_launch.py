@@ -17,6 +17,7 @@ from textual.widgets import Select
 from raycockpit.cockpit.config import Settings
 from raycockpit.cockpit.local import free_port
 from raycockpit.screens.app import make_app
+from raycockpit.screens.dialogs import ConfirmScreen
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.launch_form import LaunchFormScreen
 from tests.mlflow_server import MlflowServer, params_of
@@ -331,6 +332,51 @@ async def test_stop_with_confirmation_then_resubmit(ray_head, client):
         await client.stop_job(second)
 
 
+async def test_stop_and_delete_from_the_jobs_row(ray_head, client):
+    """k9s habits: x and d act on the job under the cursor of the Jobs pane, confirmed as on the
+    job's screen; a key that does not apply to that job says why instead."""
+    job_id = await client.submit_job(f'{sys.executable} -c "import time; time.sleep(60)"')
+    app = _app(ray_head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        table = app.query_one("#jobs-table")
+        await wait_for(pilot, lambda: job_id in table.visible_keys, what="the job in the table")
+        await pilot.press("slash", *job_id, "enter")
+        assert table.selected_key == job_id
+
+        def told(text: str) -> bool:
+            return any(text in n.message for n in app._notifications)
+
+        await pilot.press("d")  # still running
+        await wait_for(pilot, lambda: told("only an ended job can be deleted"), what="why not")
+        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("R")  # submitted by the test, not launched from the cockpit
+        await wait_for(pilot, lambda: told("was not launched from raycockpit"), what="why not")
+
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmScreen) and "Stop job " + job_id in app.screen.question
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: (
+                job_id in table.visible_keys
+                and table.row_cells(table.visible_keys.index(job_id))[1] == "STOPPED"
+            ),
+            timeout=60,
+            what="STOPPED in its row",
+        )
+        await pilot.press("x")
+        await wait_for(pilot, lambda: told("has ended (STOPPED): nothing to stop"), what="why not")
+
+        await pilot.press("d")
+        assert (
+            isinstance(app.screen, ConfirmScreen) and "Delete job " + job_id in app.screen.question
+        )
+        await pilot.press("y")
+        await wait_for(pilot, lambda: job_id not in table.visible_keys, timeout=30, what="gone")
+    assert all(j["submission_id"] != job_id for j in await client.list_jobs())
+
+
 async def test_readonly_hides_and_refuses_changes(ray_head, client):
     job_id = await client.submit_job(f'{sys.executable} -c "import time; time.sleep(30)"')
     app = _app(ray_head.dashboard_url, readonly=True)
@@ -344,7 +390,12 @@ async def test_readonly_hides_and_refuses_changes(ray_head, client):
         await pilot.press("5")
         table = app.query_one("#jobs-table")
         await wait_for(pilot, lambda: job_id in table.visible_keys, what="the job in the table")
-        await pilot.press("slash", *job_id, "enter", "enter")
+        await pilot.press("slash", *job_id, "enter")
+        pane_keys = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert not {"job('stop')", "job('delete')"} & pane_keys, pane_keys
+        await pilot.press("x", "d")  # the row's keys are hidden and refused too
+        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, JobScreen), what="the job screen")
         screen = app.screen
         await wait_for(pilot, lambda: screen.job.status == "RUNNING", what="RUNNING")
