@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 
 from rich.text import Text
-from textual import events, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -114,6 +115,9 @@ class CommandBar(OrderedInput):
             self.app.focus_pane()
         elif self._focused_before is not None and self._focused_before.is_attached:
             self._focused_before.focus()
+
+
+QUIT_ACTIONS = ("quit", "app.quit")
 
 
 class CockpitApp(
@@ -402,6 +406,38 @@ class CockpitApp(
         they quote entrypoints, paths, errors and what the user typed, where `[...]` is no markup
         (`[/]` raised MarkupError, `[ERROR]` was dropped from 'no match for ...')."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    # Textual's own two notifications with markup, said plainly (they showed "[b]ctrl+q[/b]")
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: a terminal app reads it as a key (Textual copies with it in an input), so it
+        says how to quit rather than quit."""
+        keys = [k for k, b in self.active_bindings.items() if b.binding.action in QUIT_ACTIONS]
+        if keys:
+            quit_keys = " or ".join(
+                self.get_key_display(self.active_bindings[k].binding) for k in keys
+            )
+            self.notify(f"Press {quit_keys} to quit", title="Do you want to quit?")
+
+    def deliver_screenshot(self, filename=None, path=None, time_format=None) -> str | None:
+        """The palette's Screenshot is saved in the current folder (as ctrl+s saves a log), not
+        in ~/Downloads, which a login on a cluster's head rarely has (it failed there)."""
+        return super().deliver_screenshot(filename, path or os.getcwd(), time_format)
+
+    @on(events.DeliveryComplete)
+    def _screenshot_saved(self, event: events.DeliveryComplete) -> None:
+        if event.name == "screenshot":
+            event.prevent_default()  # Textual's handler says it with markup
+            where = f" to {event.path}" if event.path is not None else ""
+            self.notify(f"Saved screenshot{where}", title="Screenshot")
+
+    @on(events.DeliveryFailed)
+    def _screenshot_failed(self, event: events.DeliveryFailed) -> None:
+        if event.name == "screenshot":
+            event.prevent_default()  # Textual's says only "Failed to save screenshot"
+            self.notify(
+                f"Screenshot not saved: {event.exception}", title="Screenshot", severity="error"
+            )
 
     def push_screen(self, screen, *args, **kwargs):
         """Every pushed screen's header shows the current address, connection and data age."""

@@ -58,3 +58,27 @@ async def test_notifications_are_plain_text():
         shown = [n.message for n in app._notifications]
         assert shown[-3:] == ["no match for '[/]'", "no match for '[ERROR]'", ENTRYPOINT]
         assert all(not n.markup for n in app._notifications)
+
+
+async def test_textuals_own_notifications_are_said_plainly(tmp_path, monkeypatch):
+    """ctrl+c showed 'Press [b]ctrl+q[/b] to quit the app' (Textual's markup in a notification
+    the cockpit keeps plain); the palette's Screenshot went to ~/Downloads (missing on a head's
+    login: 'Failed to save screenshot', no reason)."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app(Settings(refresh=3600), client=replay_client())
+    async with app.run_test(size=(100, 30)) as pilot:
+
+        def said(text: str) -> bool:
+            return any(text in n.message for n in app._notifications)
+
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: said("Press ^q or q to quit"), what="how to quit")
+        assert not any("[b]" in n.message for n in app._notifications)
+        assert app.is_running
+
+        app.deliver_screenshot()
+        await wait_for(pilot, lambda: said(f"Saved screenshot to {tmp_path}"), what="saved")
+        assert len(list(tmp_path.glob("raycockpit_*.svg"))) == 1
+
+        app.deliver_screenshot(path=str(tmp_path / "missing"))
+        await wait_for(pilot, lambda: said("Screenshot not saved: [Errno 2]"), what="why not")
