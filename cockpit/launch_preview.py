@@ -7,10 +7,18 @@ metadata: status, when, how long, which preset, the error of a failed one).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from raycockpit.cockpit.fit import Capacity, asks, check_resources
 from raycockpit.cockpit.job_message import failure_line
-from raycockpit.cockpit.launch import CUSTOM, META_SPEC, WorkloadSpec, launched_by_cockpit
+from raycockpit.cockpit.launch import (
+    CUSTOM,
+    META_OPTIONS,
+    META_SPEC,
+    META_VALUES,
+    WorkloadSpec,
+    launched_by_cockpit,
+)
 from raycockpit.cockpit.models import Job, Snapshot
 
 RUNS = 5  # last runs shown
@@ -139,3 +147,39 @@ def _fits_note(capacity: Capacity) -> str:
     if capacity.gpus:
         note += f"; {capacity.gpus:g} GPU, {capacity.free_gpus:g} free now"
     return note
+
+
+def job_launch_line(job: Job) -> str:
+    """What a job runs and asks, in one line for its screen's head: a workload the cockpit
+    launched says what its parameters ask (`tune · asks trials of 1 CPU each, ...`), any other
+    job its entrypoint; with the entrypoint's own resources when it was given some."""
+    meta = job.metadata
+    return _launch_line(
+        meta.get(META_SPEC), meta.get(META_VALUES), meta.get(META_OPTIONS), job.entrypoint
+    )
+
+
+@lru_cache(maxsize=64)  # the head redraws twice a second; the metadata is JSON to parse
+def _launch_line(spec: str | None, values: str | None, options: str | None, entry: str) -> str:
+    pairs = ((META_SPEC, spec), (META_VALUES, values), (META_OPTIONS, options))
+    launched = launched_by_cockpit({k: v for k, v in pairs if v is not None})
+    if launched is None or launched[0] == CUSTOM:
+        line = f"entrypoint: {entry}"
+    else:
+        name, params, _ = launched
+        asked = asks(params, Capacity())
+        line = f"{name} · asks {'; '.join(asked)}" if asked else name
+    if launched is not None:
+        opts = launched[2]
+        given = [
+            f"{amount} {what}"
+            for amount, what in (
+                (opts.num_cpus, "CPU"),
+                (opts.num_gpus, "GPU"),
+                (opts.memory, "memory"),
+            )
+            if amount
+        ]
+        if given:
+            line += f" · entrypoint {', '.join(given)}"
+    return line

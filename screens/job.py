@@ -23,7 +23,7 @@ from raycockpit.cockpit.events import MetricSeries
 from raycockpit.cockpit.format import human_duration, timestamp
 from raycockpit.cockpit.job_actions import JOB_ACTIONS, job_action_refusal
 from raycockpit.cockpit.job_message import failure_line
-from raycockpit.cockpit.launch import launched_by_cockpit
+from raycockpit.cockpit.launch_preview import job_launch_line
 from raycockpit.cockpit.models import Job, Snapshot
 from raycockpit.cockpit.printed_metrics import LogMetrics
 from raycockpit.cockpit.prom_metrics import add_to_series
@@ -35,25 +35,6 @@ from raycockpit.screens.widgets.log_view import LogView
 from raycockpit.screens.widgets.metrics_panel import MetricsPanel
 from raycockpit.screens.widgets.render import status_text
 from raycockpit.screens.widgets.status_line import StatusLine
-
-
-def resources_text(job: Job) -> str:
-    """The entrypoint's resources as launched (the job list does not return them: the cockpit's
-    own metadata does, for jobs it launched)."""
-    launched = launched_by_cockpit(job.metadata)
-    parts = []
-    if launched is not None:
-        _, values, options = launched
-        for key in ("num_workers", "num_samples", "num_replicas", "num_env_runners", "use_gpu"):
-            if values.get(key):
-                parts.append(f"{key}={values[key]}")
-        if options.num_cpus:
-            parts.append(f"entrypoint CPUs={options.num_cpus}")
-        if options.num_gpus:
-            parts.append(f"entrypoint GPUs={options.num_gpus}")
-        if options.memory:
-            parts.append(f"entrypoint memory={options.memory}")
-    return "  ".join(parts) or "default resources"
 
 
 class JobScreen(Screen):
@@ -227,7 +208,7 @@ class JobScreen(Screen):
         text.append_text(status_text(job.status))
         duration = human_duration(job.duration_s(clock.now() * 1000))
         text.append(f"  started {timestamp(job.start_time_ms)}  duration {duration}")
-        text.append(f"\nresources: {resources_text(job)}", style="dim")
+        text.append(f"\n{job_launch_line(job)}", style="dim")
         self.query_one(LogView).source_status = f"tail {self.tail.one_line()}"
         if job.message:  # a failed job: its exit code and the error its log ends with
             text.append(

@@ -13,7 +13,7 @@ from raycockpit.cockpit.launch import (
     build_request,
     load_specs,
 )
-from raycockpit.cockpit.launch_preview import RUNS, preview
+from raycockpit.cockpit.launch_preview import RUNS, job_launch_line, preview
 from raycockpit.cockpit.models import Job
 from raycockpit.screens.launch import preview_text
 from tests.unit.test_preflight import node, snapshot
@@ -113,3 +113,20 @@ def test_runs_are_bounded_and_the_custom_job_has_its_own():
     assert f"{RUNS + 3} runs in all" in text and "Cluster  2 CPU, 2 free now" in text
     assert "Asks" not in text and "Presets" not in text
     assert "none on this cluster yet" in preview_text(preview(None, None, NOW_MS), 0).plain
+
+
+def test_a_jobs_launch_line_says_what_it_asks_or_runs():
+    """The job screen's second line said `resources: num_samples=2  use_gpu=auto`: parameters
+    under the name of resources. It now says what they ask, or the entrypoint of any other job."""
+    tune = SPECS["tune"]
+    request, _ = build_request(tune, tune.preset_values("smoke"), JobOptions(num_cpus="1"))
+    launched = job(1, "RUNNING", request.metadata)
+    assert job_launch_line(launched) == (
+        "tune · asks trials of 1 CPU each, as many at a time as fit · entrypoint 1 CPU"
+    )
+    custom, _ = build_custom_request("python x.py --a 1", "", JobOptions(num_gpus="1"))
+    assert job_launch_line(
+        dataclasses.replace(launched, entrypoint="python x.py --a 1", metadata=custom.metadata)
+    ) == ("entrypoint: python x.py --a 1 · entrypoint 1 GPU")
+    plain = dataclasses.replace(launched, entrypoint="python y.py", metadata={})
+    assert job_launch_line(plain) == "entrypoint: python y.py"
