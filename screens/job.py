@@ -46,6 +46,7 @@ class JobScreen(Screen):
         Binding("e", "duplicate", "Duplicate+edit", id="job.duplicate"),
         Binding("i", "toggle_info", "Info", id="job.info"),
         Binding("m", "next_metric", "Next metric", id="job.metric"),
+        Binding("c", "copy_id", "Copy id", id="job.copy_id", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -257,6 +258,9 @@ class JobScreen(Screen):
 
     def action_duplicate(self) -> None:
         self.post_message(JobAction("duplicate", self.job))
+
+    def action_copy_id(self) -> None:
+        self.post_message(JobAction("copy", self.job))
 
     def action_toggle_info(self) -> None:
         self.query_one("#job-info").toggle_class("-open")

@@ -78,6 +78,7 @@ class JobsPane(TablePane):
         Binding("d", "job('delete')", "Delete", id="jobs.delete"),
         Binding("R", "job('resubmit')", "Resubmit", id="jobs.resubmit", show=False),
         Binding("e", "job('duplicate')", "Duplicate+edit", id="jobs.duplicate", show=False),
+        Binding("c", "copy_id", "Copy id", id="jobs.copy_id", show=False),
     ]
 
     class OpenJob(Message):
@@ -99,6 +100,11 @@ class JobsPane(TablePane):
             settings = getattr(self.app, "settings", None)  # --readonly: hidden, as elsewhere
             return not (settings is not None and settings.readonly)
         return True
+
+    def action_copy_id(self) -> None:
+        job = self.table.selected_record
+        if isinstance(job, Job):
+            self.post_message(JobAction("copy", job))
 
     def action_job(self, action: str) -> None:
         job = self.table.selected_record

@@ -26,8 +26,8 @@ from raycockpit.cockpit.tail import TailState
 
 @dataclass
 class JobAction(Message):
-    """stop | delete | resubmit | duplicate of a job, from its screen or its Jobs pane row, for
-    the app to confirm and carry out (screens/workers/jobs.py)."""
+    """stop | delete | resubmit | duplicate | copy (its id) of a job, from its screen or its Jobs
+    pane row, for the app to confirm and carry out (screens/workers/jobs.py)."""
 
     action: str
     job: Job

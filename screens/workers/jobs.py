@@ -350,6 +350,10 @@ class JobWorkers:
 
     def on_job_action(self, message: JobAction) -> None:
         job = message.job
+        if message.action == "copy":  # the submission id, by OSC 52 (through SSH and tmux)
+            self.copy_to_clipboard(job.key)
+            self.notify(f"copied {job.key} (e.g. ray job logs {job.key} --follow)", timeout=4)
+            return
         if self.settings.readonly:
             self.notify("read-only mode: the cluster is not changed", severity="warning")
             return

@@ -347,6 +347,9 @@ async def test_stop_and_delete_from_the_jobs_row(ray_head, client):
         def told(text: str) -> bool:
             return any(text in n.message for n in app._notifications)
 
+        await pilot.press("c")  # its id to the clipboard (OSC 52)
+        await wait_for(pilot, lambda: told(f"copied {job_id}"), what="the id copied")
+        assert app.clipboard == job_id
         await pilot.press("d")  # still running
         await wait_for(pilot, lambda: told("only an ended job can be deleted"), what="why not")
         assert not isinstance(app.screen, ConfirmScreen)
