@@ -30,6 +30,7 @@ class PresetLine:
     changes: str  # "num_samples=2 max_epochs=3", "the defaults" (a preset that is them)
     asks: str  # "1 worker x 1 CPU at once", or "" when its parameters ask nothing countable
     fit: str  # "" when it fits (or the cluster is not known yet), else the first warning
+    preset: bool = True  # False: the line of the defaults, which no preset is
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def preview(spec: WorkloadSpec | None, snap: Snapshot | None, now_ms: float) -> 
                 changes=_changes(spec, values) if name else "no preset: every parameter's default",
                 asks="; ".join(asks(values, capacity)),
                 fit=findings[0].text if findings else "",
+                preset=name is not None,
             )
         )
     runs, total = recent_runs(spec.name, spec, jobs, now_ms)

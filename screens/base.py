@@ -14,6 +14,10 @@ from raycockpit.cockpit.models import Snapshot
 from raycockpit.screens.widgets.filter_bar import FilterBar
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 
+# a workload's presets, in its order: on the Launch pane they open the form with one, in the form
+# they fill it (screens/launch.py, screens/launch_form.py)
+PRESET_KEYS = ("f2", "f3", "f4", "f5")
+
 
 class Pane(Vertical):
     """A pane renders a Snapshot; it never does I/O. Subclasses set TITLE and SECTIONS."""

@@ -20,7 +20,7 @@ from raycockpit.cockpit.format import human_duration
 from raycockpit.cockpit.launch import CUSTOM, WorkloadSpec
 from raycockpit.cockpit.launch_preview import Preview, preview
 from raycockpit.cockpit.models import Snapshot
-from raycockpit.screens.base import Pane
+from raycockpit.screens.base import PRESET_KEYS, Pane
 from raycockpit.screens.widgets.render import status_text
 
 
@@ -30,7 +30,19 @@ class LaunchPane(Pane):
     POLLS = ()  # not worth a poll of their own: they come on the poller's slow beat
     TICKS = True  # "3 min ago"
 
-    BINDINGS = [Binding("enter", "open", "Open form", id="launch.open")]
+    BINDINGS = [
+        Binding("enter", "open", "Open form", id="launch.open"),
+        *[
+            Binding(
+                key,
+                f"open({i})",
+                f"Open with preset {i + 1}",
+                show=False,
+                id=f"launch.preset{i + 1}",
+            )
+            for i, key in enumerate(PRESET_KEYS)
+        ],
+    ]
 
     DEFAULT_CSS = """
     LaunchPane OptionList { height: auto; max-height: 60%; border: round $primary 50%; }
@@ -43,6 +55,7 @@ class LaunchPane(Pane):
     @dataclass
     class OpenForm(Message):
         spec: WorkloadSpec | None  # None: the custom job form
+        preset: str | None = None  # filled with this preset (F2 ... on the list)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -116,12 +129,12 @@ class LaunchPane(Pane):
         event.stop()
         self._open(event.option.id)
 
-    def action_open(self) -> None:
+    def action_open(self, preset: int | None = None) -> None:
         options = self.query_one(OptionList)
         if options.highlighted is not None:
-            self._open(options.get_option_at_index(options.highlighted).id)
+            self._open(options.get_option_at_index(options.highlighted).id, preset)
 
-    def _open(self, option_id: str | None) -> None:
+    def _open(self, option_id: str | None, preset: int | None = None) -> None:
         if self.readonly or option_id is None:
             return
         if option_id == CUSTOM:
@@ -129,7 +142,13 @@ class LaunchPane(Pane):
             return
         for spec in self.specs:
             if spec.name == option_id:
-                self.post_message(self.OpenForm(spec))
+                names = list(spec.presets)
+                chosen = names[preset] if preset is not None and preset < len(names) else None
+                if preset is not None and chosen is None:
+                    key = PRESET_KEYS[preset].upper()
+                    self.notify(f"{spec.name} has no preset on {key}", severity="warning")
+                    return
+                self.post_message(self.OpenForm(spec, chosen))
 
 
 LABEL = 9  # the width of the preview's left column
@@ -148,6 +167,8 @@ def preview_text(shown: Preview, now: float) -> Text:
     same_asks = len({p.asks for p in shown.presets}) <= 1
     for i, line in enumerate(shown.presets):
         _row(text, "Presets", i == 0)
+        key = PRESET_KEYS[i].upper() if line.preset and i < len(PRESET_KEYS) else ""
+        text.append(f"{key:<3}", style="bold")
         text.append(f"{line.name:<9}", style="cyan")
         text.append(line.changes, style="" if "=" in line.changes else "dim")
         if line.asks and not same_asks:

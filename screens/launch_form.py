@@ -27,11 +27,11 @@ from raycockpit.cockpit.launch import (
     build_request,
 )
 from raycockpit.cockpit.preflight import Preflight
+from raycockpit.screens.base import PRESET_KEYS
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.ordered_input import OrderedInput
 from raycockpit.screens.widgets.status_line import StatusLine
 
-PRESET_KEYS = ("f2", "f3", "f4", "f5")
 OPTION_FIELDS = (
     ("num_cpus", "entrypoint CPUs", "CPUs reserved for the driver (empty: Ray's default, 0)"),
     ("num_gpus", "entrypoint GPUs", "GPUs reserved for the driver (empty: none)"),

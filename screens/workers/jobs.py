@@ -110,7 +110,7 @@ class JobWorkers:
         pane.set_specs(message.specs, message.problems, self.settings.readonly)
 
     def on_launch_pane_open_form(self, message: LaunchPane.OpenForm) -> None:
-        self.push_screen(LaunchFormScreen(message.spec))
+        self.push_screen(LaunchFormScreen(message.spec, preset=message.preset))
 
     def on_launch_form_screen_submitted(self, message: LaunchFormScreen.Submitted) -> None:
         if self.settings.readonly:

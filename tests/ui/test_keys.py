@@ -130,3 +130,32 @@ async def test_the_key_line_at_80_columns_cuts_no_key_in_half():
         assert shown[-2:] == ["…", "? Keys"], line
         names = {"s Sort", "/ Filter", "m Post-mortems", "x Stop", "d Delete", ": Command"}
         assert set(shown[:-2]) <= names, line
+
+
+async def test_a_preset_key_on_the_launch_list_opens_the_form_filled_with_it():
+    from raycockpit.screens.launch_form import LaunchFormScreen
+
+    app = make_app(Settings(refresh=3600), client=replay_client())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("7")
+        pane = app.query_one("#launch")
+        for _ in range(100):
+            if pane.specs:
+                break
+            await pilot.pause(0.05)
+        names = [s.name for s in pane.specs]
+        await pilot.press("home", *["down"] * names.index("train"))
+        preview = rendered_text(app.query_one("#launch-preview"))
+        assert "F2 smoke" in preview and "F3 full" in preview, preview
+        await pilot.press("f2")
+        await pilot.pause(0.2)
+        form = app.screen
+        assert isinstance(form, LaunchFormScreen) and form.spec.name == "train"
+        smoke = form.spec.preset_values("smoke")
+        assert form.values["epochs"] == smoke["epochs"] != form.spec.defaults()["epochs"]
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        await pilot.press("f5")  # train has two presets
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, LaunchFormScreen)
+        assert any("train has no preset on F5" in n.message for n in app._notifications)
