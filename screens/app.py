@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 
 from rich.text import Text
 from textual import events, on, work
@@ -48,7 +46,7 @@ from raycockpit.screens.nodes import NodesPane
 from raycockpit.screens.overview import OverviewPane
 from raycockpit.screens.serve import ServePane
 from raycockpit.screens.startup import StartupScreen
-from raycockpit.screens.suspend import SUSPEND_BINDING, Suspending
+from raycockpit.screens.terminal import SUSPEND_BINDING, TerminalLife
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.ordered_input import OrderedInput
 from raycockpit.screens.widgets.status_line import Banner, StatusLine
@@ -117,9 +115,6 @@ class CommandBar(OrderedInput):
             self._focused_before.focus()
 
 
-QUIT_ACTIONS = ("quit", "app.quit")
-
-
 class CockpitApp(
     ClusterWorkers,
     JobWorkers,
@@ -129,8 +124,8 @@ class CockpitApp(
     NodeWorkers,
     PostmortemWorkers,
     RecordingWorkers,
+    TerminalLife,  # before the App: it overrides App methods (the driver, ctrl+c)
     KeysInOrderApp,
-    Suspending,
 ):
     TITLE = "raycockpit"
     AUTO_FOCUS = None  # focus goes to the current pane's table, never to a hidden input
@@ -197,16 +192,6 @@ class CockpitApp(
         self.gc_pacer = GcPacer()  # full garbage collections while no key is being answered
         self.command_log = CommandLog()  # every call that changed a cluster (ctrl+l)
 
-    def get_driver_class(self):
-        """Textual's choice, except that a terminal on Linux gets the driver that lets a lone
-        Escape go on time (screens/driver.py); --web's and Windows' drivers are kept."""
-        chosen = super().get_driver_class()
-        if chosen.__module__ == "textual.drivers.linux_driver":  # imported only where it runs
-            from raycockpit.screens.driver import PromptEscapeDriver
-
-            return PromptEscapeDriver
-        return chosen
-
     # -- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
@@ -243,26 +228,6 @@ class CockpitApp(
                 ":stop-head stops it",
                 timeout=15,
             )
-
-    # -- signals: a hangup (SSH drop, closed terminal), SIGTERM and SIGINT do what q does ----------
-
-    HANDLED_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
-
-    def _catch_signals(self) -> None:
-        if self.is_headless:
-            return  # tests drive the app; the test runner keeps its own signals
-        loop = asyncio.get_running_loop()
-        for sig in self.HANDLED_SIGNALS:
-            try:
-                loop.add_signal_handler(sig, self._exit_on_signal, sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass
-
-    def _exit_on_signal(self, sig: int) -> None:
-        """Leave the way q does; the CLI then stops the embedded head (unless --keep-cluster)."""
-        if self.exit_signal is None:
-            self.exit_signal = sig
-            self.exit(return_code=128 + sig)
 
     def pane_titles(self) -> list[tuple[str, str]]:
         return [(name, cls.TITLE) for name, cls in PANES]
@@ -407,17 +372,7 @@ class CockpitApp(
         (`[/]` raised MarkupError, `[ERROR]` was dropped from 'no match for ...')."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
-    # Textual's own two notifications with markup, said plainly (they showed "[b]ctrl+q[/b]")
-
-    def action_help_quit(self) -> None:
-        """ctrl+c: a terminal app reads it as a key (Textual copies with it in an input), so it
-        says how to quit rather than quit."""
-        keys = [k for k, b in self.active_bindings.items() if b.binding.action in QUIT_ACTIONS]
-        if keys:
-            quit_keys = " or ".join(
-                self.get_key_display(self.active_bindings[k].binding) for k in keys
-            )
-            self.notify(f"Press {quit_keys} to quit", title="Do you want to quit?")
+    # Textual's screenshot notifications, said plainly (and where: not ~/Downloads)
 
     def deliver_screenshot(self, filename=None, path=None, time_format=None) -> str | None:
         """The palette's Screenshot is saved in the current folder (as ctrl+s saves a log), not
