@@ -166,3 +166,21 @@ def test_the_splitter_keeps_sequences_and_knows_a_paste_across_reads():
     assert split("\x1b") == [("\x1b", False)]  # a lone ESC: the parser's delay decides
     assert split("\x1b[200~x\x1b5") == [("\x1b[200~x\x1b5", False)]
     assert split("\x1b7\x1b[201~\x1b7") == [("\x1b7\x1b[201~", False), ("\x1b", True), ("7", False)]
+
+
+def test_the_cockpit_app_picks_this_driver_on_a_linux_terminal(monkeypatch):
+    """The override lives in a mixin (screens/terminal.py): placed after App in the bases, App's
+    own get_driver_class would come first and the cockpit would run on Textual's driver."""
+    from textual.drivers.linux_driver import LinuxDriver
+
+    from raycockpit.cockpit.config import Settings
+    from raycockpit.screens.app import make_app
+    from raycockpit.screens.driver import PromptEscapeDriver
+
+    monkeypatch.delenv("TEXTUAL_DRIVER", raising=False)
+    monkeypatch.setattr("textual.app.WINDOWS", False, raising=False)
+    app = make_app(Settings())
+    chosen = app.get_driver_class()
+    if not issubclass(chosen, LinuxDriver):
+        pytest.skip(f"Textual picks {chosen.__name__} here")
+    assert chosen is PromptEscapeDriver
