@@ -11,8 +11,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
-from raycockpit.cockpit.format import is_bytes, usage_text
-from raycockpit.cockpit.models import Snapshot
+from raycockpit.cockpit import clock
+from raycockpit.cockpit.format import human_duration, is_bytes, usage_text
+from raycockpit.cockpit.job_message import failure_line
+from raycockpit.cockpit.launch import CUSTOM, META_SPEC
+from raycockpit.cockpit.models import Job, Snapshot
 from raycockpit.screens.base import Pane
 from raycockpit.screens.widgets.render import bar, sparkline, status_text
 
@@ -107,20 +110,43 @@ def nodes_card(snap: Snapshot) -> Group:
     )
 
 
+RECENT_JOBS = 4  # lines of jobs under the counts: the live ones first, then the latest ended
+
+
 def jobs_card(snap: Snapshot) -> Group:
+    """The counts by status, then the live jobs (and why one is pending) and the latest ended
+    ones (and what a failed one ended with)."""
     statuses = Counter(j.status for j in snap.jobs)
     lines = [_counts(statuses, "no jobs yet")]
-    running = [j for j in snap.jobs if j.status == "RUNNING"][:3]
-    for job in running:
-        lines.append(
-            Text(
-                f"▶ {job.key}  {job.entrypoint[:40]}",
-                style="cyan",
-                overflow="ellipsis",
-                no_wrap=True,
-            )
-        )
+    live = [j for j in snap.jobs if not j.terminal][:RECENT_JOBS]
+    ended = [j for j in snap.jobs if j.terminal][: RECENT_JOBS - len(live)]
+    now_ms = clock.now() * 1000
+    for job in (*live, *ended):
+        line = Text(no_wrap=True, overflow="ellipsis")
+        status = status_text(job.status)
+        status.pad_right(max(0, 9 - len(job.status)))
+        line.append_text(status)
+        if job.terminal and job.end_time_ms:
+            age = f"{human_duration((now_ms - job.end_time_ms) / 1000)} ago"
+        else:
+            age = human_duration(job.duration_s(now_ms)) if job.start_time_ms else ""
+        line.append(f" {age:<10}")
+        why = snap.pending.why.get(f"job:{job.key}") if job.status == "PENDING" else None
+        said = job.status == "FAILED" or why is not None  # then the label makes room for it
+        line.append(f" {job_label(job, 14 if said else 40)}", style="bold")
+        if job.status == "FAILED":
+            line.append(f"  {failure_line(job)}", style="red")
+        elif why is not None:
+            line.append(f"  {why.short or why.reason}", style="yellow")
+        lines.append(line)
     return Group(*lines)
+
+
+def job_label(job: Job, width: int = 28) -> str:
+    """A job in a few words: the workload the cockpit launched it from, else its entrypoint."""
+    spec = job.metadata.get(META_SPEC)
+    label = spec if spec and spec != CUSTOM else job.entrypoint
+    return label if len(label) <= width else label[: width - 1] + "…"
 
 
 def autoscaler_card(snap: Snapshot) -> Group:
