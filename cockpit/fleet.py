@@ -227,6 +227,12 @@ class FleetWatcher:
                     member.name, where(member.settings), error=text, checked_at=time.time()
                 )
                 return member.row
+            except BaseException:
+                # cancelled (the cockpit is closing): the ssh being opened in its thread must
+                # not outlive it; this `finally` forgets it before close() could shut it down
+                if member.opening is not None:
+                    member.opening.shut_down()
+                raise
             finally:
                 member.opening = None
             # the rest (the autoscaler's report) is never needed for a row: "hidden" forever

@@ -96,6 +96,33 @@ def describe(pids) -> str:
     return "; ".join(parts)
 
 
+def ssh_clients_to(ips) -> str:
+    """The ssh client processes here whose command line names one of the machines (a report
+    only: a session left in a machine is someone's ssh, Ray's control master or the cockpit's
+    tunnel)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if Path(executable(int(entry.name))).name != "ssh":
+                continue
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        if any(ip in cmd for ip in ips):
+            found.append(f"{entry.name} (ppid {_ppid(entry)}: {cmd.strip()[:200]})")
+    return "; ".join(found)
+
+
+def _ppid(entry: Path) -> str:
+    try:
+        stat = (entry / "stat").read_text()
+        return stat[stat.rindex(")") + 2 :].split()[1]
+    except (OSError, ValueError, IndexError):
+        return "?"
+
+
 def _rmdir_if_empty(folder: Path) -> None:
     try:
         folder.rmdir()
@@ -185,4 +212,8 @@ async def test_the_clusters_pane_brings_a_cluster_up_attaches_and_takes_it_down(
     if left:
         text = describe({pid for tree in left.values() for pid in tree})
         stop_pids({p: t for tree in left.values() for p, t in tree.items()})
-        pytest.fail(f"processes left in the machines after D: {text}")
+        clients = ssh_clients_to(machines.ips)  # who held the session: for the next reader
+        pytest.fail(
+            f"processes left in the machines after D: {text}; "
+            f"ssh clients to them still running here: {clients or 'none'}"
+        )

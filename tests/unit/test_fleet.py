@@ -64,3 +64,51 @@ def test_a_cluster_not_reached_says_why():
     row = fleet_row("gone", "http://h:8265", snap)
     assert not row.reachable and row.error.startswith("cannot reach") and row.checked_at == 5.0
     assert row.as_dict()["serve_unhealthy"] == []
+
+
+async def test_closing_while_a_tunnel_opens_leaves_no_ssh(tmp_path, monkeypatch):
+    """The cockpit quit while the fleet was opening a context's ssh tunnel (in a thread): the
+    poll's `finally` forgot the tunnel before close() could shut it down, and the ssh (in its own
+    session, so not stopped with the app) stayed connected (a multinode CI run found its
+    sshd child on the head long after)."""
+    import asyncio
+    import os
+    import subprocess
+
+    from raycockpit.cockpit.config import Settings
+    from raycockpit.cockpit.fleet import FleetWatcher
+    from raycockpit.cockpit.tunnel import SshTunnel
+
+    fake = tmp_path / "bin" / "ssh"  # a link that never comes up: the tunnel stays "opening"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    started: list[SshTunnel] = []
+    real_open = SshTunnel.open
+    monkeypatch.setattr(SshTunnel, "open", lambda t: (started.append(t), real_open(t))[1])
+
+    watcher = FleetWatcher({"far": Settings(ssh="alice@far.example")}, lambda row: None)
+    task = asyncio.create_task(watcher.run())
+    for _ in range(100):
+        if started and started[0].process is not None:
+            break
+        await asyncio.sleep(0.05)
+    tunnel = started[0]
+    proc = tunnel.process
+    assert proc is not None and str(fake) == tunnel.command()[0]
+    try:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        await watcher.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the ssh being opened outlived the fleet's close()") from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # the test stops what it started, whatever the assertion said
+            proc.wait(5)
