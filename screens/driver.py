@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import os
 import selectors
+import signal
+import sys
 from codecs import getincrementaldecoder
 
 from textual import constants
@@ -93,11 +95,32 @@ def select_timeout(parser: XTermParser, now: float | None = None) -> float:
 
 
 class PromptEscapeDriver(LinuxDriver):
-    """LinuxDriver whose input thread wakes when a held Escape's delay is over."""
+    """LinuxDriver whose input thread wakes when a held Escape's delay is over, and whose ctrl+z
+    says where the cockpit went and stops its whole process group."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         use_escape_delay()
+        self.suspend_note = ""  # printed once the screen is left on the next SIGTSTP (ctrl+z)
+
+    def _sigtstp_application(self, *_) -> None:
+        """Textual's SIGTSTP handler (leave the screen; SIGCONT brings it back, once), plus the
+        note, and the SIGSTOP goes to the process group, as the terminal's ctrl+z would: a
+        wrapper the shell waits for (`./dev run`) stops too, so the shell sees the job stop.
+        (Leaving and coming back by App.suspend() instead resumed twice: Textual's SIGCONT
+        handler ran after the with-block had restored its auto-restart, and two input threads
+        then split the keystrokes, a key now and then lost.)"""
+        if self._auto_restart:
+            self.suspend_application_mode()
+            self._must_signal_resume = True
+        note, self.suspend_note = self.suspend_note, ""
+        if note:
+            try:
+                sys.__stderr__.write(note + "\n")
+                sys.__stderr__.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        os.killpg(os.getpgrp(), signal.SIGSTOP)
 
     def run_input_thread(self) -> None:
         selector = selectors.SelectSelector()

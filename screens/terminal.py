@@ -5,8 +5,9 @@
 - A hangup (SSH drop, closed terminal), SIGTERM and SIGINT leave the way q does; the CLI then
   stops the embedded head (unless --keep-cluster).
 - ctrl+z steps out to the shell that started the cockpit; `fg` brings it back. Textual reads the
-  terminal raw, so ctrl+z is a key (it binds none): the app leaves its screen (`App.suspend`),
-  prints where it went, and stops its process group, as the terminal would have. Only when a
+  terminal raw, so ctrl+z is a key (it binds none): the app sends itself SIGTSTP, and the
+  driver's handler (screens/driver.py) leaves the screen, prints where it went, and stops the
+  process group, as the terminal would have; SIGCONT brings the screen back. Only when a
   job-control shell can continue it (cockpit/job_control.py); else it says why and stays. The
   embedded head runs in its own process group, so it and its jobs keep running; once continued,
   the screen comes back and the poller asks for a fresh snapshot at once.
@@ -16,11 +17,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 
-from textual.app import SuspendNotSupported
 from textual.binding import Binding
 
 from raycockpit.cockpit.job_control import NO_JOB_CONTROL, job_control_shell, suspended_message
@@ -45,6 +43,7 @@ class TerminalLife:
     HANDLED_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 
     def _catch_signals(self) -> None:
+        self.app_resume_signal.subscribe(self, self._resumed)  # after ctrl+z and fg
         if self.is_headless:
             return  # tests drive the app; the test runner keeps its own signals
         loop = asyncio.get_running_loop()
@@ -70,15 +69,15 @@ class TerminalLife:
             self.notify(NO_JOB_CONTROL, severity="warning", timeout=10)
             return
         head = self.head if self.head is not None and self.head_started else self.kept_head
-        message = suspended_message(head.pid if head is not None else None)
-        try:
-            with self.suspend():
-                print(message, file=sys.__stderr__, flush=True)
-                os.killpg(os.getpgrp(), signal.SIGSTOP)  # returns once the shell continues us
-        except (SuspendNotSupported, OSError) as e:
-            self.notify(f"ctrl+z: could not suspend ({e})", severity="warning")
-            return
-        self.action_refresh_now()  # what happened meanwhile, now rather than at the next tick
+        if hasattr(driver, "suspend_note"):  # the cockpit's driver prints it once off screen
+            driver.suspend_note = suspended_message(head.pid if head is not None else None)
+        # Textual's way: SIGTSTP to this process; the driver's handler leaves the screen and
+        # stops the group; SIGCONT (fg) brings the screen back and publishes the resume
+        self.action_suspend_process()
+
+    def _resumed(self, _app) -> None:
+        """After fg: what happened meanwhile, now rather than at the next tick."""
+        self.action_refresh_now()
 
     def action_help_quit(self) -> None:
         """ctrl+c (Textual's binding): says how to quit, plainly (Textual's own said it with

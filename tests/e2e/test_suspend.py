@@ -85,7 +85,7 @@ def test_ctrl_z_suspends_to_the_shell_and_fg_brings_it_back(ray_head, tmp_path):
         term.wait_for("1 Overview", 10, "the cockpit's screen back")
         assert term.alternate_on() and state(pid) != "T"
         term.send("2")
-        term.wait_for("ALIVE", 20, "the Nodes pane after fg (keys work)")
+        term.wait_for("CPUs used", 20, "the Nodes pane after fg (keys work)")
 
         term.send("q")
         term.wait_for(lambda s: not term.alternate_on() and pid not in still_running(running), 30)
@@ -105,6 +105,6 @@ def test_without_job_control_ctrl_z_says_why_and_keeps_running(ray_head, tmp_pat
         assert "q quits" in screen
         assert state(term.pane_pid()) != "T"
         term.send("2")
-        term.wait_for("ALIVE", 20, "the Nodes pane (still running, keys work)")
+        term.wait_for("CPUs used", 20, "the Nodes pane (still running, keys work)")
         term.send("q")
         assert term.wait_exit(30) == 0
