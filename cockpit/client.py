@@ -7,6 +7,7 @@ raised as one of the typed errors in `errors.py`, never as an httpx or websocket
 
 from __future__ import annotations
 
+import codecs
 import importlib
 import json
 import shlex
@@ -627,6 +628,54 @@ class DashboardClient:
             "GET", "/api/v0/logs/file", params=params, timeout=STATE_API_TIMEOUT
         )
         return response.text
+
+    async def stream_log(
+        self, params: dict[str, str], *, read_timeout: float = 300.0
+    ) -> AsyncIterator[str]:
+        """GET /api/v0/logs/stream (format=text): the text Ray sends, chunk by chunk, until the
+        caller stops (Ray never ends it). Ray's failures come before the first byte as HTTP 500
+        with one line (BadResponse, `.body` holds it); a drop is DashboardUnreachable, and no
+        byte for `read_timeout` seconds DashboardTimeout (cockpit/log_stream.py re-opens)."""
+        what = "GET /api/v0/logs/stream"
+        timeout = httpx.Timeout(self._timeout, read=read_timeout)
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        try:
+            async with self._http.stream(
+                "GET", "/api/v0/logs/stream", params={**params, "format": "text"}, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    self._raise_for_status(what, response.status_code, response.text)
+                async for chunk in response.aiter_bytes():
+                    text = decoder.decode(chunk)
+                    if text:
+                        yield text
+        except (httpx.HTTPError, OSError) as exc:
+            raise self._transport_error(what, exc) from None
+
+    async def actor_log(self, actor_id: str, suffix: str) -> str:
+        """GET /api/v0/logs/file: the whole of an actor's stdout (`out`) or stderr (`err`), with
+        Ray's marker lines (`:actor_name:...`) as they are in the file."""
+        params = {"actor_id": actor_id, "suffix": suffix, "lines": "-1", "format": "text"}
+        response = await self._request(
+            "GET", "/api/v0/logs/file", params=params, timeout=STATE_API_TIMEOUT
+        )
+        return response.text
+
+    async def actor_detail(self, actor_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One actor as the state API lists it (`detail=true`: death cause with its traceback,
+        namespace, placement group) and as `/logical/actors/{id}` shows it (start and end time,
+        its process's CPU and memory): (state row or {}, logical detail or {})."""
+        data = await self.list_state_detail("actors", [("actor_id", "=", actor_id)], limit=1)
+        listing = data.get("result") if isinstance(data.get("result"), dict) else {}
+        result = listing.get("result") if isinstance(listing.get("result"), list) else []
+        row = result[0] if result and isinstance(result[0], dict) else {}
+        try:
+            data = await self._envelope(f"/logical/actors/{quote(actor_id)}")
+        except (NotFound, BadResponse):  # a dead actor Ray has forgotten: the state row is enough
+            data = {}
+        detail = data.get("detail") if isinstance(data.get("detail"), dict) else {}
+        return row, detail
 
 
 def _error_reason(body: str) -> str:

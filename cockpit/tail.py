@@ -84,6 +84,13 @@ def is_final(error: CockpitError) -> bool:
     return False  # DashboardUnreachable, DashboardTimeout, 5xx, odd answers: retried
 
 
+async def call_back(callback: Callable[[Any], Any], value: Any) -> None:
+    """Call a follower's callback, a plain function or a coroutine function."""
+    result = callback(value)
+    if inspect.isawaitable(result):
+        await result
+
+
 class _Reconnect(Exception):
     """Internal: the socket is gone (or closed early) and the job may still run."""
 
@@ -239,9 +246,7 @@ class JobLogFollower:
 
     async def _deliver(self, lines: list[str]) -> None:
         assert self._on_lines is not None
-        result = self._on_lines(lines)
-        if inspect.isawaitable(result):
-            await result
+        await call_back(self._on_lines, lines)
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -250,9 +255,7 @@ class JobLogFollower:
             return
         self.status = status
         if self._on_state is not None:
-            result = self._on_state(status)
-            if inspect.isawaitable(result):
-                await result
+            await call_back(self._on_state, status)
 
     async def _end(self, reason: str, job_status: str | None, *, error: bool = False) -> TailState:
         await self._flush_partial()

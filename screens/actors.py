@@ -5,23 +5,26 @@ The data is `snapshot.actors` (cockpit/actors.py: a bounded list, live actors fi
 summaries), fetched only while this pane is shown; the GPU columns and alerts
 (`snapshot.actors.gpu`) are matched by cockpit/gpu_alerts.py in the poller's thread with each
 fetch of the nodes. `/` filters both tables, `s`/`S` sort the focused one, Tab moves between
-them, Enter shows the selected actor's full line.
+them, Enter opens the selected actor's screen (its detail and logs).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Static
 
 from raycockpit.cockpit import clock
-from raycockpit.cockpit.format import amount, human_bytes, human_duration, is_bytes
+from raycockpit.cockpit.format import human_duration
 from raycockpit.cockpit.models import Actor, ActorGpu, ActorsStatus, Snapshot, StateGroup
 from raycockpit.screens.base import Pane
 from raycockpit.screens.widgets.filter_bar import FilterBar
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
-from raycockpit.screens.widgets.render import status_text
+from raycockpit.screens.widgets.render import gpu_text, resources_text, status_text
 
 ACTOR_COLUMNS = [
     Column("class", "Class", width=22),
@@ -52,31 +55,6 @@ KINDS = {
 }
 
 
-def resources_text(resources: dict[str, float]) -> str:
-    parts = []
-    for name in sorted(resources, key=lambda n: (n not in ("CPU", "GPU"), n)):
-        value = resources[name]
-        if name.startswith("bundle_group_") or name.startswith("node:"):
-            continue
-        shown = human_bytes(value, compact=True) if is_bytes(name) else amount(value, compact=True)
-        parts.append(f"{name} {shown}")
-    return " · ".join(parts) or "-"
-
-
-def gpu_text(use: ActorGpu | None) -> Text:
-    if use is None:
-        return Text("-", style="dim")
-    if use.utilization is None:
-        util = Text("n/a", style="dim")
-    else:
-        util = Text(f"{use.utilization:.0f}%", style="yellow" if use.utilization <= 0 else "")
-    if use.on_gpu:
-        util.append(f" · {use.memory_mb / 1024:.1f} GiB")
-    elif use.utilization is not None:
-        util.append(" · no process", style="dim")
-    return util
-
-
 def states_text(states: tuple[tuple[str, int], ...]) -> Text:
     text = Text()
     for i, (state, n) in enumerate(states):
@@ -101,6 +79,13 @@ class ActorsPane(Pane):
     ActorsPane #actors-table { height: 2fr; }
     ActorsPane #actors-summary { height: 1fr; }
     """
+
+    @dataclass
+    class OpenActor(Message):
+        """Enter on an actor: the app opens its screen (screens/actor.py)."""
+
+        actor: Actor
+        node_name: str
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -261,22 +246,11 @@ class ActorsPane(Pane):
             self.action_open()
 
     def action_open(self) -> None:
-        """The selected actor's whole line (ids, death cause, GPU alerts) as a notification."""
+        """The selected actor's screen: its detail, GPU use and its own stdout and stderr."""
         key = self.query_one("#actors-table", KeyedTable).selected_key
         if self.snapshot is None or key is None:
             return
         for actor in self.snapshot.actors.actors:
             if actor.actor_id == key:
-                lines = [
-                    f"{actor.class_name} {actor.state} · actor {actor.actor_id} · job "
-                    f"{actor.job_id or '-'}",
-                    f"node {actor.node_id or '-'} · pid {actor.pid or '-'} · "
-                    f"{resources_text(actor.resources)} · restarts {actor.restarts}",
-                ]
-                use = self._gpu.get(key)
-                if use is not None:
-                    lines += list(use.alerts)
-                if actor.death_cause:
-                    lines.append(actor.death_cause)
-                self.app.notify("\n".join(lines), timeout=12)
+                self.post_message(self.OpenActor(actor, self._names.get(actor.node_id, "")))
                 return

@@ -25,6 +25,7 @@ from raycockpit.cockpit.poller import Poller
 from raycockpit.cockpit.recording import TapTransport
 from raycockpit.cockpit.replay import ReplayClock
 from raycockpit.cockpit.tunnel import SshTunnel
+from raycockpit.screens.actor import ActorScreen
 from raycockpit.screens.actors import ActorsPane
 from raycockpit.screens.autoscaler import AutoscalerPane
 from raycockpit.screens.base import Pane
@@ -50,6 +51,7 @@ from raycockpit.screens.terminal import SUSPEND_BINDING, TerminalLife
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.ordered_input import OrderedInput
 from raycockpit.screens.widgets.status_line import Banner, StatusLine
+from raycockpit.screens.workers.actors import ActorWorkers
 from raycockpit.screens.workers.cluster import ClusterWorkers
 from raycockpit.screens.workers.clusters import ClustersWorkers
 from raycockpit.screens.workers.contexts import ContextWorkers
@@ -122,6 +124,7 @@ class CockpitApp(
     ContextWorkers,
     ClustersWorkers,
     NodeWorkers,
+    ActorWorkers,
     PostmortemWorkers,
     RecordingWorkers,
     TerminalLife,  # before the App: it overrides App methods (the driver, ctrl+c)
@@ -188,6 +191,7 @@ class CockpitApp(
         self.snapshot: Snapshot | None = None
         self.current_pane = "overview"
         self._tail_workers: dict[str, list[Worker]] = {}  # job id -> its log followers
+        self._actor_workers: dict[str, list[Worker]] = {}  # actor id -> its detail, its logs
         self._job_screen: JobScreen | None = None  # built on the first open, then reused
         self.gc_pacer = GcPacer()  # full garbage collections while no key is being answered
         self.command_log = CommandLog()  # every call that changed a cluster (ctrl+l)
@@ -354,7 +358,7 @@ class CockpitApp(
             banner.show_message("")
         self.query_one(f"#{self.current_pane}", Pane).show(snap)
         self._fleet_snapshot(snap)
-        if isinstance(self.screen, (JobScreen, NodeDetailScreen)):
+        if isinstance(self.screen, (JobScreen, NodeDetailScreen, ActorScreen)):
             self.screen.show_snapshot(snap)
         self.gc_pacer.freeze()  # the old snapshot is freed; the new one stays out of collections
 
@@ -432,6 +436,9 @@ class CockpitApp(
     def on_nodes_pane_open_node(self, message: NodesPane.OpenNode) -> None:
         self.push_screen(NodeDetailScreen(message.node))
         self.watch_node_work(message.node.node_id)
+
+    def on_actors_pane_open_actor(self, message: ActorsPane.OpenActor) -> None:
+        self.open_actor(message.actor, message.node_name)
 
     def on_jobs_pane_open_job(self, message: JobsPane.OpenJob) -> None:
         self.open_job(message.job)
@@ -546,13 +553,27 @@ class CockpitApp(
     def action_keys(self) -> None:
         shown = [b for b in self.BINDINGS if self.check_action(b.action.split("(")[0], ())]
         groups = [("Everywhere", self._describe(shown))]
-        pane = self.query_one(f"#{self.current_pane}", Pane)
-        pane_keys = self._describe(pane.BINDINGS)
-        for table in pane.query("KeyedTable"):
-            pane_keys += self._describe(type(table).BINDINGS) + [("enter", "open the selected row")]
-            break
-        if pane_keys:
-            groups.append((f"{pane.TITLE} pane", pane_keys))
+        top = self.screen
+        if len(self.screen_stack) > 1 and not isinstance(top, StartupScreen):
+            # a job's, an actor's, a node's screen...: its keys and its log view's, as enabled now
+            keys = {}
+            for key, active in top.active_bindings.items():
+                binding = active.binding
+                # the cockpit's own (with an id), not Textual's scrolling keys
+                if active.node is not self and active.enabled and binding.id:
+                    keys.setdefault(key, binding)
+            if keys:
+                name = getattr(top, "KEYS_TITLE", "This screen")
+                groups.append((name, self._describe(keys.values())))
+        else:
+            pane = self.query_one(f"#{self.current_pane}", Pane)
+            pane_keys = self._describe(pane.BINDINGS)
+            for table in pane.query("KeyedTable"):
+                pane_keys += self._describe(type(table).BINDINGS)
+                pane_keys.append(("enter", "open the selected row"))
+                break
+            if pane_keys:
+                groups.append((f"{pane.TITLE} pane", pane_keys))
         groups.append(
             (
                 "Tables and details",

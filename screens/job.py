@@ -38,6 +38,7 @@ from raycockpit.screens.widgets.status_line import StatusLine
 
 
 class JobScreen(Screen):
+    KEYS_TITLE = "Job screen"  # its group on the ? screen
     BINDINGS = [
         Binding("escape", "back", "Back", id="job.back"),
         Binding("x", "stop", "Stop", id="job.stop"),

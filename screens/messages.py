@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from textual.message import Message
 from textual.screen import Screen
 
+from raycockpit.cockpit.actor_detail import ActorDetail
 from raycockpit.cockpit.clusters import ClusterConfig
 from raycockpit.cockpit.fleet import FleetRow
 from raycockpit.cockpit.launch import WorkloadSpec
@@ -31,6 +32,42 @@ class JobAction(Message):
 
     action: str
     job: Job
+
+
+@dataclass
+class ActorAction(Message):
+    """copy (its id) | save (the shown log, whole) of an actor, from its screen, for the app."""
+
+    action: str
+    actor_id: str
+    suffix: str  # out | err: the log shown
+
+
+@dataclass
+class ActorDetailLoaded(Message):
+    """An actor's detail (screens/workers/actors.py), or why it could not be fetched."""
+
+    actor_id: str
+    detail: ActorDetail | None
+    error: str = ""
+
+
+@dataclass
+class ActorLogLines(Message):
+    """New lines of an actor's stdout (`out`) or stderr (`err`)."""
+
+    actor_id: str
+    suffix: str
+    lines: list[str]
+
+
+@dataclass
+class ActorLogState(Message):
+    """What the follower of an actor's log is doing (cockpit/log_stream.py)."""
+
+    actor_id: str
+    suffix: str
+    state: TailState
 
 
 @dataclass

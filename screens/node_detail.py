@@ -124,6 +124,7 @@ def work_view(work: NodeWork | None, error: str = "") -> Group:
 
 
 class NodeDetailScreen(Screen):
+    KEYS_TITLE = "Node screen"  # its group on the ? screen
     BINDINGS = [Binding("escape,q", "app.pop_screen", "Back", id="detail.back")]
 
     def __init__(self, node: Node) -> None:

@@ -1,4 +1,4 @@
-"""The panes' small Rich pictures: bars, sparklines, status colours.
+"""The panes' small Rich pictures: bars, sparklines, status colours, actor cells.
 
 Pure functions returning Rich `Text` or `str`; no Textual, no I/O. Numbers, sizes, durations and
 times as text are `raycockpit.cockpit.format`'s, shared with the headless report.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-# Re-exported for screens/base.py and screens/job.py until they import them from cockpit.format.
-from raycockpit.cockpit.format import human_duration, timestamp  # noqa: F401
+from raycockpit.cockpit.format import amount, human_bytes, is_bytes
+from raycockpit.cockpit.models import ActorGpu
 
 SPARKS = "▁▂▃▄▅▆▇█"
 FULL, EMPTY = "█", "░"
@@ -72,3 +72,28 @@ def sparkline(
         level = 0 if high <= 0 else int(round(max(0.0, min(1.0, v / high)) * (len(SPARKS) - 1)))
         out.append(SPARKS[level])
     return "".join(out)
+
+
+def resources_text(resources: dict[str, float]) -> str:
+    parts = []
+    for name in sorted(resources, key=lambda n: (n not in ("CPU", "GPU"), n)):
+        value = resources[name]
+        if name.startswith("bundle_group_") or name.startswith("node:"):
+            continue
+        shown = human_bytes(value, compact=True) if is_bytes(name) else amount(value, compact=True)
+        parts.append(f"{name} {shown}")
+    return " · ".join(parts) or "-"
+
+
+def gpu_text(use: ActorGpu | None) -> Text:
+    if use is None:
+        return Text("-", style="dim")
+    if use.utilization is None:
+        util = Text("n/a", style="dim")
+    else:
+        util = Text(f"{use.utilization:.0f}%", style="yellow" if use.utilization <= 0 else "")
+    if use.on_gpu:
+        util.append(f" · {use.memory_mb / 1024:.1f} GiB")
+    elif use.utilization is not None:
+        util.append(" · no process", style="dim")
+    return util

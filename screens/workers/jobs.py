@@ -80,9 +80,10 @@ def default_user_workloads() -> Path:
     return default_config_path().parent / "workloads"
 
 
-def write_log_file(job_id: str, text: str) -> Path:
-    """./raycockpit-<job>.log, or in the home folder when the current one is not writable."""
-    name = f"raycockpit-{job_id}.log"
+def write_log_file(stem: str, text: str) -> Path:
+    """./raycockpit-<stem>.log (a job's id, an actor's), or in the home folder when the current
+    one is not writable."""
+    name = f"raycockpit-{stem}.log"
     for folder in (Path.cwd(), Path.home()):
         path = folder / name
         try:

@@ -1,6 +1,6 @@
 """The Actors pane (key 0) in the real app against the real head: after the core workload ran
 with its smallest values, its actor is listed by class with its death cause and its tasks by
-function; `/` filters both tables, `s` sorts, Enter tells the actor's whole line; the section is
+function; `/` filters both tables, `s` sorts, Enter opens the actor's screen; the section is
 asked for only while the pane is shown."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import pytest
 
 from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.config import Settings
+from raycockpit.screens.actor import ActorScreen
 from raycockpit.screens.app import make_app
 from tests.cluster.test_actors_state import CORE_MIN, entrypoint, run_jobs
 from tests.ui.helpers import rendered_text, table_rows, wait_for
@@ -65,9 +66,10 @@ async def test_actors_pane_lists_core_actors_and_tasks(core_ran):
         shown = [r[0] for r in table_rows(actors)]
         assert actors.sort_column == 0 and shown == sorted(shown, key=str.lower), shown
 
-        await pilot.press("home", "enter")
-        await pilot.pause(0.2)
-        assert any("actor " in n.message for n in app._notifications), "Enter tells the actor"
+        await pilot.press("home", "enter")  # the actor's screen (tests/ui/test_actor_screen.py)
+        await wait_for(pilot, lambda: isinstance(app.screen, ActorScreen), what="actor screen")
+        assert app.screen.actor_id == actors.selected_key
+        await pilot.press("escape")
 
         await pilot.press("2")  # another pane: the actors are no longer asked for
         assert "actors" not in app.poller.wanted

@@ -1,0 +1,128 @@
+"""The app's workers for an actor's screen (a mixin of CockpitApp): while the screen is open they
+fetch the actor's detail every few seconds and follow its stdout and stderr
+(cockpit/log_stream.py), posting what they get as messages the handlers hand to the screen;
+`ctrl+s` saves the shown log whole, `c` copies the actor's id."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import work
+from textual.worker import Worker
+
+from raycockpit.cockpit.actor_detail import actor_detail
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.errors import CockpitError
+from raycockpit.cockpit.log_stream import MARKER, ActorLogFollower
+from raycockpit.cockpit.models import Actor
+from raycockpit.screens.actor import SUFFIXES, ActorScreen
+from raycockpit.screens.messages import (
+    ActorAction,
+    ActorDetailLoaded,
+    ActorLogLines,
+    ActorLogState,
+)
+from raycockpit.screens.workers.jobs import write_log_file
+
+DETAIL_INTERVAL_S = 5.0  # the state API and the actor's process stats: a slow beat
+
+
+class ActorWorkers:
+    """Mixed into CockpitApp: uses its client, settings, snapshot and screen stack."""
+
+    client: DashboardClient | None
+    _actor_workers: dict[str, list[Worker]]
+
+    def _actor_screens(self, actor_id: str) -> list[ActorScreen]:
+        stack = self.screen_stack  # type: ignore[attr-defined]
+        return [s for s in stack if isinstance(s, ActorScreen) and s.actor_id == actor_id]
+
+    def open_actor(self, actor: Actor, node_name: str = "") -> None:
+        """The actor's screen, its detail fetched now and every few seconds, both logs followed
+        from their last 1,000 lines; all of it stops when the screen leaves the stack."""
+        self._stop_actor(actor.actor_id)  # a Closed of an earlier screen of it may be queued
+        screen = ActorScreen(actor, node_name=node_name)
+        self.push_screen(screen)  # type: ignore[attr-defined]
+        snapshot = getattr(self, "snapshot", None)
+        if snapshot is not None:
+            screen.show_snapshot(snapshot)
+        workers = [self._watch_actor(actor)]
+        workers += [self._follow_actor_log(actor.actor_id, suffix) for suffix in SUFFIXES]
+        self._actor_workers.setdefault(actor.actor_id, []).extend(workers)
+
+    def _stop_actor(self, actor_id: str) -> None:
+        for worker in self._actor_workers.pop(actor_id, []):
+            worker.cancel()
+
+    @work(group="actor", exit_on_error=False)
+    async def _watch_actor(self, actor: Actor) -> None:
+        while self.client is not None and self._actor_screens(actor.actor_id):
+            try:
+                row, logical = await self.client.actor_detail(actor.actor_id)
+            except CockpitError as exc:
+                message = ActorDetailLoaded(actor.actor_id, None, exc.one_line())
+            else:
+                message = ActorDetailLoaded(actor.actor_id, actor_detail(row, logical, actor))
+            self.post_message(message)  # type: ignore[attr-defined]
+            await asyncio.sleep(DETAIL_INTERVAL_S)
+
+    @work(group="actor", exit_on_error=False)
+    async def _follow_actor_log(self, actor_id: str, suffix: str) -> None:
+        if self.client is None:
+            return
+        follower = ActorLogFollower(
+            self.client,
+            actor_id,
+            suffix,
+            on_state=lambda state: self.post_message(  # type: ignore[attr-defined]
+                ActorLogState(actor_id, suffix, state)
+            ),
+        )
+        await follower.run(
+            lambda lines: self.post_message(  # type: ignore[attr-defined]
+                ActorLogLines(actor_id, suffix, lines)
+            )
+        )
+
+    def on_actor_detail_loaded(self, message: ActorDetailLoaded) -> None:
+        for screen in self._actor_screens(message.actor_id):
+            screen.show_detail(message.detail, message.error)
+
+    def on_actor_log_lines(self, message: ActorLogLines) -> None:
+        for screen in self._actor_screens(message.actor_id):
+            screen.add_lines(message.suffix, message.lines)
+
+    def on_actor_log_state(self, message: ActorLogState) -> None:
+        for screen in self._actor_screens(message.actor_id):
+            screen.set_tail_state(message.suffix, message.state)
+
+    def on_actor_screen_closed(self, message: ActorScreen.Closed) -> None:
+        if not self._actor_screens(message.actor_id):
+            self._stop_actor(message.actor_id)
+
+    def on_actor_action(self, message: ActorAction) -> None:
+        if message.action == "copy":
+            self.copy_to_clipboard(message.actor_id)  # type: ignore[attr-defined]
+            self.notify(  # type: ignore[attr-defined]
+                f"copied {message.actor_id} (e.g. ray logs actor --id {message.actor_id})",
+                timeout=4,
+            )
+        elif message.action == "save":
+            self._save_actor_log(message.actor_id, message.suffix)
+
+    @work(group="save", exit_on_error=False)
+    async def _save_actor_log(self, actor_id: str, suffix: str) -> None:
+        if self.client is None:
+            return
+        try:
+            text = await self.client.actor_log(actor_id, suffix)
+            lines = [line for line in text.splitlines() if not MARKER.match(line)]
+            text = "".join(f"{line}\n" for line in lines)
+            name = f"actor-{actor_id[:8]}.{suffix}"  # ./raycockpit-actor-<id8>.<out|err>.log
+            path = await asyncio.to_thread(write_log_file, name, text)
+        except (CockpitError, OSError) as exc:
+            self.notify(f"log not saved: {exc}", severity="error", timeout=8)  # type: ignore[attr-defined]
+            return
+        self.notify(  # type: ignore[attr-defined]
+            f"saved the whole {SUFFIXES[suffix]} ({len(lines):,} lines) to {path}", timeout=8
+        )

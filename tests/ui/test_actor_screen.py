@@ -1,0 +1,133 @@
+"""The actor screen in the real app against the real head: Enter on an actor in the Actors pane
+opens it; its head says who and where it is and what its process uses; its stdout follows live,
+`o` shows its stderr, `c` copies its id, `ctrl+s` saves the shown log whole; Esc closes it and
+stops its followers. An actor whose constructor raised opens on its stderr, with the user's
+traceback in the head."""
+
+from __future__ import annotations
+
+import pytest
+
+from raycockpit.cockpit.client import DashboardClient
+from raycockpit.cockpit.config import Settings
+from raycockpit.screens.actor import ActorScreen
+from raycockpit.screens.app import make_app
+from raycockpit.screens.keys import KeysScreen
+from raycockpit.screens.widgets.log_view import LogView
+from tests.cluster.test_actor_logs import start_chatty
+from tests.ui.helpers import rendered_text, table_rows, wait_for
+
+pytestmark = pytest.mark.cluster
+SIZE = (120, 36)
+
+
+@pytest.fixture(scope="module")
+async def chatty(ray_head):
+    async with DashboardClient(ray_head.dashboard_url, discover=False) as client:
+        job_id, ids = await start_chatty(client, 3000, 5.0)
+        yield ray_head, ids
+        await client.stop_job(job_id)
+
+
+async def open_actor(pilot, app, class_name: str) -> ActorScreen:
+    table = app.query_one("#actors-table")
+    await wait_for(
+        pilot, lambda: class_name in {r[0] for r in table_rows(table)}, what=f"{class_name} row"
+    )
+    await pilot.press("slash", *class_name, "enter")  # filter to it; Enter goes to the table
+    await wait_for(
+        pilot, lambda: [r[0] for r in table_rows(table)] == [class_name], what="the filter"
+    )
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, ActorScreen), what="the actor screen")
+    return app.screen
+
+
+def log_lines(screen: ActorScreen, suffix: str) -> list[str]:
+    return screen.query_one(f"#log-{suffix}", LogView).lines
+
+
+async def test_actor_screen_follows_its_logs_and_closes_clean(chatty, tmp_path, monkeypatch):
+    head, ids = chatty
+    monkeypatch.chdir(tmp_path)  # ctrl+s saves here
+    app = make_app(Settings(refresh=0.5), address=head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.press("0")
+        screen = await open_actor(pilot, app, "Chatty")
+        assert screen.actor_id == ids["chatty"] and screen.suffix == "out"
+        await wait_for(
+            pilot,
+            lambda: log_lines(screen, "out")[:3] == ["out 0", "out 1", "out 2"],
+            what="stdout",
+        )
+        await wait_for(
+            pilot,
+            lambda: "memory" in rendered_text(screen.query_one("#actor-head")),
+            what="process",
+        )
+        head_text = rendered_text(screen.query_one("#actor-head"))
+        assert head_text.startswith(f"Chatty  ALIVE  actor {ids['chatty']}"), head_text
+        assert (
+            "process CPU" in head_text and "asks nothing" in head_text and "died" not in head_text
+        )
+        grown = len(log_lines(screen, "out"))
+        await wait_for(pilot, lambda: len(log_lines(screen, "out")) > grown, what="live lines")
+        assert not any(line.startswith(":") for line in log_lines(screen, "out"))  # no markers
+
+        await pilot.press("o")
+        assert screen.suffix == "err" and screen.query_one("ContentSwitcher").current == "log-err"
+        assert log_lines(screen, "err")[:2] == ["err 0", "err 1"]
+        footer = rendered_text(screen.query_one("KeyFooter"))
+        assert "o stdout" in footer and "o stderr" not in footer, footer
+
+        await pilot.press("question_mark")  # the keys of this screen, as they work now
+        assert isinstance(app.screen, KeysScreen)
+        groups = dict(app.screen.groups)
+        assert ("o", "stdout") in groups["Actor screen"], groups
+        assert {"escape", "/", "ctrl+s", "c"} <= {key for key, _ in groups["Actor screen"]}
+        assert "Actors pane" not in groups
+        await pilot.press("escape")
+        assert isinstance(app.screen, ActorScreen)
+
+        await pilot.press("c")
+        await wait_for(
+            pilot,
+            lambda: any(f"copied {ids['chatty']}" in n.message for n in app._notifications),
+            what="copied",
+        )
+        await pilot.press("ctrl+s")
+        saved = tmp_path / f"raycockpit-actor-{ids['chatty'][:8]}.err.log"
+        await wait_for(pilot, saved.exists, what="the saved stderr")
+        text = saved.read_text().splitlines()
+        assert text[:2] == ["err 0", "err 1"] and not any(x.startswith(":") for x in text)
+
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ActorScreen)
+        await wait_for(
+            pilot,
+            lambda: (
+                not app._actor_workers
+                and not [w for w in app.workers if w.group == "actor" and not w.is_finished]
+            ),
+            what="its followers stopped",
+        )
+
+        await pilot.press("slash", "ctrl+u")  # clear the filter
+        await pilot.press("escape")
+        screen = await open_actor(pilot, app, "Broken")
+        assert screen.suffix == "err"  # its constructor's traceback is there; stdout is empty
+        await wait_for(
+            pilot,
+            lambda: "ValueError: bad config" in "\n".join(log_lines(screen, "err")),
+            what="the traceback in stderr",
+        )
+        await wait_for(
+            pilot,
+            lambda: "chatty.py" in rendered_text(screen.query_one("#actor-head")),
+            what="the user's traceback in the head",
+        )
+        head_text = rendered_text(screen.query_one("#actor-head"))
+        assert "died: creation task failure: ValueError: bad config: lr must be > 0" in head_text
+        assert "_raylet" not in head_text
+        await pilot.press("escape")

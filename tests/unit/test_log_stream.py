@@ -1,0 +1,150 @@
+"""The actor-log follower (cockpit/log_stream.py) on scripted streams: Ray's chunking (a line cut
+across chunks, marker lines), a drop and the replay that follows it (each line once), a replay
+that no longer holds what was shown (said, not hidden), an actor with no process yet, one Ray
+does not know. The 500 bodies are Ray 2.60's, recorded from the real head; the real stream is
+tested in tests/cluster/test_actor_logs.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from raycockpit.cockpit.errors import BadResponse, DashboardUnreachable
+from raycockpit.cockpit.log_stream import ANCHOR, GAP_LINE, ActorLogFollower, unseen
+from raycockpit.cockpit.tail import ENDED, FOLLOWING, RECONNECTING
+
+NOT_SCHEDULED = (
+    "Worker ID for Actor ID ActorID(c4f4212c05d669b2c5b891e804000000) not found. "
+    "Actor is not scheduled yet."
+)
+NOT_FOUND = "Actor ID ActorID(27c1740822abc0abe390eef603000001) not found."
+
+
+class ScriptedClient:
+    """`stream_log` plays one script per call: a list of chunks (str), errors to raise, and
+    "hold" (stay open, sending nothing, until cancelled)."""
+
+    def __init__(self, *scripts: list) -> None:
+        self.scripts = list(scripts)
+        self.calls: list[dict] = []
+
+    async def stream_log(self, params: dict, *, read_timeout: float = 300.0):
+        self.calls.append(dict(params))
+        script = self.scripts.pop(0) if self.scripts else ["hold"]
+        for item in script:
+            if isinstance(item, BaseException):
+                raise item
+            if item == "hold":
+                await asyncio.sleep(3600)
+            await asyncio.sleep(0)
+            yield item
+
+
+async def follow(client: ScriptedClient, until, timeout: float = 5.0, **kwargs):
+    lines: list[str] = []
+    states = []
+    follower = ActorLogFollower(
+        client, "a" * 32, "out", on_state=states.append, backoff_initial=0.01, **kwargs
+    )
+    task = asyncio.create_task(follower.run(lines.extend))
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not until(lines, states) and not task.done():
+        assert asyncio.get_running_loop().time() < deadline, (lines, states)
+        await asyncio.sleep(0.01)
+    if not task.done():
+        task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return lines, states
+
+
+def numbered(a: int, b: int) -> list[str]:
+    return [f"line {i}" for i in range(a, b)]
+
+
+def text(lines: list[str]) -> str:
+    return "".join(f"{line}\n" for line in lines)
+
+
+async def test_lines_cut_across_chunks_are_joined_and_markers_dropped():
+    client = ScriptedClient([":job_id:03000000\n:actor_name:Counter\ntick 1\nti", "ck 2\n", "hold"])
+    lines, states = await follow(client, lambda lines, s: len(lines) >= 2)
+    assert lines == ["tick 1", "tick 2"]
+    assert states[-1].state == FOLLOWING and not states[-1].reason
+    assert client.calls[0] == {
+        "actor_id": "a" * 32,
+        "suffix": "out",
+        "lines": "1000",
+        "interval": "1",
+    }
+
+
+async def test_a_drop_then_the_replay_delivers_each_line_once():
+    first = [text(numbered(0, 30)), DashboardUnreachable("cut")]
+    # the re-opened stream replays the last lines (in two blocks), then what came meanwhile
+    second = [text(numbered(5, 18)), text(numbered(18, 40)), text(numbered(40, 45)), "hold"]
+    client = ScriptedClient(first, second)
+    lines, states = await follow(client, lambda lines, s: len(lines) >= 45)
+    assert lines == numbered(0, 45)
+    assert any(s.state == RECONNECTING and "cut" in s.reason for s in states)
+    assert states[-1].state == FOLLOWING
+
+
+async def test_a_replay_without_what_was_shown_says_lines_may_be_missing():
+    first = [text(numbered(0, 30)), DashboardUnreachable("cut")]
+    second = [text(numbered(500, 510)), "hold"]  # more than N lines came while away
+    client = ScriptedClient(first, second)
+    lines, _ = await follow(client, lambda lines, s: len(lines) >= 41, settle_s=0.05)
+    assert lines == [*numbered(0, 30), GAP_LINE, *numbered(500, 510)]
+
+
+async def test_an_actor_without_a_process_waits_and_is_followed_once_it_has_one():
+    not_yet = BadResponse("GET /api/v0/logs/stream failed", status=500, body=NOT_SCHEDULED)
+    client = ScriptedClient([not_yet], [not_yet], ["started\n", "hold"])
+    lines, states = await follow(client, lambda lines, s: lines == ["started"])
+    waiting = [s for s in states if s.state == RECONNECTING]
+    assert waiting and "no process yet (not scheduled)" in waiting[0].reason
+    assert states[-1].state == FOLLOWING
+
+
+async def test_an_actor_ray_does_not_know_ends_the_follower():
+    gone = BadResponse("GET /api/v0/logs/stream failed", status=500, body=NOT_FOUND)
+    client = ScriptedClient([gone])
+    lines, states = await follow(client, lambda lines, s: False)
+    assert lines == []
+    assert states[-1].state == ENDED and states[-1].error
+    assert "does not know this actor" in states[-1].reason
+
+
+async def test_an_empty_log_is_following_not_connecting():
+    client = ScriptedClient(["hold"])
+    _, states = await follow(client, lambda lines, s: bool(s), interval=0.05)
+    assert states == [states[0]] and states[0].state == FOLLOWING
+
+
+@given(
+    total=st.integers(0, 300),
+    shown=st.integers(0, 300),
+    window=st.integers(ANCHOR, 200),
+)
+def test_unseen_gives_exactly_the_lines_after_what_was_shown(total, shown, window):
+    shown = min(shown, total)
+    log = numbered(0, total)
+    held = log[:shown][-ANCHOR:]
+    replay = log[max(0, total - window) :]
+    new = unseen(held, replay)
+    if not held:
+        assert new == replay
+    elif total - window <= shown - len(held):  # the replay still holds the anchor
+        assert new == log[shown:]
+    else:
+        assert new is None
+
+
+@pytest.mark.parametrize("held", [["x"] * 3, ["a", "b"]])
+def test_unseen_with_a_short_replay(held):
+    assert unseen(held, held) == []
+    assert unseen(held, [*held, "new"]) == ["new"]
+    assert unseen(held, ["other"]) is None
