@@ -171,6 +171,35 @@ def test_actors_pane(snap_compare):
     assert snap_compare(_app(ACTORS), press=["0"], terminal_size=(120, 34), run_before=_loaded)
 
 
+async def _actor_screen(pilot) -> None:
+    import json
+
+    from raycockpit.cockpit.actor_detail import actor_detail
+    from raycockpit.cockpit.log_stream import MARKER
+    from raycockpit.cockpit.tail import TailState
+    from raycockpit.screens.actor import ActorScreen
+    from tests.conftest import FIXTURES
+
+    await _loaded(pilot)
+    recorded = json.loads((FIXTURES / "actor_detail" / "dead.json").read_text())
+    detail = actor_detail(recorded["row"], recorded["logical"], None)
+    screen = ActorScreen(detail.actor, node_name="vm")
+    await pilot.app.push_screen(screen)
+    screen.show_detail(detail)
+    text = (FIXTURES / "actor_detail" / "dead_stderr.txt").read_text()
+    screen.add_lines("err", [x for x in text.splitlines() if not MARKER.match(x)])
+    for suffix in ("out", "err"):
+        screen.set_tail_state(suffix, TailState("following"))
+        screen.query_one(f"#log-{suffix}").flush()
+    await pilot.pause(0.3)
+
+
+def test_actor_screen_of_a_failed_constructor(snap_compare):
+    """Enter on an actor whose constructor raised: its detail with the user's traceback, and
+    its stderr (recorded from the real head)."""
+    assert snap_compare(_app(ACTORS), terminal_size=(120, 30), run_before=_actor_screen)
+
+
 def test_autoscaler_feed(snap_compare):
     """The Autoscaler pane's decisions from Ray's recorded cluster events."""
     assert snap_compare(_app(FEED), press=["4"], terminal_size=(100, 34), run_before=_loaded)
