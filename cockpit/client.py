@@ -611,14 +611,23 @@ class DashboardClient:
             f"/api/v0/{quote(kind)}", params=params, timeout=STATE_API_TIMEOUT
         )
 
-    async def log_names(self, node_id: str, glob: str) -> list[str]:
-        """GET /api/v0/logs: the names of a node's log files matching `glob`, all categories."""
+    async def log_files(self, node_id: str, glob: str = "*") -> dict[str, list[str]]:
+        """GET /api/v0/logs: a node's log file names matching `glob`, by Ray's category
+        (`raylet`, `worker_out`, ...; a folder ends with `/`)."""
         data = await self._envelope(
             "/api/v0/logs", params={"node_id": node_id, "glob": glob}, timeout=STATE_API_TIMEOUT
         )
         result = data.get("result") if isinstance(data.get("result"), dict) else {}
-        names = [n for group in result.values() if isinstance(group, list) for n in group]
-        return sorted({str(n) for n in names})
+        return {
+            str(category): sorted({str(n) for n in names})
+            for category, names in result.items()
+            if isinstance(names, list)
+        }
+
+    async def log_names(self, node_id: str, glob: str) -> list[str]:
+        """The names of a node's log files matching `glob`, all categories."""
+        files = await self.log_files(node_id, glob)
+        return sorted({name for names in files.values() for name in names})
 
     async def log_file(self, node_id: str, filename: str, lines: int = 1000) -> str:
         """GET /api/v0/logs/file (format=text): the last `lines` lines of one of a node's logs.

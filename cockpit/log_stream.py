@@ -1,4 +1,5 @@
-"""An actor's stdout or stderr, followed live from the dashboard's log stream.
+"""A log file on a node (an actor's stdout or stderr, raylet.out, ...) followed live from the
+dashboard's log stream.
 
 How Ray serves it (2.60, `dashboard/modules/state/state_head.py` and `log/log_manager.py`):
 `GET /api/v0/logs/stream?actor_id=ID&suffix=out|err&lines=N&interval=S&format=text` finds the
@@ -71,13 +72,17 @@ def unseen(held: list[str], replay: list[str]) -> list[str] | None:
 
 def stream_problem(error: CockpitError) -> tuple[str, bool]:
     """(one line for the status, final?) of a stream that failed. Final: retrying cannot help
-    (the actor is unknown to Ray, the token is refused)."""
+    (the actor or file is unknown, the node is gone, the token is refused)."""
     text = error.one_line()
     body = getattr(error, "body", "") or ""
     if "not scheduled yet" in body:
         return "the actor has no process yet (not scheduled): waiting for it to start", False
     if "not found" in body and "Actor ID" in body:
         return "Ray does not know this actor (it may have been cleaned up)", True
+    if "A file is not found at" in body:
+        return f"no such file on the node ({body.strip().split('at: ', 1)[-1]})", True
+    if "Agent for node id" in body:
+        return "the node's agent does not answer: the node is gone or not up", True
     if isinstance(error, (NotFound, RequestRejected, AuthRequired, AuthForbidden)):
         return text, True
     if isinstance(error, BadResponse) and error.status is not None and 400 <= error.status < 500:
@@ -85,21 +90,21 @@ def stream_problem(error: CockpitError) -> tuple[str, bool]:
     return text, False
 
 
-class ActorLogFollower:
-    """Follows one actor's `out` or `err` log until cancelled.
+class LogStreamFollower:
+    """Follows one log file until cancelled; `target` names it as Ray's log API does:
+    `{"actor_id": ID, "suffix": "out" | "err"}` or `{"node_id": ID, "filename": NAME}`.
 
-    `await ActorLogFollower(client, actor_id, "err", on_state=cb).run(on_lines)`: `on_lines`
-    gets lists of complete lines in order (each once, see the module's note on re-opening);
-    `on_state` a TailState on each change: FOLLOWING, RECONNECTING (with why and when it tries
-    again; also while the actor has no process yet), or ENDED with `error` when retrying cannot
-    help. Failures never raise. Both callbacks may be plain functions or coroutines.
+    `await LogStreamFollower(client, target, on_state=cb).run(on_lines)`: `on_lines` gets lists
+    of complete lines in order (each once, see the module's note on re-opening); `on_state` a
+    TailState on each change: FOLLOWING, RECONNECTING (with why and when it tries again; also
+    while an actor has no process yet), or ENDED with `error` when retrying cannot help.
+    Failures never raise. Both callbacks may be plain functions or coroutines.
     """
 
     def __init__(
         self,
         client: Any,
-        actor_id: str,
-        suffix: str = "out",
+        target: dict[str, str],
         *,
         on_state: StateCallback | None = None,
         lines: int = 1000,
@@ -110,8 +115,7 @@ class ActorLogFollower:
         backoff_max: float = 30.0,
     ) -> None:
         self.client = client
-        self.actor_id = actor_id
-        self.suffix = suffix
+        self.target = dict(target)
         self._on_state = on_state
         self._lines = lines
         self._interval = interval
@@ -126,8 +130,7 @@ class ActorLogFollower:
 
     def params(self) -> dict[str, str]:
         return {
-            "actor_id": self.actor_id,
-            "suffix": self.suffix,
+            **self.target,
             "lines": str(self._lines),
             "interval": f"{self._interval:g}",
         }
@@ -233,3 +236,10 @@ class ActorLogFollower:
             if self._on_state is not None:
                 await call_back(self._on_state, state)
         return state
+
+
+class ActorLogFollower(LogStreamFollower):
+    """An actor's stdout (`out`) or stderr (`err`)."""
+
+    def __init__(self, client: Any, actor_id: str, suffix: str = "out", **kwargs: Any) -> None:
+        super().__init__(client, {"actor_id": actor_id, "suffix": suffix}, **kwargs)

@@ -179,6 +179,17 @@ class ActorScreen(Screen):
             self.gpu, self.node_name = gpu, name
             self._draw()
 
+    @property
+    def stream_keys(self) -> frozenset[str]:
+        """The followed logs it shows (screens/workers/log_streams.py)."""
+        return frozenset(f"actor:{self.actor_id}:{suffix}" for suffix in SUFFIXES)
+
+    def add_stream_lines(self, key: str, lines: list[str]) -> None:
+        self.add_lines(key.rsplit(":", 1)[1], lines)
+
+    def set_stream_state(self, key: str, state: TailState) -> None:
+        self.set_tail_state(key.rsplit(":", 1)[1], state)
+
     def add_lines(self, suffix: str, lines: list[str]) -> None:
         self._log(suffix).append_lines(lines)
         if suffix != self.suffix:

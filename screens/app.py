@@ -56,6 +56,7 @@ from raycockpit.screens.workers.cluster import ClusterWorkers
 from raycockpit.screens.workers.clusters import ClustersWorkers
 from raycockpit.screens.workers.contexts import ContextWorkers
 from raycockpit.screens.workers.jobs import JobWorkers
+from raycockpit.screens.workers.log_streams import LogStreamWorkers
 from raycockpit.screens.workers.nodes import NodeWorkers
 from raycockpit.screens.workers.postmortems import PostmortemWorkers
 from raycockpit.screens.workers.recording import REPLAY_BINDINGS, RecordingWorkers
@@ -125,6 +126,7 @@ class CockpitApp(
     ClustersWorkers,
     NodeWorkers,
     ActorWorkers,
+    LogStreamWorkers,
     PostmortemWorkers,
     RecordingWorkers,
     TerminalLife,  # before the App: it overrides App methods (the driver, ctrl+c)
@@ -191,7 +193,7 @@ class CockpitApp(
         self.snapshot: Snapshot | None = None
         self.current_pane = "overview"
         self._tail_workers: dict[str, list[Worker]] = {}  # job id -> its log followers
-        self._actor_workers: dict[str, list[Worker]] = {}  # actor id -> its detail, its logs
+        self._stream_workers: dict[str, list[Worker]] = {}  # a screen -> its log followers
         self._job_screen: JobScreen | None = None  # built on the first open, then reused
         self.gc_pacer = GcPacer()  # full garbage collections while no key is being answered
         self.command_log = CommandLog()  # every call that changed a cluster (ctrl+l)

@@ -17,7 +17,7 @@ from raycockpit.cockpit.actor_detail import ActorDetail
 from raycockpit.cockpit.clusters import ClusterConfig
 from raycockpit.cockpit.fleet import FleetRow
 from raycockpit.cockpit.launch import WorkloadSpec
-from raycockpit.cockpit.models import Job, Snapshot
+from raycockpit.cockpit.models import Job, Node, Snapshot
 from raycockpit.cockpit.node_work import NodeWork
 from raycockpit.cockpit.serve_tester import LoadResult, Result
 from raycockpit.cockpit.tail import TailState
@@ -53,21 +53,44 @@ class ActorDetailLoaded(Message):
 
 
 @dataclass
-class ActorLogLines(Message):
-    """New lines of an actor's stdout (`out`) or stderr (`err`)."""
+class LogStreamLines(Message):
+    """New lines of a followed log file (cockpit/log_stream.py); `key` names which:
+    `actor:<id>:out`, `actor:<id>:err`, `file:<node id>:<file name>`."""
 
-    actor_id: str
-    suffix: str
+    key: str
     lines: list[str]
 
 
 @dataclass
-class ActorLogState(Message):
-    """What the follower of an actor's log is doing (cockpit/log_stream.py)."""
+class LogStreamState(Message):
+    """What the follower of a log file is doing."""
 
-    actor_id: str
-    suffix: str
+    key: str
     state: TailState
+
+
+@dataclass
+class NodeLogsWanted(Message):
+    """`l` on a node's screen: list its log files (screens/workers/nodes.py)."""
+
+    node: Node
+
+
+@dataclass
+class NodeLogsListed(Message):
+    """A node's log files by Ray's category, or why they could not be listed."""
+
+    node: Node
+    files: dict[str, list[str]]
+    error: str = ""
+
+
+@dataclass
+class NodeLogWanted(Message):
+    """Enter on a file of a node's log list: follow it on its own screen."""
+
+    node: Node
+    filename: str
 
 
 @dataclass

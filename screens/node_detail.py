@@ -1,5 +1,6 @@
 """One node in full: identity, state, usage bars, resources, GPUs, labels, and what runs there (its
-tasks and actors by name and state, listed by a worker from Ray's state API while it is open)."""
+tasks and actors by name and state, listed by a worker from Ray's state API while it is open);
+`l` lists its log files (screens/node_logs.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from textual.widgets import Static
 from raycockpit.cockpit.format import amount, human_bytes, is_bytes, timestamp, usage_text
 from raycockpit.cockpit.models import Node, Snapshot
 from raycockpit.cockpit.node_work import Listing, NodeWork
+from raycockpit.screens.messages import NodeLogsWanted
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.render import bar, status_text
 from raycockpit.screens.widgets.status_line import StatusLine
@@ -125,7 +127,10 @@ def work_view(work: NodeWork | None, error: str = "") -> Group:
 
 class NodeDetailScreen(Screen):
     KEYS_TITLE = "Node screen"  # its group on the ? screen
-    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back", id="detail.back")]
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back", id="detail.back"),
+        Binding("l", "logs", "Logs", id="detail.logs"),
+    ]
 
     def __init__(self, node: Node) -> None:
         super().__init__()
@@ -155,6 +160,10 @@ class NodeDetailScreen(Screen):
             self.work = work
         self.work_error = error
         self.query_one("#node-work", Static).update(work_view(self.work, error))
+
+    def action_logs(self) -> None:
+        """The node's log files (screens/node_logs.py), listed by the app."""
+        self.post_message(NodeLogsWanted(self.node))
 
     def on_mount(self) -> None:
         self.sub_title = f"node {self.node.name}"

@@ -1,27 +1,21 @@
 """The app's workers for an actor's screen (a mixin of CockpitApp): while the screen is open they
-fetch the actor's detail every few seconds and follow its stdout and stderr
-(cockpit/log_stream.py), posting what they get as messages the handlers hand to the screen;
-`ctrl+s` saves the shown log whole, `c` copies the actor's id."""
+fetch the actor's detail every few seconds and follow its stdout and stderr (through
+screens/workers/log_streams.py), posting what they get as messages the handlers hand to the
+screen; `ctrl+s` saves the shown log whole, `c` copies the actor's id."""
 
 from __future__ import annotations
 
 import asyncio
 
 from textual import work
-from textual.worker import Worker
 
 from raycockpit.cockpit.actor_detail import actor_detail
 from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.errors import CockpitError
-from raycockpit.cockpit.log_stream import MARKER, ActorLogFollower
+from raycockpit.cockpit.log_stream import MARKER
 from raycockpit.cockpit.models import Actor
 from raycockpit.screens.actor import SUFFIXES, ActorScreen
-from raycockpit.screens.messages import (
-    ActorAction,
-    ActorDetailLoaded,
-    ActorLogLines,
-    ActorLogState,
-)
+from raycockpit.screens.messages import ActorAction, ActorDetailLoaded
 from raycockpit.screens.workers.jobs import write_log_file
 
 DETAIL_INTERVAL_S = 5.0  # the state API and the actor's process stats: a slow beat
@@ -31,7 +25,6 @@ class ActorWorkers:
     """Mixed into CockpitApp: uses its client, settings, snapshot and screen stack."""
 
     client: DashboardClient | None
-    _actor_workers: dict[str, list[Worker]]
 
     def _actor_screens(self, actor_id: str) -> list[ActorScreen]:
         stack = self.screen_stack  # type: ignore[attr-defined]
@@ -46,13 +39,14 @@ class ActorWorkers:
         snapshot = getattr(self, "snapshot", None)
         if snapshot is not None:
             screen.show_snapshot(snapshot)
-        workers = [self._watch_actor(actor)]
-        workers += [self._follow_actor_log(actor.actor_id, suffix) for suffix in SUFFIXES]
-        self._actor_workers.setdefault(actor.actor_id, []).extend(workers)
+        owner = f"actor:{actor.actor_id}"
+        self.keep_worker(owner, self._watch_actor(actor))  # type: ignore[attr-defined]
+        for suffix in SUFFIXES:
+            target = {"actor_id": actor.actor_id, "suffix": suffix}
+            self.follow_stream(owner, f"{owner}:{suffix}", target)  # type: ignore[attr-defined]
 
     def _stop_actor(self, actor_id: str) -> None:
-        for worker in self._actor_workers.pop(actor_id, []):
-            worker.cancel()
+        self.stop_streams(f"actor:{actor_id}")  # type: ignore[attr-defined]
 
     @work(group="actor", exit_on_error=False)
     async def _watch_actor(self, actor: Actor) -> None:
@@ -66,35 +60,9 @@ class ActorWorkers:
             self.post_message(message)  # type: ignore[attr-defined]
             await asyncio.sleep(DETAIL_INTERVAL_S)
 
-    @work(group="actor", exit_on_error=False)
-    async def _follow_actor_log(self, actor_id: str, suffix: str) -> None:
-        if self.client is None:
-            return
-        follower = ActorLogFollower(
-            self.client,
-            actor_id,
-            suffix,
-            on_state=lambda state: self.post_message(  # type: ignore[attr-defined]
-                ActorLogState(actor_id, suffix, state)
-            ),
-        )
-        await follower.run(
-            lambda lines: self.post_message(  # type: ignore[attr-defined]
-                ActorLogLines(actor_id, suffix, lines)
-            )
-        )
-
     def on_actor_detail_loaded(self, message: ActorDetailLoaded) -> None:
         for screen in self._actor_screens(message.actor_id):
             screen.show_detail(message.detail, message.error)
-
-    def on_actor_log_lines(self, message: ActorLogLines) -> None:
-        for screen in self._actor_screens(message.actor_id):
-            screen.add_lines(message.suffix, message.lines)
-
-    def on_actor_log_state(self, message: ActorLogState) -> None:
-        for screen in self._actor_screens(message.actor_id):
-            screen.set_tail_state(message.suffix, message.state)
 
     def on_actor_screen_closed(self, message: ActorScreen.Closed) -> None:
         if not self._actor_screens(message.actor_id):

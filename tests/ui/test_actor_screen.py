@@ -107,8 +107,12 @@ async def test_actor_screen_follows_its_logs_and_closes_clean(chatty, tmp_path, 
         await wait_for(
             pilot,
             lambda: (
-                not app._actor_workers
-                and not [w for w in app.workers if w.group == "actor" and not w.is_finished]
+                not app._stream_workers
+                and not [
+                    w
+                    for w in app.workers
+                    if w.group in ("actor", "logstream") and not w.is_finished
+                ]
             ),
             what="its followers stopped",
         )

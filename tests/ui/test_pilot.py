@@ -12,6 +12,9 @@ from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.keys import KeysScreen
 from raycockpit.screens.node_detail import NodeDetailScreen
+from raycockpit.screens.node_logs import LogFileScreen, NodeLogsScreen
+from raycockpit.screens.widgets.keyed_table import KeyedTable
+from raycockpit.screens.widgets.log_view import LogView
 from tests.ui.helpers import rendered_text, table_rows, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -77,6 +80,34 @@ async def test_nodes_filter_sort_and_detail(ray_head):
         )
         assert detail.work_error == ""
         assert detail.work.node_id == detail.node.node_id
+
+        await pilot.press("l")  # its log files, then raylet.out followed
+        await wait_for(pilot, lambda: isinstance(app.screen, NodeLogsScreen), what="the files")
+        files = app.screen.query_one(KeyedTable)
+        names = {row[1]: row[0] for row in table_rows(files)}
+        assert names.get("raylet.out") == "raylet" and names.get("gcs_server.out"), names
+        assert not any(name.endswith("/") for name in names)  # folders are not files
+        await pilot.press("slash", *"raylet.out", "enter")
+        assert [row[1] for row in table_rows(files)] == ["raylet.out"]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LogFileScreen), what="raylet.out")
+        log = app.screen.query_one(LogView)
+        await wait_for(
+            pilot, lambda: any("(raylet)" in line for line in log.lines), what="raylet's lines"
+        )
+        assert log.source_status == "live"
+        await pilot.press("escape")
+        assert isinstance(app.screen, NodeLogsScreen)
+        await wait_for(
+            pilot,
+            lambda: (
+                not app._stream_workers
+                and not [w for w in app.workers if w.group == "logstream" and not w.is_finished]
+            ),
+            what="the file's follower stopped",
+        )
+        await pilot.press("escape")
+        assert app.screen is detail
         await pilot.press("escape")
         assert not isinstance(app.screen, NodeDetailScreen)
 

@@ -13,7 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from raycockpit.cockpit.errors import BadResponse, DashboardUnreachable
-from raycockpit.cockpit.log_stream import ANCHOR, GAP_LINE, ActorLogFollower, unseen
+from raycockpit.cockpit.log_stream import (
+    ANCHOR,
+    GAP_LINE,
+    ActorLogFollower,
+    LogStreamFollower,
+    unseen,
+)
 from raycockpit.cockpit.tail import ENDED, FOLLOWING, RECONNECTING
 
 NOT_SCHEDULED = (
@@ -148,3 +154,24 @@ def test_unseen_with_a_short_replay(held):
     assert unseen(held, held) == []
     assert unseen(held, [*held, "new"]) == ["new"]
     assert unseen(held, ["other"]) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [  # Ray 2.60's answers on the real head, for a file and a node it does not have
+        (
+            "A file is not found at: /tmp/ray/session_x/logs/nosuch.log",
+            "no such file on the node (/tmp/ray/session_x/logs/nosuch.log)",
+        ),
+        (
+            "Agent for node id: abcd doesn't exist.",
+            "the node's agent does not answer: the node is gone or not up",
+        ),
+    ],
+)
+async def test_a_file_or_node_ray_does_not_have_ends_the_follower(body, said):
+    client = ScriptedClient([BadResponse("GET /api/v0/logs/stream failed", status=500, body=body)])
+    follower = LogStreamFollower(client, {"node_id": "n1", "filename": "x.log"})
+    final = await asyncio.wait_for(follower.run(lambda _: None), timeout=5)
+    assert final.state == ENDED and final.error and final.reason == said
+    assert client.calls[0]["node_id"] == "n1" and client.calls[0]["filename"] == "x.log"
