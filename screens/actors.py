@@ -5,7 +5,8 @@ The data is `snapshot.actors` (cockpit/actors.py: a bounded list, live actors fi
 summaries), fetched only while this pane is shown; the GPU columns and alerts
 (`snapshot.actors.gpu`) are matched by cockpit/gpu_alerts.py in the poller's thread with each
 fetch of the nodes. `/` filters both tables, `s`/`S` sort the focused one, Tab moves between
-them, Enter opens the selected actor's screen (its detail and logs).
+them, Enter opens the selected actor's screen (its detail and logs), or on a task function its tasks
+(screens/tasks.py).
 """
 
 from __future__ import annotations
@@ -86,6 +87,14 @@ class ActorsPane(Pane):
 
         actor: Actor
         node_name: str
+
+    @dataclass
+    class OpenTasks(Message):
+        """Enter on a task function in the summary: the app opens its tasks (screens/tasks.py)."""
+
+        name: str
+        kind: str
+        node_names: dict[str, str]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -244,6 +253,17 @@ class ActorsPane(Pane):
         event.stop()
         if event.table.id == "actors-table":
             self.action_open()
+        else:
+            self.open_group(event.key)
+
+    def open_group(self, key: str) -> None:
+        """A task function's (or actor method's) row: its tasks' screen; an actor class's row
+        says where its actors are."""
+        kind, _, name = key.partition(":")
+        if kind == "actor":
+            self.app.notify(f"{name}'s actors are in the table above: Enter on one opens it")
+            return
+        self.post_message(self.OpenTasks(name, KINDS.get(kind, kind.lower()), dict(self._names)))
 
     def action_open(self) -> None:
         """The selected actor's screen: its detail, GPU use and its own stdout and stderr."""

@@ -442,6 +442,9 @@ class CockpitApp(
     def on_actors_pane_open_actor(self, message: ActorsPane.OpenActor) -> None:
         self.open_actor(message.actor, message.node_name)
 
+    def on_actors_pane_open_tasks(self, message: ActorsPane.OpenTasks) -> None:
+        self.open_tasks(message.name, message.kind, message.node_names)
+
     def on_jobs_pane_open_job(self, message: JobsPane.OpenJob) -> None:
         self.open_job(message.job)
 

@@ -21,6 +21,7 @@ from raycockpit.cockpit.models import Job, Node, Snapshot
 from raycockpit.cockpit.node_work import NodeWork
 from raycockpit.cockpit.serve_tester import LoadResult, Result
 from raycockpit.cockpit.tail import TailState
+from raycockpit.cockpit.task_list import TaskList
 
 # -- the cluster ---------------------------------------------------------------------------------
 
@@ -49,6 +50,15 @@ class ActorDetailLoaded(Message):
 
     actor_id: str
     detail: ActorDetail | None
+    error: str = ""
+
+
+@dataclass
+class TasksLoaded(Message):
+    """The tasks of one function (cockpit/task_list.py), or why they could not be listed."""
+
+    name: str
+    tasks: TaskList | None
     error: str = ""
 
 

@@ -145,7 +145,8 @@ class NodeLogsScreen(Screen):
 
 
 class LogFileScreen(Screen):
-    """One file of a node, followed from its last 1,000 lines."""
+    """One log file followed from its last 1,000 lines: a node's file by name, or a worker's
+    stdout or stderr by node and pid (a task's output: screens/tasks.py)."""
 
     KEYS_TITLE = "Log file"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="log_file.back")]
@@ -167,15 +168,25 @@ class LogFileScreen(Screen):
         stem: str
         lines: list[str]
 
-    def __init__(self, node: Node, filename: str, *, max_lines: int = 20_000) -> None:
+    def __init__(
+        self, title: str, where: str, target: dict[str, str], *, stem: str, max_lines: int = 20_000
+    ) -> None:
         super().__init__()
-        self.node = node
-        self.filename = filename
+        self.title_text = title
+        self.where = where
+        self.target = dict(target)
+        self.stem = stem.replace("/", "_")
         self.max_lines = max_lines
+
+    @classmethod
+    def of_node_file(cls, node: Node, filename: str) -> LogFileScreen:
+        target = {"node_id": node.node_id, "filename": filename}
+        where = f"on node {node.name} ({node.ip})"
+        return cls(filename, where, target, stem=f"{node.node_id[:8]}-{filename}")
 
     @property
     def key(self) -> str:
-        return f"file:{self.node.node_id}:{self.filename}"
+        return "file:" + ":".join(f"{k}={v}" for k, v in sorted(self.target.items()))
 
     @property
     def stream_keys(self) -> frozenset[str]:
@@ -188,12 +199,12 @@ class LogFileScreen(Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = self.filename
-        head = Text(self.filename, style="bold")
-        head.append(f"  on node {self.node.name} ({self.node.ip})")
+        self.sub_title = self.title_text
+        head = Text(self.title_text, style="bold")
+        head.append(f"  {self.where}")
         self.query_one("#log-file-head", Static).update(head)
         log = self.query_one(LogView)
-        log.border_title = self.filename
+        log.border_title = self.title_text
         log.source_status = "connecting"
         log.query_one("#log-lines").focus()
 
@@ -216,5 +227,4 @@ class LogFileScreen(Screen):
         event.stop()
         log = self.query_one(LogView)
         log.flush()
-        stem = f"{self.node.node_id[:8]}-{self.filename}"
-        self.post_message(self.SaveWanted(stem, list(log.lines)))
+        self.post_message(self.SaveWanted(self.stem, list(log.lines)))

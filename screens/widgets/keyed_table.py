@@ -104,10 +104,8 @@ class KeyedTable(ScrollView, can_focus=True):
     }
     """
 
-    class RowSelected(Message):
-        """Enter (or a click on the cursor row) on a row."""
-
-        def __init__(self, table: KeyedTable, key: str) -> None:
+    class _RowMessage(Message):
+        def __init__(self, table: KeyedTable, key: str | None) -> None:
             super().__init__()
             self.table = table
             self.key = key
@@ -115,6 +113,15 @@ class KeyedTable(ScrollView, can_focus=True):
         @property
         def control(self) -> KeyedTable:
             return self.table
+
+    class RowSelected(_RowMessage):
+        """Enter (or a click on the cursor row) on a row."""
+
+        key: str
+
+    class CursorMoved(_RowMessage):
+        """The cursor went to another row (a screen showing the row's detail redraws it); `key`
+        is None when the table is empty."""
 
     def __init__(
         self,
@@ -325,9 +332,11 @@ class KeyedTable(ScrollView, can_focus=True):
     def move_cursor(self, *, row: int, animate: bool = False) -> None:
         if not self._order:
             return
-        old = self.cursor_row
+        old, old_key = self.cursor_row, self._cursor_key
         self.cursor_row = max(0, min(row, len(self._order) - 1))
         self._cursor_key = self.selected_key
+        if self._cursor_key != old_key:
+            self.post_message(self.CursorMoved(self, self._cursor_key))
         if old != self.cursor_row:
             self._refresh_position(old)
             self._refresh_position(self.cursor_row)

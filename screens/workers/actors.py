@@ -14,8 +14,11 @@ from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.errors import CockpitError
 from raycockpit.cockpit.log_stream import MARKER
 from raycockpit.cockpit.models import Actor
+from raycockpit.cockpit.task_list import fetch_task_list
 from raycockpit.screens.actor import SUFFIXES, ActorScreen
-from raycockpit.screens.messages import ActorAction, ActorDetailLoaded
+from raycockpit.screens.messages import ActorAction, ActorDetailLoaded, TasksLoaded
+from raycockpit.screens.node_logs import LogFileScreen
+from raycockpit.screens.tasks import TasksScreen
 from raycockpit.screens.workers.jobs import write_log_file
 
 DETAIL_INTERVAL_S = 5.0  # the state API and the actor's process stats: a slow beat
@@ -94,3 +97,47 @@ class ActorWorkers:
         self.notify(  # type: ignore[attr-defined]
             f"saved the whole {SUFFIXES[suffix]} ({len(lines):,} lines) to {path}", timeout=8
         )
+
+    # -- the tasks of one function ----------------------------------------------------------------
+
+    def _tasks_screens(self, name: str) -> list[TasksScreen]:
+        stack = self.screen_stack  # type: ignore[attr-defined]
+        return [s for s in stack if isinstance(s, TasksScreen) and s.function == name]
+
+    def open_tasks(self, name: str, kind: str, node_names: dict[str, str]) -> None:
+        """The function's tasks, listed now and every 5 s while its screen is open."""
+        self.stop_streams(f"tasks:{name}")  # type: ignore[attr-defined]
+        self.push_screen(TasksScreen(name, kind, node_names))  # type: ignore[attr-defined]
+        self.keep_worker(f"tasks:{name}", self._watch_tasks(name))  # type: ignore[attr-defined]
+
+    @work(group="tasks", exit_on_error=False)
+    async def _watch_tasks(self, name: str) -> None:
+        while self.client is not None and self._tasks_screens(name):
+            try:
+                listing = await fetch_task_list(self.client, name)
+            except CockpitError as exc:
+                message = TasksLoaded(name, None, exc.one_line())
+            else:
+                message = TasksLoaded(name, listing)
+            self.post_message(message)  # type: ignore[attr-defined]
+            await asyncio.sleep(DETAIL_INTERVAL_S)
+
+    def on_tasks_loaded(self, message: TasksLoaded) -> None:
+        for screen in self._tasks_screens(message.name):
+            screen.show_tasks(message.tasks, message.error)
+
+    def on_tasks_screen_closed(self, message: TasksScreen.Closed) -> None:
+        if not self._tasks_screens(message.name):
+            self.stop_streams(f"tasks:{message.name}")  # type: ignore[attr-defined]
+
+    def on_tasks_screen_worker_log_wanted(self, message: TasksScreen.WorkerLogWanted) -> None:
+        task, suffix = message.task, message.suffix
+        pid = str(task.worker_pid)
+        name = {"out": "stdout", "err": "stderr"}[suffix]
+        screen = LogFileScreen(
+            f"worker {pid} {name}",
+            f"on node {message.node_name}: the process that ran {task.name} (and other tasks)",
+            {"node_id": task.node_id, "pid": pid, "suffix": suffix},
+            stem=f"{task.node_id[:8]}-worker-{pid}.{suffix}",
+        )
+        self.open_log_file(screen)  # type: ignore[attr-defined]

@@ -81,11 +81,13 @@ class NodeWorkers:
             self.push_screen(NodeLogsScreen(message.node, message.files, message.error))  # type: ignore[attr-defined]
 
     def on_node_log_wanted(self, message: NodeLogWanted) -> None:
-        screen = LogFileScreen(message.node, message.filename)
+        self.open_log_file(LogFileScreen.of_node_file(message.node, message.filename))
+
+    def open_log_file(self, screen: LogFileScreen) -> None:
+        """Show the screen and follow its file until it leaves the stack."""
         self.stop_streams(screen.key)  # type: ignore[attr-defined]  # a Closed may be queued
         self.push_screen(screen)  # type: ignore[attr-defined]
-        target = {"node_id": message.node.node_id, "filename": message.filename}
-        self.follow_stream(screen.key, screen.key, target)  # type: ignore[attr-defined]
+        self.follow_stream(screen.key, screen.key, screen.target)  # type: ignore[attr-defined]
 
     def on_log_file_screen_closed(self, message: LogFileScreen.Closed) -> None:
         if not self._stream_screens(message.key):  # type: ignore[attr-defined]

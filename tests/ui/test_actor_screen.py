@@ -2,7 +2,8 @@
 opens it; its head says who and where it is and what its process uses; its stdout follows live,
 `o` shows its stderr, `c` copies its id, `ctrl+s` saves the shown log whole; Esc closes it and
 stops its followers. An actor whose constructor raised opens on its stderr, with the user's
-traceback in the head."""
+traceback in the head. Enter on a task function in the summary lists its tasks, failed first with
+their errors, and `l` follows the stdout of the worker that ran one."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from raycockpit.cockpit.config import Settings
 from raycockpit.screens.actor import ActorScreen
 from raycockpit.screens.app import make_app
 from raycockpit.screens.keys import KeysScreen
+from raycockpit.screens.node_logs import LogFileScreen
+from raycockpit.screens.tasks import TasksScreen
+from raycockpit.screens.widgets.keyed_table import KeyedTable
 from raycockpit.screens.widgets.log_view import LogView
 from tests.cluster.test_actor_logs import start_chatty
 from tests.ui.helpers import rendered_text, table_rows, wait_for
@@ -41,6 +45,12 @@ async def open_actor(pilot, app, class_name: str) -> ActorScreen:
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(app.screen, ActorScreen), what="the actor screen")
     return app.screen
+
+
+def stopped(app, group: str) -> bool:
+    """No log follower kept, and no worker of `group` or of the followers still running."""
+    running = [w for w in app.workers if w.group in (group, "logstream") and not w.is_finished]
+    return not app._stream_workers and not running
 
 
 def log_lines(screen: ActorScreen, suffix: str) -> list[str]:
@@ -104,18 +114,7 @@ async def test_actor_screen_follows_its_logs_and_closes_clean(chatty, tmp_path, 
 
         await pilot.press("escape")
         assert not isinstance(app.screen, ActorScreen)
-        await wait_for(
-            pilot,
-            lambda: (
-                not app._stream_workers
-                and not [
-                    w
-                    for w in app.workers
-                    if w.group in ("actor", "logstream") and not w.is_finished
-                ]
-            ),
-            what="its followers stopped",
-        )
+        await wait_for(pilot, lambda: stopped(app, "actor"), what="its followers stopped")
 
         await pilot.press("slash", "ctrl+u")  # clear the filter
         await pilot.press("escape")
@@ -135,3 +134,52 @@ async def test_actor_screen_follows_its_logs_and_closes_clean(chatty, tmp_path, 
         assert "died: creation task failure: ValueError: bad config: lr must be > 0" in head_text
         assert "_raylet" not in head_text
         await pilot.press("escape")
+
+
+async def test_a_task_functions_tasks_failed_first_and_its_workers_output(chatty):
+    head, _ = chatty
+    app = make_app(Settings(refresh=0.5), address=head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.press("0")
+        summary = app.query_one("#actors-summary")
+        await wait_for(
+            pilot,
+            lambda: any(r[0] == "checked_square" for r in table_rows(summary)),
+            what="the task function in the summary",
+        )
+        await pilot.press("slash", *"checked_square", "enter")
+        summary.focus()
+        await pilot.press("home", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TasksScreen), what="its tasks")
+        screen = app.screen
+        table = screen.query_one(KeyedTable)
+        await wait_for(pilot, lambda: table.row_count == 12, what="its 12 tasks")
+        rows = table_rows(table)
+        assert [r[0] for r in rows[:2]] == ["FAILED", "FAILED"], rows
+        assert {r[-1] for r in rows[:2]} == {"ValueError: bad input 3", "ValueError: bad input 10"}
+        assert {r[0] for r in rows[2:]} == {"FINISHED"}
+        head_text = rendered_text(screen.query_one("#tasks-head"))
+        assert "12 listed of 12 · 2 failed" in head_text, head_text
+        detail = rendered_text(screen.query_one("#task-detail"))
+        assert "failed (TASK_EXECUTION_EXCEPTION)" in detail and "chatty.py" in detail, detail
+        await pilot.press("down")
+        failed_second = rows[1][-1]
+        await wait_for(
+            pilot,
+            lambda: failed_second in rendered_text(screen.query_one("#task-detail")),
+            what="the detail follows the cursor",
+        )
+
+        await pilot.press("l")  # the stdout of the worker that ran it
+        await wait_for(pilot, lambda: isinstance(app.screen, LogFileScreen), what="worker stdout")
+        log = app.screen.query_one(LogView)
+        await wait_for(
+            pilot,
+            lambda: any(line.startswith("square ") for line in log.lines),
+            what="the task's prints",
+        )
+        assert not any(line.startswith(":") for line in log.lines)  # Ray's markers dropped
+        await pilot.press("escape", "escape")
+        assert not isinstance(app.screen, (LogFileScreen, TasksScreen))
+        await wait_for(pilot, lambda: stopped(app, "tasks"), what="its listing and follower")
