@@ -200,6 +200,32 @@ def test_actor_screen_of_a_failed_constructor(snap_compare):
     assert snap_compare(_app(ACTORS), terminal_size=(120, 30), run_before=_actor_screen)
 
 
+
+async def _tasks_screen(pilot) -> None:
+    import json
+
+    from raycockpit.cockpit.task_list import task_list
+    from raycockpit.screens.tasks import TasksScreen
+    from tests.conftest import FIXTURES
+
+    await _loaded(pilot)
+    answers = [
+        json.loads((FIXTURES / "task_list" / f"square_{name}.json").read_text())
+        for name in ("all", "failed")
+    ]
+    tasks = task_list("square", *answers)
+    nodes = {row.node_id: "vm" for row in tasks.rows}
+    screen = TasksScreen("square", "task", nodes)
+    await pilot.app.push_screen(screen)
+    screen.show_tasks(tasks)
+    await pilot.pause(0.3)
+
+
+def test_tasks_screen_failed_first(snap_compare):
+    """Enter on a task function: its tasks, the failed ones first with their errors, the
+    selected one's traceback under the table (recorded from the real head)."""
+    assert snap_compare(_app(ACTORS), terminal_size=(120, 30), run_before=_tasks_screen)
+
 def test_autoscaler_feed(snap_compare):
     """The Autoscaler pane's decisions from Ray's recorded cluster events."""
     assert snap_compare(_app(FEED), press=["4"], terminal_size=(100, 34), run_before=_loaded)
