@@ -1,4 +1,5 @@
 """The one async client of the Ray dashboard: HTTP over httpx, job log tails over websockets.
+The state API and the log files of the nodes are its part in state_client.py.
 
 It returns raw JSON (dicts, lists, text), or for the poller's big answers the raw bytes (the
 `*_bytes` methods); `parse.py` / `decode.py` turn those into models. Every failure is
@@ -7,7 +8,6 @@ raised as one of the typed errors in `errors.py`, never as an httpx or websocket
 
 from __future__ import annotations
 
-import codecs
 import importlib
 import json
 import shlex
@@ -39,10 +39,10 @@ from raycockpit.cockpit.errors import (
     RequestRejected,
     preview,
 )
+from raycockpit.cockpit.state_client import StateApi
 
 # never browser-like: the dashboard refuses POSTs from browsers
 USER_AGENT = f"raycockpit/{__version__} (python-httpx)"
-STATE_API_TIMEOUT = 35.0
 
 
 def preload_log_tail() -> None:
@@ -52,7 +52,7 @@ def preload_log_tail() -> None:
     importlib.import_module("websockets.asyncio.client")
 
 
-class DashboardClient:
+class DashboardClient(StateApi):
     """Async client of one Ray dashboard. Use `async with DashboardClient(url) as client:`."""
 
     def __init__(
@@ -452,7 +452,7 @@ class DashboardClient:
             done=lambda _: f"ok: {len(data):,} bytes",
         )
 
-    # -- serve and state summaries ------------------------------------------------------------
+    # -- serve ------------------------------------------------------------------------------
 
     async def serve_applications(self) -> dict[str, Any]:
         data = await self._json("GET", "/api/serve/applications/")
@@ -568,123 +568,6 @@ class DashboardClient:
             ),
             left_out=left_out,
         )
-
-    async def actor_summary(self) -> dict[str, Any]:
-        return await self._envelope("/api/v0/actors/summarize", timeout=STATE_API_TIMEOUT)
-
-    async def task_summary(self) -> dict[str, Any]:
-        return await self._envelope("/api/v0/tasks/summarize", timeout=STATE_API_TIMEOUT)
-
-    async def list_state(
-        self, kind: str, filters: list[tuple[str, str, str]], limit: int = 100
-    ) -> dict[str, Any]:
-        """One page of a state API list (`/api/v0/{kind}`, `detail=false`) with its filters as
-        (column, "=" or "!=", value); returns the envelope's `data`."""
-        params: list[tuple[str, str]] = [("limit", str(limit)), ("detail", "false")]
-        for key, predicate, value in filters:
-            params += [
-                ("filter_keys", key),
-                ("filter_predicates", predicate),
-                ("filter_values", value),
-            ]
-        return await self._envelope(
-            f"/api/v0/{quote(kind)}", params=params, timeout=STATE_API_TIMEOUT
-        )
-
-    async def list_actors(self, limit: int = 200) -> dict[str, Any]:
-        return await self._envelope(
-            "/api/v0/actors",
-            params={"limit": str(limit), "detail": "false"},
-            timeout=STATE_API_TIMEOUT,
-        )
-
-    async def list_state_detail(
-        self, kind: str, filters: list[tuple[str, str, str]], limit: int = 100
-    ) -> dict[str, Any]:
-        """`list_state` with `detail=true` (required_resources, bundles, creation times): the
-        "Why pending?" lists (pending.py), each bounded by `limit`."""
-        params: list[tuple[str, str]] = [("limit", str(limit)), ("detail", "true")]
-        for key, predicate, value in filters:
-            params += [("filter_keys", key), ("filter_predicates", predicate)]
-            params.append(("filter_values", value))
-        return await self._envelope(
-            f"/api/v0/{quote(kind)}", params=params, timeout=STATE_API_TIMEOUT
-        )
-
-    async def log_files(self, node_id: str, glob: str = "*") -> dict[str, list[str]]:
-        """GET /api/v0/logs: a node's log file names matching `glob`, by Ray's category
-        (`raylet`, `worker_out`, ...; a folder ends with `/`)."""
-        data = await self._envelope(
-            "/api/v0/logs", params={"node_id": node_id, "glob": glob}, timeout=STATE_API_TIMEOUT
-        )
-        result = data.get("result") if isinstance(data.get("result"), dict) else {}
-        return {
-            str(category): sorted({str(n) for n in names})
-            for category, names in result.items()
-            if isinstance(names, list)
-        }
-
-    async def log_names(self, node_id: str, glob: str) -> list[str]:
-        """The names of a node's log files matching `glob`, all categories."""
-        files = await self.log_files(node_id, glob)
-        return sorted({name for names in files.values() for name in names})
-
-    async def log_file(self, node_id: str, filename: str, lines: int = 1000) -> str:
-        """GET /api/v0/logs/file (format=text): the last `lines` lines of one of a node's logs.
-        A file that is not there comes back as Ray's one-line answer, not as an error."""
-        params = {"node_id": node_id, "filename": filename, "lines": str(lines), "format": "text"}
-        response = await self._request(
-            "GET", "/api/v0/logs/file", params=params, timeout=STATE_API_TIMEOUT
-        )
-        return response.text
-
-    async def stream_log(
-        self, params: dict[str, str], *, read_timeout: float = 300.0
-    ) -> AsyncIterator[str]:
-        """GET /api/v0/logs/stream (format=text): the text Ray sends, chunk by chunk, until the
-        caller stops (Ray never ends it). Ray's failures come before the first byte as HTTP 500
-        with one line (BadResponse, `.body` holds it); a drop is DashboardUnreachable, and no
-        byte for `read_timeout` seconds DashboardTimeout (cockpit/log_stream.py re-opens)."""
-        what = "GET /api/v0/logs/stream"
-        timeout = httpx.Timeout(self._timeout, read=read_timeout)
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        try:
-            async with self._http.stream(
-                "GET", "/api/v0/logs/stream", params={**params, "format": "text"}, timeout=timeout
-            ) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    self._raise_for_status(what, response.status_code, response.text)
-                async for chunk in response.aiter_bytes():
-                    text = decoder.decode(chunk)
-                    if text:
-                        yield text
-        except (httpx.HTTPError, OSError) as exc:
-            raise self._transport_error(what, exc) from None
-
-    async def actor_log(self, actor_id: str, suffix: str) -> str:
-        """GET /api/v0/logs/file: the whole of an actor's stdout (`out`) or stderr (`err`), with
-        Ray's marker lines (`:actor_name:...`) as they are in the file."""
-        params = {"actor_id": actor_id, "suffix": suffix, "lines": "-1", "format": "text"}
-        response = await self._request(
-            "GET", "/api/v0/logs/file", params=params, timeout=STATE_API_TIMEOUT
-        )
-        return response.text
-
-    async def actor_detail(self, actor_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """One actor as the state API lists it (`detail=true`: death cause with its traceback,
-        namespace, placement group) and as `/logical/actors/{id}` shows it (start and end time,
-        its process's CPU and memory): (state row or {}, logical detail or {})."""
-        data = await self.list_state_detail("actors", [("actor_id", "=", actor_id)], limit=1)
-        listing = data.get("result") if isinstance(data.get("result"), dict) else {}
-        result = listing.get("result") if isinstance(listing.get("result"), list) else []
-        row = result[0] if result and isinstance(result[0], dict) else {}
-        try:
-            data = await self._envelope(f"/logical/actors/{quote(actor_id)}")
-        except (NotFound, BadResponse):  # a dead actor Ray has forgotten: the state row is enough
-            data = {}
-        detail = data.get("detail") if isinstance(data.get("detail"), dict) else {}
-        return row, detail
 
 
 def _error_reason(body: str) -> str:

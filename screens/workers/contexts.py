@@ -188,10 +188,14 @@ class ContextWorkers:
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self._drop_job_screen(popped)
-        for group in ("poller", "tail", "tunnel", "launch", "job-actions", "serve", "save"):
+        groups = ("poller", "tail", "tunnel", "launch", "job-actions", "serve", "save")
+        # a node's, an actor's, a function's screens: their listings and log followers
+        groups += ("node-work", "node-logs", "actor", "tasks", "logstream")
+        for group in groups:
             self.workers.cancel_group(self, group)
         for job_id in list(self._tail_workers):
             self._stop_following(job_id)
+        self._stream_workers.clear()
         self.poller = None
 
     def _drop_job_screen(self, popped: list) -> None:

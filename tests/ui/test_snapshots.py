@@ -200,7 +200,6 @@ def test_actor_screen_of_a_failed_constructor(snap_compare):
     assert snap_compare(_app(ACTORS), terminal_size=(120, 30), run_before=_actor_screen)
 
 
-
 async def _tasks_screen(pilot) -> None:
     import json
 
@@ -225,6 +224,7 @@ def test_tasks_screen_failed_first(snap_compare):
     """Enter on a task function: its tasks, the failed ones first with their errors, the
     selected one's traceback under the table (recorded from the real head)."""
     assert snap_compare(_app(ACTORS), terminal_size=(120, 30), run_before=_tasks_screen)
+
 
 def test_autoscaler_feed(snap_compare):
     """The Autoscaler pane's decisions from Ray's recorded cluster events."""
