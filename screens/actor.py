@@ -131,6 +131,7 @@ class ActorScreen(Screen):
         failed = actor.state == "DEAD" and actor.death_cause.startswith("creation task")
         self.suffix = "err" if failed else "out"
         self.tails = {suffix: TailState("following", "connecting") for suffix in SUFFIXES}
+        self._early: list[tuple[str, list[str]]] = []  # lines that came before on_mount
 
     @property
     def actor_id(self) -> str:
@@ -147,6 +148,9 @@ class ActorScreen(Screen):
 
     def on_mount(self) -> None:
         self.sub_title = f"actor {self.actor_id}"
+        for suffix, lines in self._early:
+            self._log(suffix).append_lines(lines)
+        self._early.clear()
         self._draw()
         self._log(self.suffix).query_one("#log-lines").focus()
 
@@ -191,17 +195,23 @@ class ActorScreen(Screen):
         self.set_tail_state(key.rsplit(":", 1)[1], state)
 
     def add_lines(self, suffix: str, lines: list[str]) -> None:
+        if not self.is_mounted:  # a fast first answer: kept for on_mount
+            self._early.append((suffix, lines))
+            return
         self._log(suffix).append_lines(lines)
         if suffix != self.suffix:
             self._render_titles()
 
     def set_tail_state(self, suffix: str, state: TailState) -> None:
         self.tails[suffix] = state
-        self._render_titles()
+        if self.is_mounted:
+            self._render_titles()
 
     # -- drawing ----------------------------------------------------------------------------------
 
     def _draw(self) -> None:
+        if not self.is_mounted:  # fed before it was laid out: on_mount draws what it was given
+            return
         head = actor_head(self.detail, self.gpu, self.node_name, self.error)
         self.query_one("#actor-head", Static).update(head)
         self._render_titles()

@@ -177,6 +177,8 @@ class LogFileScreen(Screen):
         self.target = dict(target)
         self.stem = stem.replace("/", "_")
         self.max_lines = max_lines
+        self._status = "connecting"
+        self._early: list[str] = []  # lines that came before on_mount
 
     @classmethod
     def of_node_file(cls, node: Node, filename: str) -> LogFileScreen:
@@ -205,7 +207,9 @@ class LogFileScreen(Screen):
         self.query_one("#log-file-head", Static).update(head)
         log = self.query_one(LogView)
         log.border_title = self.title_text
-        log.source_status = "connecting"
+        log.source_status = self._status
+        log.append_lines(self._early)
+        self._early = []
         log.query_one("#log-lines").focus()
 
     def on_screen_suspend(self) -> None:
@@ -217,11 +221,16 @@ class LogFileScreen(Screen):
             self.app.post_message(self.Closed(self.key))
 
     def add_stream_lines(self, key: str, lines: list[str]) -> None:
+        if not self.is_mounted:  # a fast first answer: kept for on_mount
+            self._early.extend(lines)
+            return
         self.query_one(LogView).append_lines(lines)
 
     def set_stream_state(self, key: str, state: TailState) -> None:
         following = state.state != ENDED and not state.reason
-        self.query_one(LogView).source_status = "live" if following else state.one_line()
+        self._status = "live" if following else state.one_line()
+        if self.is_mounted:
+            self.query_one(LogView).source_status = self._status
 
     def on_log_view_save_requested(self, event: LogView.SaveRequested) -> None:
         event.stop()

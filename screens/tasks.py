@@ -142,6 +142,8 @@ class TasksScreen(Screen):
         self._draw()
 
     def _draw(self) -> None:
+        if not self.is_mounted:  # fed before it was laid out: on_mount draws what it was given
+            return
         head = Text(f"{self.function}", style="bold")
         head.append(f"  {self.kind}")
         tasks = self.tasks

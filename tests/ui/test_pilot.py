@@ -82,7 +82,11 @@ async def test_nodes_filter_sort_and_detail(ray_head):
         assert detail.work.node_id == detail.node.node_id
 
         await pilot.press("l")  # its log files, then raylet.out followed
-        await wait_for(pilot, lambda: isinstance(app.screen, NodeLogsScreen), what="the files")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, NodeLogsScreen) and app.screen.is_mounted,
+            what="the files",
+        )
         files = app.screen.query_one(KeyedTable)
         names = {row[1]: row[0] for row in table_rows(files)}
         assert names.get("raylet.out") == "raylet" and names.get("gcs_server.out"), names
@@ -90,7 +94,11 @@ async def test_nodes_filter_sort_and_detail(ray_head):
         await pilot.press("slash", *"raylet.out", "enter")
         assert [row[1] for row in table_rows(files)] == ["raylet.out"]
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, LogFileScreen), what="raylet.out")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, LogFileScreen) and app.screen.is_mounted,
+            what="raylet.out",
+        )
         log = app.screen.query_one(LogView)
         await wait_for(
             pilot, lambda: any("(raylet)" in line for line in log.lines), what="raylet's lines"
