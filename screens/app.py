@@ -516,6 +516,9 @@ class CockpitApp(
             "tasks": "actors",
         }
         command = aliases.get(command, command)
+        if command in ("actors", "jobs") and argument:  # :actor ID, :job ID: open that one
+            self.open_by_id(command, argument)
+            return
         if command == "record":
             self.start_recording(argument)
             return

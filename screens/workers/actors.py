@@ -10,10 +10,12 @@ import asyncio
 from textual import work
 
 from raycockpit.cockpit.actor_detail import actor_detail
+from raycockpit.cockpit.actors import parse_actor
 from raycockpit.cockpit.client import DashboardClient
-from raycockpit.cockpit.errors import CockpitError
+from raycockpit.cockpit.errors import CockpitError, NotFound
 from raycockpit.cockpit.log_stream import MARKER
 from raycockpit.cockpit.models import Actor
+from raycockpit.cockpit.parse import parse_job
 from raycockpit.cockpit.task_list import fetch_task_list
 from raycockpit.screens.actor import SUFFIXES, ActorScreen
 from raycockpit.screens.messages import ActorAction, ActorDetailLoaded, TasksLoaded
@@ -141,3 +143,59 @@ class ActorWorkers:
             stem=f"{task.node_id[:8]}-worker-{pid}.{suffix}",
         )
         self.open_log_file(screen)  # type: ignore[attr-defined]
+
+    # -- :actor ID, :job ID -----------------------------------------------------------------------
+
+    def open_by_id(self, kind: str, wanted: str) -> None:
+        """`:actor ID` / `:job ID` (ids come in error messages and logs): the one listed with
+        that id or a unique start of it, else asked of the cluster by its whole id."""
+        snap = getattr(self, "snapshot", None)
+        if kind == "actors":
+            listed = {a.actor_id: a for a in snap.actors.actors} if snap is not None else {}
+        else:
+            listed = {j.key: j for j in snap.jobs} if snap is not None else {}
+        matches = [key for key in listed if key == wanted] or [
+            key for key in listed if key.startswith(wanted)
+        ]
+        if len(matches) == 1:
+            found = listed[matches[0]]
+            if kind == "actors":
+                self.open_actor(found)
+            else:
+                self.open_job(found)  # type: ignore[attr-defined]
+            return
+        if len(matches) > 1:
+            self.notify(  # type: ignore[attr-defined]
+                f"{len(matches)} {kind} start with {wanted}: give more of the id",
+                severity="warning",
+            )
+            return
+        self._fetch_by_id(kind, wanted)
+
+    @work(group="open-by-id", exclusive=True, exit_on_error=False)
+    async def _fetch_by_id(self, kind: str, wanted: str) -> None:
+        if self.client is None:
+            return
+        what = "actor" if kind == "actors" else "job"
+        try:
+            if kind == "actors":
+                row, _ = await self.client.actor_detail(wanted)
+                found = parse_actor(row) if row else None
+            else:
+                found = parse_job(await self.client.get_job(wanted))
+        except NotFound:
+            found = None
+        except CockpitError as exc:
+            self.notify(f"cannot look up {what} {wanted}: {exc.one_line()}", severity="error")  # type: ignore[attr-defined]
+            return
+        if found is None:
+            self.notify(  # type: ignore[attr-defined]
+                f"no {what} {wanted} on this cluster (give its whole id, or open the "
+                f"{'Actors' if kind == 'actors' else 'Jobs'} pane to pick one)",
+                severity="warning",
+                timeout=8,
+            )
+        elif kind == "actors":
+            self.open_actor(found)
+        else:
+            self.open_job(found)  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ from raycockpit.cockpit.client import DashboardClient
 from raycockpit.cockpit.config import Settings
 from raycockpit.screens.actor import ActorScreen
 from raycockpit.screens.app import make_app
+from raycockpit.screens.job import JobScreen
 from raycockpit.screens.keys import KeysScreen
 from raycockpit.screens.node_logs import LogFileScreen
 from raycockpit.screens.tasks import TasksScreen
@@ -31,6 +32,7 @@ async def chatty(ray_head):
     async with DashboardClient(ray_head.dashboard_url, discover=False) as client:
         job_id, ids = await start_chatty(client, 3000, 5.0)
         ids["job"] = (await client.get_job(job_id))["job_id"]  # Ray's id: the tasks carry it
+        ids["submission"] = job_id
         yield ray_head, ids
         await client.stop_job(job_id)
 
@@ -211,3 +213,46 @@ async def test_a_task_functions_tasks_failed_first_and_its_workers_output(chatty
         await pilot.press("escape", "escape")
         assert not isinstance(app.screen, (LogFileScreen, TasksScreen))
         await wait_for(pilot, lambda: stopped(app, "tasks"), what="its listing and follower")
+
+
+async def test_open_an_actor_or_a_job_by_its_id_from_the_command_bar(chatty):
+    head, ids = chatty
+    app = make_app(Settings(refresh=0.5), address=head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        # not listed anywhere yet (the Actors pane was never shown): asked of the cluster
+        await pilot.press("colon", *f"actor {ids['chatty']}", "enter")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ActorScreen) and app.screen.is_mounted,
+            what="the actor's screen",
+        )
+        assert app.screen.actor_id == ids["chatty"]
+        await pilot.press("escape")
+
+        await pilot.press("colon", *f"actor {'ab' * 16}", "enter")
+        await wait_for(
+            pilot,
+            lambda: any(f"no actor {'ab' * 16}" in n.message for n in app._notifications),
+            what="an unknown id said",
+        )
+        assert not isinstance(app.screen, ActorScreen)
+
+        await pilot.press("colon", *f"job {ids['submission']}", "enter")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, JobScreen) and app.screen.job_id == ids["submission"],
+            what="the job's screen",
+        )
+        await pilot.press("escape")
+        await pilot.press("0")  # listed now: a unique start of the id is enough
+        await wait_for(
+            pilot, lambda: ids["chatty"] in app.query_one("#actors-table").visible_keys, what="row"
+        )
+        await pilot.press("colon", *f"actor {ids['chatty'][:10]}", "enter")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ActorScreen) and app.screen.actor_id == ids["chatty"],
+            what="the actor by a start of its id",
+        )
+        await pilot.press("escape")
