@@ -29,7 +29,9 @@ from raycockpit.screens.widgets.status_line import StatusLine
 
 COLUMNS = [
     Column("state", "State"),
-    Column("task", "Task id", width=10),
+    # Ray's task id: 8 bytes of its own, then its actor's (or ff...) and its job's; the first 8
+    # hex digits repeat across jobs (the same call order), so all 16 of its own are shown
+    Column("task", "Task id", width=16),
     Column("attempt", "Try"),
     Column("node", "Node", width=14),
     Column("pid", "PID"),
@@ -45,7 +47,7 @@ def task_cells(row: TaskRow, node_names: dict[str, str], now: float) -> list:
     error = Text(row.error_line, style="red", no_wrap=True, overflow="ellipsis")
     return [
         status_text(row.state),
-        row.task_id[:8],
+        row.task_id[:16],
         str(row.attempt),
         node_names.get(row.node_id, row.node_id[:8] or "-"),
         str(row.worker_pid or "-"),
