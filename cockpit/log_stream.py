@@ -112,7 +112,7 @@ class LogStreamFollower:
         quiet_reopen_s: float = 300.0,
         settle_s: float = 0.5,
         backoff_initial: float = 1.0,
-        backoff_max: float = 30.0,
+        backoff_max: float = 10.0,
     ) -> None:
         self.client = client
         self.target = dict(target)
