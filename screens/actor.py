@@ -81,14 +81,15 @@ def actor_head(detail: ActorDetail, gpu: ActorGpu | None, node_name: str, error:
     if detail.death:
         first, _, trace = detail.death.partition("\n")
         style = "red" if actor.state == "DEAD" and "(INTENDED" not in first else ""
-        text.append(f"\ndied: {first}" if actor.state == "DEAD" else f"\n{first}", style=style)
+        # an actor alive again after a restart: Ray keeps why its last process ended
+        said = "died" if actor.state == "DEAD" else "its last process ended"
+        text.append(f"\n{said}: {first}", style=style)
         if trace:
             lines = trace.splitlines()
             shown = lines[-TRACE_LINES:]
             if len(lines) > len(shown):
-                text.append(
-                    f"\n  … {len(lines) - len(shown)} lines of the traceback above", style="dim"
-                )
+                above = len(lines) - len(shown)
+                text.append(f"\n  … {above} lines above (stderr has it whole)", style="dim")
             text.append("\n" + "\n".join(f"  {line}" for line in shown), style="dim")
     if detail.call_site:
         text.append(f"\ncreated at {detail.call_site}", style="dim")

@@ -106,3 +106,18 @@ def test_odd_death_causes_are_no_death(cause):
 @given(st.recursive(st.none() | st.text() | st.integers(), lambda c: st.dictionaries(st.text(), c)))
 def test_death_text_never_raises(cause):
     assert isinstance(death_text(cause, "-"), str)
+
+
+def test_the_head_of_a_restarted_actor_and_of_a_long_traceback():
+    from raycockpit.cockpit.actor_detail import ActorDetail
+    from raycockpit.screens.actor import TRACE_LINES, actor_head
+
+    trace = "\n".join(f"  frame {i}" for i in range(TRACE_LINES + 8))
+    restarted = Actor(actor_id="a" * 32, class_name="W", state="ALIVE", restarts=1)
+    detail = ActorDetail(actor=restarted, death=f"worker died (SYSTEM_ERROR): gone\n{trace}")
+    lines = actor_head(detail, None, "vm").plain.splitlines()
+    assert lines[2] == "its last process ended: worker died (SYSTEM_ERROR): gone"
+    assert lines[3] == "  … 8 lines above (stderr has it whole)"
+    assert lines[-1] == f"    frame {TRACE_LINES + 7}" and len(lines) == 4 + TRACE_LINES
+    dead = ActorDetail(actor=Actor(actor_id="b" * 32, class_name="W", state="DEAD"), death="x")
+    assert "died: x" in actor_head(dead, None, "").plain
