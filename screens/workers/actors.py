@@ -158,11 +158,7 @@ class ActorWorkers:
             key for key in listed if key.startswith(wanted)
         ]
         if len(matches) == 1:
-            found = listed[matches[0]]
-            if kind == "actors":
-                self.open_actor(found)
-            else:
-                self.open_job(found)  # type: ignore[attr-defined]
+            self._open_found(kind, listed[matches[0]])
             return
         if len(matches) > 1:
             self.notify(  # type: ignore[attr-defined]
@@ -195,7 +191,11 @@ class ActorWorkers:
                 severity="warning",
                 timeout=8,
             )
-        elif kind == "actors":
+        else:
+            self._open_found(kind, found)
+
+    def _open_found(self, kind: str, found) -> None:
+        if kind == "actors":
             self.open_actor(found)
         else:
             self.open_job(found)  # type: ignore[attr-defined]
