@@ -19,6 +19,7 @@ from raycockpit.cockpit.config import (
     address_from_env,
     address_problem,
     normalise_address,
+    settings_file,
 )
 
 EXIT_UNREACHABLE = 2
@@ -358,7 +359,14 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(
                 _once(target.address, settings, args.json, via=via, remote_port=port)
             )
-        return _run_app(target, settings, tunnel, base, record=args.record)
+        return _run_app(
+            target,
+            settings,
+            tunnel,
+            base,
+            record=args.record,
+            settings_path=settings_file(Path(args.config) if args.config else None),
+        )
     finally:
         if tunnel is not None:
             tunnel.shut_down()
@@ -370,6 +378,7 @@ def _run_app(
     tunnel,
     base: Settings | None = None,
     record: str | None = None,
+    settings_path: Path | None = None,
 ) -> int:
     from raycockpit.cockpit.gc_pacing import quiet_start
     from raycockpit.cockpit.kept_heads import KeptHead
@@ -386,6 +395,7 @@ def _run_app(
         tunnel=tunnel,
         base_settings=base,
         record=record,
+        settings_path=settings_path,
     )
     quiet_start()  # GC policy: cockpit/gc_pacing.py
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 from pathlib import Path
@@ -50,6 +51,7 @@ EXPECTED = {
     "postmortem_dir": "a folder path string for the post-mortems of failed jobs and dead nodes",
     "postmortem_keep": "a whole number of post-mortems to keep 1..10000",
     "record_max_mb": "a number of megabytes 1..100000 (a recording's size limit)",
+    "theme": "a Textual theme's name, e.g. 'nord' (ctrl+p -> Theme lists them)",
 }
 _ITEM_EXPECTED = {
     "keys": "a key string, e.g. 'ctrl+q' (several: 'ctrl+q,f10')",
@@ -169,6 +171,8 @@ class Settings(BaseModel):
     postmortem_keep: Annotated[int, Field(ge=1, le=10_000)] = 50
     # --record / :record (cockpit/recording.py): past this size the oldest half is dropped
     record_max_mb: Annotated[float, Field(ge=1, le=100_000)] = 64.0
+    # the colours: a Textual theme (textual-dark when unset); a pick in the cockpit is kept here
+    theme: Annotated[str, Field(min_length=1, pattern=r"^[\w.-]+$")] | None = None
 
     @model_validator(mode="after")
     def _known_context(self) -> Settings:
@@ -205,7 +209,7 @@ class Settings(BaseModel):
     def load(cls, path: Path | None = None) -> Settings:
         """Read the YAML settings file; a missing file gives the defaults. Any problem is a
         ValueError whose text has one line per problem (all of them, not just the first)."""
-        path = path or Path(os.environ.get(CONFIG_ENV) or default_config_path())
+        path = settings_file(path)
         if not path.exists():
             return cls()
         try:
@@ -238,6 +242,48 @@ class Settings(BaseModel):
             return type(self).model_validate({**self.model_dump(), **changes})
         except ValidationError as exc:
             raise ValueError("\n".join(problems(exc.errors(), names))) from None
+
+
+def settings_file(path: Path | None = None) -> Path:
+    """Where the settings are read from (and a kept choice written): `path` (--config), else
+    $RAYCOCKPIT_CONFIG, else ~/.config/raycockpit/cockpit.yaml."""
+    return path or Path(os.environ.get(CONFIG_ENV) or default_config_path())
+
+
+def remember_setting(path: Path, key: str, value: str) -> None:
+    """Set one top-level scalar `key: value` in the settings file, leaving every other line and
+    comment as it was: its `key:` line is replaced, or the line is added at the end (the file
+    and its folder are made when missing). The file is written whole or not at all (a temporary
+    file renamed over it); a ValueError says why it was not (it cannot be read or written, or
+    the key's line is not one simple line, e.g. `theme: {a: b}` or inside a `{...}` mapping)."""
+    line = f"{key}: {value}"
+    try:
+        old = path.read_text() if path.exists() else ""
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    lines = old.splitlines()
+    at = [i for i, text in enumerate(lines) if text.split(":", 1)[0] == key and ":" in text]
+    if at:
+        lines[at[0]] = line
+    else:
+        lines += ["", f"# {key}: kept by raycockpit when chosen in it", line] if lines else [line]
+    new = "\n".join(lines) + "\n"
+    try:
+        ok = (yaml.safe_load(new) or {}).get(key) == value
+    except (yaml.YAMLError, AttributeError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{path} was left as it was: write `{line}` in it yourself")
+    path = path.resolve()  # a settings file linked from a dotfiles folder stays a link
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(new)
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def unknown_context(name: str, contexts: dict[str, Context]) -> str:

@@ -25,6 +25,7 @@ from raycockpit.cockpit.format import human_bytes, human_duration, timestamp
 from raycockpit.cockpit.models import Actor, ActorGpu, Snapshot
 from raycockpit.cockpit.tail import ENDED, TailState
 from raycockpit.screens.messages import ActorAction
+from raycockpit.screens.styles import BAD, BAD_STRONG, WARN
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.log_view import LogView
 from raycockpit.screens.widgets.render import gpu_text, resources_text, status_text
@@ -77,10 +78,10 @@ def actor_head(detail: ActorDetail, gpu: ActorGpu | None, node_name: str, error:
     if gpu is not None:
         text.append("\nGPU ").append_text(gpu_text(gpu))
         for alert in gpu.alerts:
-            text.append(f"\n⚠ {alert}", style="bold red")
+            text.append(f"\n⚠ {alert}", style=BAD_STRONG)
     if detail.death:
         first, _, trace = detail.death.partition("\n")
-        style = "red" if actor.state == "DEAD" and "(INTENDED" not in first else ""
+        style = BAD if actor.state == "DEAD" and "(INTENDED" not in first else ""
         # an actor alive again after a restart: Ray keeps why its last process ended
         said = "died" if actor.state == "DEAD" else "its last process ended"
         text.append(f"\n{said}: {first}", style=style)
@@ -94,7 +95,7 @@ def actor_head(detail: ActorDetail, gpu: ActorGpu | None, node_name: str, error:
     if detail.call_site:
         text.append(f"\ncreated at {detail.call_site}", style="dim")
     if error:
-        text.append(f"\ndetail not refreshed: {error}", style="yellow")
+        text.append(f"\ndetail not refreshed: {error}", style=WARN)
     return text
 
 

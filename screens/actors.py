@@ -23,6 +23,7 @@ from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import human_duration
 from raycockpit.cockpit.models import Actor, ActorGpu, ActorsStatus, Snapshot, StateGroup
 from raycockpit.screens.base import Pane
+from raycockpit.screens.styles import BAD, BAD_STRONG, OK, WARN
 from raycockpit.screens.widgets.filter_bar import FilterBar
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 from raycockpit.screens.widgets.render import gpu_text, resources_text, status_text
@@ -120,9 +121,9 @@ class ActorsPane(Pane):
     def actor_row(self, actor: Actor) -> tuple[str, list, dict]:
         use = self._gpu.get(actor.actor_id)
         if use is not None and use.alerts:
-            note = Text(" · ".join(use.alerts), style="bold red")
+            note = Text(" · ".join(use.alerts), style=BAD_STRONG)
         elif actor.death_cause:
-            note = Text(actor.death_cause, style="red" if actor.state != "DEAD" else "")
+            note = Text(actor.death_cause, style=BAD if actor.state != "DEAD" else "")
         else:
             note = Text("")
         note.no_wrap, note.overflow = True, "ellipsis"
@@ -205,7 +206,7 @@ class ActorsPane(Pane):
             return Text("listing actors (Ray state API)…", style="dim")
         text = Text("Actors ", style="bold")
         if status.cut:
-            text.append(f"{status.listed:,} listed of {status.total:,}", style="yellow")
+            text.append(f"{status.listed:,} listed of {status.total:,}", style=WARN)
             text.append(" (live first)", style="dim")
         elif status.total:
             text.append(f"{status.total:,}")
@@ -213,15 +214,15 @@ class ActorsPane(Pane):
             text.append("none in this cluster yet", style="dim")
         alive = sum(n for g in status.classes for s, n in g.states if s == "ALIVE")
         if status.total:
-            text.append(f" · {alive:,} alive", style="green")
+            text.append(f" · {alive:,} alive", style=OK)
         alerting = [u for u in self._gpu.values() if u.alerts]
         reserved = len(self._gpu)
         if reserved:
             text.append(f" · {reserved:,} with GPUs")
         if alerting:
-            text.append(f" · {len(alerting):,} GPU alert(s)", style="bold red")
+            text.append(f" · {len(alerting):,} GPU alert(s)", style=BAD_STRONG)
         for warning in status.warnings[:2]:
-            text.append(f"\n{warning}", style="yellow")
+            text.append(f"\n{warning}", style=WARN)
         return text
 
     def _summary_heading(self, status: ActorsStatus) -> Text:

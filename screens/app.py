@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from rich.text import Text
 from textual import events, on, work
@@ -48,6 +49,7 @@ from raycockpit.screens.overview import OverviewPane
 from raycockpit.screens.serve import ServePane
 from raycockpit.screens.startup import StartupScreen
 from raycockpit.screens.terminal import SUSPEND_BINDING, TerminalLife
+from raycockpit.screens.theming import ThemeStyles
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.ordered_input import OrderedInput
 from raycockpit.screens.widgets.status_line import Banner, StatusLine
@@ -92,7 +94,7 @@ class CommandBar(OrderedInput):
     PLACEHOLDER = (
         ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :clusters  :fleet  :actors  "
         ":ctx NAME  :pause  "
-        ":refresh  :keys  :record FILE  :stop-record  :stop-head  :quit"
+        ":refresh  :keys  :record FILE  :stop-record  :stop-head  :theme NAME  :quit"
     )
 
     can_focus = False  # only while open
@@ -129,6 +131,7 @@ class CockpitApp(
     LogStreamWorkers,
     PostmortemWorkers,
     RecordingWorkers,
+    ThemeStyles,
     TerminalLife,  # before the App: it overrides App methods (the driver, ctrl+c)
     KeysInOrderApp,
 ):
@@ -170,8 +173,10 @@ class CockpitApp(
         base_settings: Settings | None = None,
         record: str | None = None,
         replay_clock: ReplayClock | None = None,
+        settings_path: Path | None = None,
     ) -> None:
         super().__init__()
+        self.settings_path = settings_path  # where a theme picked in the cockpit is kept
         self.record_path = record  # --record FILE: started once the client is made
         self.replay_clock = replay_clock  # --replay: the moment of the recording shown
         self.settings = settings  # of the cluster shown now (a context's, when one is)
@@ -197,6 +202,7 @@ class CockpitApp(
         self._job_screen: JobScreen | None = None  # built on the first open, then reused
         self.gc_pacer = GcPacer()  # full garbage collections while no key is being answered
         self.command_log = CommandLog()  # every call that changed a cluster (ctrl+l)
+        self.init_styles()
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -212,6 +218,7 @@ class CockpitApp(
 
     def on_mount(self) -> None:
         self._catch_signals()
+        self.start_theme()
         self.set_interval(1.0, self.gc_pacer.sweep_if_due)
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
@@ -358,11 +365,25 @@ class CockpitApp(
             )
         else:
             banner.show_message("")
-        self.query_one(f"#{self.current_pane}", Pane).show(snap)
+        self._render_snapshot(snap)
         self._fleet_snapshot(snap)
+        self.gc_pacer.freeze()  # the old snapshot is freed; the new one stays out of collections
+
+    def _render_snapshot(self, snap: Snapshot) -> None:
+        self.query_one(f"#{self.current_pane}", Pane).show(snap)
         if isinstance(self.screen, (JobScreen, NodeDetailScreen, ActorScreen)):
             self.screen.show_snapshot(snap)
-        self.gc_pacer.freeze()  # the old snapshot is freed; the new one stays out of collections
+
+    def restyle(self) -> None:
+        """After a change of theme: what shows the snapshot is drawn again in its colours
+        (other screens take them at their next update)."""
+        self._update_status_lines()
+        self._render_nav()
+        if self.snapshot is not None:
+            try:
+                self._render_snapshot(self.snapshot)
+            except NoMatches:
+                pass
 
     def notify(
         self,
@@ -522,6 +543,9 @@ class CockpitApp(
         if command == "record":
             self.start_recording(argument)
             return
+        if command == "theme":
+            self.use_theme(argument)
+            return
         actions = {
             "pause": self.action_toggle_pause,
             "resume": self.action_toggle_pause,
@@ -637,6 +661,7 @@ def make_app(
     base_settings: Settings | None = None,
     record: str | None = None,
     replay_clock: ReplayClock | None = None,
+    settings_path: Path | None = None,
 ) -> CockpitApp:
     """The one composition root, used by the CLI, the tests and the benchmarks."""
     return CockpitApp(
@@ -649,4 +674,5 @@ def make_app(
         base_settings=base_settings,
         record=record,
         replay_clock=replay_clock,
+        settings_path=settings_path,
     )

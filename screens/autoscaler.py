@@ -18,6 +18,7 @@ from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import usage_text
 from raycockpit.cockpit.models import AutoscalerStatus, FeedEvent, Snapshot
 from raycockpit.screens.base import Pane
+from raycockpit.screens.styles import BAD_STRONG, OK, WARN
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 from raycockpit.screens.widgets.render import bar
 
@@ -38,7 +39,7 @@ def feed_time(at: float, now: float | None = None) -> str:
 
 
 def feed_row(event: FeedEvent) -> tuple[str, list, dict]:
-    style = "bold red" if event.kind in _BAD else "green" if event.kind in _UP else ""
+    style = BAD_STRONG if event.kind in _BAD else OK if event.kind in _UP else ""
     text = event.text + (f" (x{event.count})" if event.count > 1 else "")
     return (
         event.key,
@@ -65,14 +66,14 @@ def autoscaler_view(a: AutoscalerStatus) -> Group:
     nodes.add_column("Node type")
     nodes.add_column("Count / status", justify="right")
     for node_type, count in a.active:
-        nodes.add_row(Text("active", style="green"), node_type, str(count))
+        nodes.add_row(Text("active", style=OK), node_type, str(count))
     for node_type, count in a.idle:
         nodes.add_row(Text("idle", style="dim"), node_type, str(count))
     for pending in a.pending:
         label = pending.node_type + (f" ({pending.what})" if pending.what else "")
-        nodes.add_row(Text("pending", style="yellow"), label, pending.status)
+        nodes.add_row(Text("pending", style=WARN), label, pending.status)
     for failure in a.failures:
-        nodes.add_row(Text("failed", style="bold red"), failure, "")
+        nodes.add_row(Text("failed", style=BAD_STRONG), failure, "")
     if not (a.active or a.idle or a.pending or a.failures):
         nodes.add_row(Text("-", style="dim"), "no nodes", "")
 
@@ -86,7 +87,7 @@ def autoscaler_view(a: AutoscalerStatus) -> Group:
     demands = Text("Pending demands\n", style="bold")
     if a.demands:
         for line in a.demands:
-            demands.append(f"  {line}\n", style="yellow")
+            demands.append(f"  {line}\n", style=WARN)
     else:
         demands.append("  none\n", style="dim")
     if a.requested:
@@ -95,7 +96,7 @@ def autoscaler_view(a: AutoscalerStatus) -> Group:
             demands.append(f"  {line}\n")
     parts = [nodes, Text(""), usage, Text(""), demands]
     if a.error:
-        parts.append(Text(f"Autoscaler error: {a.error}", style="bold red"))
+        parts.append(Text(f"Autoscaler error: {a.error}", style=BAD_STRONG))
     if a.timestamp:
         parts.append(Text(f"reported {a.timestamp}", style="dim"))
     return Group(*parts)

@@ -19,6 +19,7 @@ from textual.widgets import Static
 from raycockpit.cockpit.clusters import ClusterConfig
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.screens.base import Pane
+from raycockpit.screens.styles import BAD, WARN_STRONG
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 from raycockpit.screens.widgets.log_view import LogView
 
@@ -40,7 +41,7 @@ def cluster_cells(config: ClusterConfig) -> tuple[str, list, dict]:
         config.head or "-",
         str(config.workers),
         str(config.path),
-        Text(config.problem, style="red"),
+        Text(config.problem, style=BAD),
     ]
     return str(config.path), cells, {"workers": config.workers}
 
@@ -93,7 +94,7 @@ class ClustersPane(Pane):
         self.readonly, self.has_own_configs = readonly, own
         help_text = Text()
         if readonly:
-            help_text.append("Read-only (--readonly): up, down and exec are off. ", "bold yellow")
+            help_text.append("Read-only (--readonly): up, down and exec are off. ", WARN_STRONG)
         help_text.append(
             f"{len(configs)} cluster config(s) from {', '.join(folders)}. "
             "Enter check (config doctor) · u up · D down · x exec · a attach (open as a context)"

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from raycockpit.cockpit.command_log import Command, CommandLog
+from raycockpit.screens.styles import BAD_STRONG, INFO_STRONG, OK
 
 
 class CommandLogScreen(ModalScreen):
@@ -68,7 +69,7 @@ class CommandLogScreen(ModalScreen):
         self._shown = list(reversed(self.commands.entries()))
         table.clear()
         for i, entry in enumerate(self._shown):
-            result = Text(entry.result, style="green" if entry.ok else "bold red")
+            result = Text(entry.result, style=OK if entry.ok else BAD_STRONG)
             table.add_row(entry.when, entry.action, entry.target, result, key=str(i))
         count = len(self._shown)
         self.query_one("#commands-title", Static).update(
@@ -94,16 +95,16 @@ class CommandLogScreen(ModalScreen):
             detail.append("Nothing has changed the cluster from here yet.", style="dim")
         else:
             detail.append(f"{entry.action} {entry.target}".strip(), style="bold")
-            detail.append(f"  {entry.result}\n", style="green" if entry.ok else "bold red")
+            detail.append(f"  {entry.result}\n", style=OK if entry.ok else BAD_STRONG)
             if entry.rest:
-                detail.append("REST  ", style="bold cyan")
+                detail.append("REST  ", style=INFO_STRONG)
                 detail.append(entry.rest + "\n")
-                detail.append("curl  ", style="bold cyan")
+                detail.append("curl  ", style=INFO_STRONG)
                 detail.append(entry.curl + "\n")
-            detail.append("ray   ", style="bold cyan")
+            detail.append("ray   ", style=INFO_STRONG)
             detail.append((entry.cli or "(none in Ray's CLI)") + "\n")
             if entry.full_note:
-                detail.append("note  ", style="bold cyan")
+                detail.append("note  ", style=INFO_STRONG)
                 detail.append(entry.full_note, style="dim")
         self.query_one("#commands-detail", Static).update(detail)
 

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from raycockpit.screens.styles import INFO_STRONG
 from raycockpit.screens.widgets.ordered_input import OrderedInput
 
 MAX_SCALE = 1024
@@ -76,7 +77,7 @@ class ScaleScreen(ModalScreen[int | None]):
             yield Static(
                 Text.assemble(
                     ("Scale ", "bold"),
-                    (f"{self.app_name} / {self.deployment}", "bold cyan"),
+                    (f"{self.app_name} / {self.deployment}", INFO_STRONG),
                     f"  (now {self.current if self.current is not None else '?'} replicas)",
                 ),
                 markup=False,

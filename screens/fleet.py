@@ -15,6 +15,7 @@ from raycockpit.cockpit.fleet import FleetRow
 from raycockpit.cockpit.format import human_duration
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.screens.base import TablePane
+from raycockpit.screens.styles import BAD, OK, WARN
 from raycockpit.screens.widgets.keyed_table import Column
 from raycockpit.screens.widgets.render import bar
 
@@ -42,19 +43,19 @@ def _usage(used: float, total: float) -> Text:
 def fleet_cells(row: FleetRow, now: float) -> tuple[str, list, dict]:
     name = Text(("▶ " if row.current else "  ") + row.name, style="bold" if row.current else "")
     if row.reachable:
-        state = Text("● up", style="yellow" if row.error else "green")
+        state = Text("● up", style=WARN if row.error else OK)
     elif row.checked_at:
-        state = Text("✗ down", style="red")
+        state = Text("✗ down", style=BAD)
     else:
         state = Text("… asking", style="dim")
-    why = Text(row.error, style="yellow" if row.reachable else "red")
+    why = Text(row.error, style=WARN if row.reachable else BAD)
     nodes = f"{row.nodes_alive}" + (f" +{row.nodes_dead} dead" if row.nodes_dead else "")
     serve = (
-        Text(", ".join(row.serve_unhealthy) + " unhealthy", style="red")
+        Text(", ".join(row.serve_unhealthy) + " unhealthy", style=BAD)
         if row.serve_unhealthy
         else Text("ok" if row.reachable else "-", style="dim")
     )
-    failed = Text(str(row.jobs_failed_1h), style="red" if row.jobs_failed_1h else "")
+    failed = Text(str(row.jobs_failed_1h), style=BAD if row.jobs_failed_1h else "")
     cells = [
         name,
         state,

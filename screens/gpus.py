@@ -9,6 +9,7 @@ from textual.widgets import Static
 from raycockpit.cockpit.format import amount, usage_text
 from raycockpit.cockpit.models import Gpu, Node, Snapshot
 from raycockpit.screens.base import Pane
+from raycockpit.screens.styles import INFO
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 from raycockpit.screens.widgets.render import bar, sparkline
 
@@ -49,7 +50,7 @@ def gpu_row(gpu: Gpu, node: Node, history: tuple[float, ...]) -> tuple[str, list
         node.name,
         str(gpu.index),
         util_cell,
-        Text(sparkline(history, 12), style="cyan"),
+        Text(sparkline(history, 12), style=INFO),
         mem,
         "-" if gpu.temperature_c is None else f"{gpu.temperature_c:.0f}°C",
         "-" if gpu.power_w is None else f"{gpu.power_w:.0f} W",

@@ -30,6 +30,7 @@ from raycockpit.cockpit.prom_metrics import add_to_series
 from raycockpit.cockpit.tail import TailState
 from raycockpit.screens.job_info import job_view
 from raycockpit.screens.messages import JobAction
+from raycockpit.screens.styles import BAD, WARN
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.log_view import LogView
 from raycockpit.screens.widgets.metrics_panel import MetricsPanel
@@ -213,12 +214,10 @@ class JobScreen(Screen):
         text.append(f"\n{job_launch_line(job)}", style="dim")
         self.query_one(LogView).source_status = f"tail {self.tail.one_line()}"
         if job.message:  # a failed job: its exit code and the error its log ends with
-            text.append(
-                f"\n{failure_line(job)[:200]}", style="red" if job.status == "FAILED" else ""
-            )
+            text.append(f"\n{failure_line(job)[:200]}", style=BAD if job.status == "FAILED" else "")
         why = self._why if self._why is not None and job.status == "PENDING" else None
         if why is not None:
-            text.append(f"\nwhy: {why.short or why.reason} (i: reason and fix)", style="yellow")
+            text.append(f"\nwhy: {why.short or why.reason} (i: reason and fix)", style=WARN)
         self._update_head(text)
 
     _head: tuple[Text, int] | None = None  # what the head shows, and its rows at that width

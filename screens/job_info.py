@@ -12,6 +12,7 @@ from rich.text import Text
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import human_duration, timestamp
 from raycockpit.cockpit.models import Job, Why
+from raycockpit.screens.styles import BAD, OK, WARN
 from raycockpit.screens.widgets.render import status_text
 
 
@@ -20,8 +21,8 @@ def why_rows(info: Table, why: Why) -> None:
     title = (
         "Why failed" if why.category == "runtime_env_failed" and not why.waited_s else "Why pending"
     )
-    info.add_row(title, Text(f"{why.reason} [{why.category}]", style="yellow"))
-    info.add_row("Fix", Text(why.fix, style="green"))
+    info.add_row(title, Text(f"{why.reason} [{why.category}]", style=WARN))
+    info.add_row("Fix", Text(why.fix, style=OK))
     if why.evidence:
         info.add_row("Evidence", Text("\n".join(why.evidence), style="dim"))
 
@@ -40,9 +41,9 @@ def job_view(job: Job, why: Why | None = None) -> Group:
     if why is not None:
         why_rows(info, why)
     if job.message:
-        info.add_row("Message", Text(job.message, style="red" if job.status == "FAILED" else ""))
+        info.add_row("Message", Text(job.message, style=BAD if job.status == "FAILED" else ""))
     if job.error_type:
-        info.add_row("Error type", Text(job.error_type, style="red"))
+        info.add_row("Error type", Text(job.error_type, style=BAD))
     if job.driver_exit_code is not None:
         info.add_row("Exit code", str(job.driver_exit_code))
     if job.runtime_env:

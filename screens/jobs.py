@@ -12,6 +12,7 @@ from raycockpit.cockpit.job_message import failure_line
 from raycockpit.cockpit.models import TERMINAL_JOB_STATES, Job, Snapshot, Why
 from raycockpit.screens.base import TablePane
 from raycockpit.screens.messages import JobAction
+from raycockpit.screens.styles import WARN
 from raycockpit.screens.widgets.keyed_table import Column
 from raycockpit.screens.widgets.render import status_text
 
@@ -31,7 +32,7 @@ def job_row(job: Job, now_ms: float, why: Why | None = None) -> tuple[str, list,
     pending?" answer (cockpit/why/) when there is one, a failed job's its exit code and error."""
     duration = job.duration_s(now_ms)
     if why is not None:
-        message = Text(why.short or why.reason, style="yellow", overflow="ellipsis", no_wrap=True)
+        message = Text(why.short or why.reason, style=WARN, overflow="ellipsis", no_wrap=True)
     else:
         message = Text(failure_line(job), overflow="ellipsis", no_wrap=True)
     cells = [

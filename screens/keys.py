@@ -9,6 +9,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from raycockpit.screens.styles import INFO_STRONG
+
 
 class KeysScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close", id="keys.close")]
@@ -26,7 +28,7 @@ class KeysScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, padding=(0, 2), show_header=False)
-        table.add_column(style="bold cyan", width=16)
+        table.add_column(style=INFO_STRONG, width=16)
         table.add_column()
         for title, keys in self.groups:
             table.add_row(f"[bold]{title}[/]", "")

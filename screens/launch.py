@@ -21,6 +21,7 @@ from raycockpit.cockpit.launch import CUSTOM, WorkloadSpec
 from raycockpit.cockpit.launch_preview import Preview, preview
 from raycockpit.cockpit.models import Snapshot
 from raycockpit.screens.base import PRESET_KEYS, Pane
+from raycockpit.screens.styles import BAD, INFO, WARN, WARN_STRONG
 from raycockpit.screens.widgets.render import status_text
 
 
@@ -76,13 +77,13 @@ class LaunchPane(Pane):
             self.query_one("#launch-help", Static).update(
                 Text(
                     "Read-only mode (--readonly): launching jobs is turned off.",
-                    style="bold yellow",
+                    style=WARN_STRONG,
                 )
             )
             return
         for spec in specs:
             label = Text(f"{spec.title:<26}", style="bold")
-            label.append(f" {spec.name:<8}", style="cyan")
+            label.append(f" {spec.name:<8}", style=INFO)
             origin = "bundled" if spec.bundled else str(spec.source.parent if spec.source else "")
             label.append(f"  {', '.join(spec.presets) or 'no presets'}  ({origin})", style="dim")
             options.add_option(Option(label, id=spec.name))
@@ -101,7 +102,7 @@ class LaunchPane(Pane):
             style="dim",
         )
         for problem in problems:
-            help_text.append(f"\n⚠ {problem}", style="yellow")
+            help_text.append(f"\n⚠ {problem}", style=WARN)
         self.query_one("#launch-help", Static).update(help_text)
 
     def render_snapshot(self, snapshot: Snapshot) -> None:
@@ -169,7 +170,7 @@ def preview_text(shown: Preview, now: float) -> Text:
         _row(text, "Presets", i == 0)
         key = PRESET_KEYS[i].upper() if line.preset and i < len(PRESET_KEYS) else ""
         text.append(f"{key:<3}", style="bold")
-        text.append(f"{line.name:<9}", style="cyan")
+        text.append(f"{line.name:<9}", style=INFO)
         text.append(line.changes, style="" if "=" in line.changes else "dim")
         if line.asks and not same_asks:
             text.append(f" · asks {line.asks}")
@@ -182,7 +183,7 @@ def preview_text(shown: Preview, now: float) -> Text:
     for line in shown.presets:
         if line.fit:
             _row(text, "", False)
-            text.append(f"⚠ {line.name}: {line.fit}", style="yellow")
+            text.append(f"⚠ {line.name}: {line.fit}", style=WARN)
     if not shown.runs:
         _row(text, "Runs", True)
         text.append("none on this cluster yet", style="dim")
@@ -193,14 +194,14 @@ def preview_text(shown: Preview, now: float) -> Text:
         text.append_text(status)
         text.append(f"  {run.submission_id}", style="dim")
         if run.preset:
-            text.append(f"  {run.preset}", style="cyan")
+            text.append(f"  {run.preset}", style=INFO)
         if run.start_ms:
             text.append(f"  {human_duration(now - run.start_ms / 1000)} ago")
         if run.duration_s is not None:
             verb = "took" if run.status in ("SUCCEEDED", "FAILED", "STOPPED") else "for"
             text.append(f", {verb} {human_duration(run.duration_s)}", style="dim")
         if run.error:
-            text.append(f"  {run.error}", style="red")
+            text.append(f"  {run.error}", style=BAD)
     if shown.runs_total > len(shown.runs):
         _row(text, "", False)
         text.append(f"{shown.runs_total} runs in all; the Jobs pane (5) lists them", style="dim")

@@ -28,6 +28,7 @@ from raycockpit.cockpit.launch import (
 )
 from raycockpit.cockpit.preflight import Preflight
 from raycockpit.screens.base import PRESET_KEYS
+from raycockpit.screens.styles import BAD_STRONG, INFO, OK
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.ordered_input import OrderedInput
 from raycockpit.screens.widgets.status_line import StatusLine
@@ -147,7 +148,7 @@ class LaunchFormScreen(Screen):
                 keyed = zip(PRESET_KEYS, self.spec.presets, strict=False)
                 presets = "   ".join(f"{key.upper()} {name}" for key, name in keyed)
                 yield Static(
-                    Text(f"presets: {presets}   ctrl+o preview   ctrl+r submit", style="cyan"),
+                    Text(f"presets: {presets}   ctrl+o preview   ctrl+r submit", style=INFO),
                     markup=False,
                 )
         with VerticalScroll(id="form"):
@@ -285,12 +286,12 @@ class LaunchFormScreen(Screen):
         lines = preflight.lines() if preflight is not None else []
         box = self.query_one("#form-checks", Static)
         refused = preflight is not None and preflight.refused is not None
-        box.update(Text("\n".join(lines), style="bold red" if refused else ""))
+        box.update(Text("\n".join(lines), style=BAD_STRONG if refused else ""))
         box.set_class(bool(lines), "-visible")
 
     def _status(self, message: str, error: bool = True) -> None:
         self.query_one("#form-status", Static).update(
-            Text(message, style="bold red" if error else "green")
+            Text(message, style=BAD_STRONG if error else OK)
         )
 
     def _refuse(self) -> bool:

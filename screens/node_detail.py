@@ -17,6 +17,7 @@ from raycockpit.cockpit.format import amount, human_bytes, is_bytes, timestamp, 
 from raycockpit.cockpit.models import Node, Snapshot
 from raycockpit.cockpit.node_work import Listing, NodeWork
 from raycockpit.screens.messages import NodeLogsWanted
+from raycockpit.screens.styles import BAD, WARN
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.render import bar, status_text
 from raycockpit.screens.widgets.status_line import StatusLine
@@ -34,7 +35,7 @@ def node_view(node: Node) -> Group:
         state.append("  ").append_text(status_text(node.activity))
     info.add_row("State", state)
     if node.state_message:
-        info.add_row("State message", Text(node.state_message, style="red"))
+        info.add_row("State message", Text(node.state_message, style=BAD))
     info.add_row("Started", timestamp(node.start_time_ms))
     if node.load_avg:
         info.add_row("Load average", "  ".join(f"{x:.2f}" for x in node.load_avg))
@@ -91,11 +92,11 @@ def node_view(node: Node) -> Group:
 def _listing(title: str, listing: Listing, what: str) -> list:
     head = Text(title, style="bold")
     if listing.matched > listing.listed:
-        head.append(f"  {listing.listed:,} listed of {listing.matched:,}", style="yellow")
+        head.append(f"  {listing.listed:,} listed of {listing.matched:,}", style=WARN)
     else:
         head.append(f"  {listing.matched:,}", style="dim")
     if listing.dropped:
-        head.append(f"  (Ray dropped {listing.dropped:,} before listing)", style="yellow")
+        head.append(f"  (Ray dropped {listing.dropped:,} before listing)", style=WARN)
     if not listing.groups:
         return [head, Text(f"  no {what} on this node", style="dim")]
     table = Table(box=None, padding=(0, 2), show_header=False)
@@ -121,7 +122,7 @@ def work_view(work: NodeWork | None, error: str = "") -> Group:
         parts += _listing("Tasks", work.tasks, "tasks")
         parts += _listing("Actors", work.actors, "actors")
     if error:
-        parts.append(Text(f"  cannot list them: {error}", style="red"))
+        parts.append(Text(f"  cannot list them: {error}", style=BAD))
     return Group(*parts)
 
 

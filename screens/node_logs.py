@@ -20,6 +20,7 @@ from textual.widgets import Static
 from raycockpit.cockpit.models import Node
 from raycockpit.cockpit.tail import ENDED, TailState
 from raycockpit.screens.messages import NodeLogWanted
+from raycockpit.screens.styles import BAD
 from raycockpit.screens.widgets.filter_bar import FilterBar
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
@@ -119,7 +120,7 @@ class NodeLogsScreen(Screen):
         head = Text(f"Logs of node {self.node.name} ({self.node.ip})", style="bold")
         head.append(f"  {len(rows)} files · Enter follows one · / filters", style="dim")
         if self.error:
-            head.append(f"\ncannot list them: {self.error}", style="red")
+            head.append(f"\ncannot list them: {self.error}", style=BAD)
         self.query_one("#node-logs-head", Static).update(head)
         table = self.query_one(KeyedTable)
         table.set_rows(rows)

@@ -17,6 +17,7 @@ from raycockpit.cockpit.job_message import failure_line
 from raycockpit.cockpit.launch import CUSTOM, META_SPEC
 from raycockpit.cockpit.models import Job, Snapshot
 from raycockpit.screens.base import Pane
+from raycockpit.screens.styles import BAD, BAD_STRONG, INFO, OK, WARN
 from raycockpit.screens.widgets.render import bar, sparkline, status_text
 
 TOTALS = (
@@ -84,7 +85,7 @@ def totals_table(snap: Snapshot) -> Table:
         table.add_row(label, bar(usage.fraction, 24), pct)
     history = snap.history.get("cluster:CPU", ())
     if history:
-        table.add_row("CPU history", Text(sparkline(history, 24), style="cyan"), "")
+        table.add_row("CPU history", Text(sparkline(history, 24), style=INFO), "")
     return table
 
 
@@ -135,9 +136,9 @@ def jobs_card(snap: Snapshot) -> Group:
         said = job.status == "FAILED" or why is not None  # then the label makes room for it
         line.append(f" {job_label(job, 14 if said else 40)}", style="bold")
         if job.status == "FAILED":
-            line.append(f"  {failure_line(job)}", style="red")
+            line.append(f"  {failure_line(job)}", style=BAD)
         elif why is not None:
-            line.append(f"  {why.short or why.reason}", style="yellow")
+            line.append(f"  {why.short or why.reason}", style=WARN)
         lines.append(line)
     return Group(*lines)
 
@@ -154,16 +155,16 @@ def autoscaler_card(snap: Snapshot) -> Group:
     if not a.available:
         return Group(Text("waiting for the autoscaler's first report", style="dim"))
     text = Text()
-    text.append(f"active {a.active_count}", style="green")
+    text.append(f"active {a.active_count}", style=OK)
     text.append(f"  idle {a.idle_count}", style="dim")
-    text.append(f"  pending {a.pending_count}", style="yellow" if a.pending_count else "")
-    text.append(f"  failed {len(a.failures)}", style="bold red" if a.failures else "")
+    text.append(f"  pending {a.pending_count}", style=WARN if a.pending_count else "")
+    text.append(f"  failed {len(a.failures)}", style=BAD_STRONG if a.failures else "")
     lines = [text]
     if a.demands:
         lines.append(
             Text(
                 f"{len(a.demands)} pending demand(s): {a.demands[0]}",
-                style="yellow",
+                style=WARN,
                 overflow="ellipsis",
                 no_wrap=True,
             )

@@ -20,6 +20,7 @@ from raycockpit.cockpit import postmortem
 from raycockpit.cockpit.format import human_bytes, local_time
 from raycockpit.cockpit.parse import parse_job
 from raycockpit.screens.job_info import job_view
+from raycockpit.screens.styles import OK, WARN
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.log_view import LogView
 from raycockpit.screens.widgets.status_line import StatusLine
@@ -33,9 +34,9 @@ def why_table(whys: tuple[dict, ...]) -> Table:
     for i, why in enumerate(whys):
         category = f" [{why['category']}]" if why.get("category") else ""
         title = "Why" if i == 0 else f"Also {why.get('about', '')}"
-        table.add_row(title, Text(f"{why.get('reason', '')}{category}", style="yellow"))
+        table.add_row(title, Text(f"{why.get('reason', '')}{category}", style=WARN))
         if why.get("fix"):
-            table.add_row("Fix", Text(str(why["fix"]), style="green"))
+            table.add_row("Fix", Text(str(why["fix"]), style=OK))
         if why.get("evidence"):
             table.add_row("Evidence", Text("\n".join(map(str, why["evidence"])), style="dim"))
     return table
@@ -89,7 +90,7 @@ class PostmortemListScreen(Screen):
                 local_time(b.created_at),
                 b.key if b.kind == "job" else f"node {b.key[:12]}",
                 Text(b.title, overflow="ellipsis", no_wrap=True),
-                Text(b.why_text, style="yellow", overflow="ellipsis", no_wrap=True),
+                Text(b.why_text, style=WARN, overflow="ellipsis", no_wrap=True),
                 key=b.bundle_id,
             )
         count = len(bundles)

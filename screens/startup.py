@@ -9,6 +9,8 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import LoadingIndicator, Log, Static
 
+from raycockpit.screens.styles import BAD_STRONG
+
 
 class StartupScreen(Screen):
     BINDINGS = [Binding("q,ctrl+c", "app.quit", "Quit", id="startup.quit")]
@@ -43,5 +45,5 @@ class StartupScreen(Screen):
     def failed(self, error: str) -> None:
         self.query_one(LoadingIndicator).display = False
         self.query_one("#startup-title", Static).update(
-            Text(f"Could not start a local Ray head.\n{error}\nPress q to quit.", style="bold red")
+            Text(f"Could not start a local Ray head.\n{error}\nPress q to quit.", style=BAD_STRONG)
         )

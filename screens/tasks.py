@@ -21,6 +21,7 @@ from textual.widgets import Static
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import human_duration, timestamp
 from raycockpit.cockpit.task_list import LIMIT, TaskList, TaskRow
+from raycockpit.screens.styles import BAD, WARN
 from raycockpit.screens.widgets.filter_bar import FilterBar
 from raycockpit.screens.widgets.key_footer import KeyFooter
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
@@ -44,7 +45,7 @@ COLUMNS = [
 def task_cells(row: TaskRow, node_names: dict[str, str], now: float) -> list:
     end = row.end_s or (now if row.start_s else None)
     took = human_duration(end - row.start_s) if row.start_s and end else "-"
-    error = Text(row.error_line, style="red", no_wrap=True, overflow="ellipsis")
+    error = Text(row.error_line, style=BAD, no_wrap=True, overflow="ellipsis")
     return [
         status_text(row.state),
         row.task_id[:16],
@@ -73,7 +74,7 @@ def task_detail(row: TaskRow | None, node_names: dict[str, str]) -> Text:
     text.append("\n" + " · ".join(parts), style="dim")
     if row.error:
         kind = f" ({row.error_type})" if row.error_type else ""
-        text.append(f"\nfailed{kind}:\n", style="red")
+        text.append(f"\nfailed{kind}:\n", style=BAD)
         text.append(row.error)
     return text
 
@@ -154,7 +155,7 @@ class TasksScreen(Screen):
         else:
             head.append(f"  {len(tasks.rows):,} listed of {tasks.total:,}")
             if tasks.failed_total:
-                head.append(f" · {tasks.failed_total:,} failed", style="red")
+                head.append(f" · {tasks.failed_total:,} failed", style=BAD)
             if tasks.total > LIMIT:
                 note = f" (the {LIMIT} Ray lists first, and up to {LIMIT} failed)"
                 head.append(note, style="dim")
@@ -162,7 +163,7 @@ class TasksScreen(Screen):
             rows = [(r.key, task_cells(r, self.node_names, now), None) for r in tasks.rows]
             self.query_one(KeyedTable).set_rows(rows)
         if self.error:
-            head.append(f"\nnot refreshed: {self.error}", style="yellow")
+            head.append(f"\nnot refreshed: {self.error}", style=WARN)
         self.query_one("#tasks-head", Static).update(head)
         self._draw_detail()
 

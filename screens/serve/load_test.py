@@ -15,6 +15,7 @@ from raycockpit.cockpit.serve_tester import (
     LoadResult,
     parse_count,
 )
+from raycockpit.screens.styles import BAD, BAD_STRONG, OK, WARN
 from raycockpit.screens.widgets.ordered_input import OrderedInput
 
 
@@ -22,7 +23,7 @@ def load_result_text(result: LoadResult) -> Text:
     text = Text("load test ", style="bold")
     text.append(f"{result.n} requests in {result.elapsed_s:.2f} s")
     if result.n < result.requested:
-        text.append(f" (stopped at the time limit; {result.requested} asked)", style="yellow")
+        text.append(f" (stopped at the time limit; {result.requested} asked)", style=WARN)
     text.append("\n")
     for name, value in (("p50", result.p50), ("p95", result.p95), ("p99", result.p99)):
         text.append(f"{name} ", style="bold")
@@ -30,12 +31,12 @@ def load_result_text(result: LoadResult) -> Text:
     text.append("rps ", style="bold")
     text.append(f"{result.rps:.1f}  ")
     text.append("errors ", style="bold")
-    text.append(str(result.errors), style="bold red" if result.errors else "green")
+    text.append(str(result.errors), style=BAD_STRONG if result.errors else OK)
     if result.statuses:
         statuses = ", ".join(f"{s}×{c}" for s, c in result.statuses.items())
         text.append(f"\nstatus {statuses}", style="dim")
     if result.first_error:
-        text.append(f"\nfirst error: {result.first_error}", style="red")
+        text.append(f"\nfirst error: {result.first_error}", style=BAD)
     return text
 
 
@@ -87,5 +88,5 @@ class LoadTest(Horizontal):
         self.running = False
         self.last = result
         if result is None:
-            return Text(f"load test failed: {error}", style="red")
+            return Text(f"load test failed: {error}", style=BAD)
         return load_result_text(result)

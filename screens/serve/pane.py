@@ -25,6 +25,7 @@ from raycockpit.screens.base import Pane
 from raycockpit.screens.dialogs import ConfirmScreen, ScaleScreen
 from raycockpit.screens.serve.tester import RequestTester
 from raycockpit.screens.serve.tree import Selection, ServeTree, detail_text
+from raycockpit.screens.styles import BAD, INFO, OK, WARN
 
 NOT_RUNNING = (
     "Serve is not running on this cluster. Start it by launching the serve workload "
@@ -153,18 +154,16 @@ class ServePane(Pane):
 
     def _state_text(self, serve: ServeStatus, snap: Snapshot) -> Text:
         if not serve.running:
-            return Text(NOT_RUNNING, style="yellow")
+            return Text(NOT_RUNNING, style=WARN)
         base = serve_base_url(serve.http_host, serve.http_port, snap.info.address)
         text = Text("Serve HTTP ", style="bold")
-        text.append(base or "no HTTP proxy", style="cyan")
+        text.append(base or "no HTTP proxy", style=INFO)
         proxies = ", ".join(f"{where} {status}" for where, status in serve.proxies)
         if proxies:
             text.append(f"  proxies: {proxies}", style="dim")
         text.append(f"  {len(serve.apps)} app{'s' if len(serve.apps) != 1 else ''}")
         if not serve.apps:
-            text.append(
-                "  (no applications: launch the serve workload to deploy one)", style="yellow"
-            )
+            text.append("  (no applications: launch the serve workload to deploy one)", style=WARN)
         return text
 
     def on_tree_node_highlighted(self, event: ServeTree.NodeHighlighted) -> None:
@@ -219,7 +218,7 @@ class ServePane(Pane):
         """One line saying what an action did, or the server's reason for refusing it."""
         line = " ".join(text.split())
         self.action_text = line
-        shown = Text(line, style="red" if error else "green")
+        shown = Text(line, style=BAD if error else OK)
         self.query_one("#serve-action", Static).update(shown)
 
     def action_focus_tree(self) -> None:

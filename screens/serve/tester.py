@@ -28,6 +28,7 @@ from raycockpit.cockpit.serve_tester import (
     serve_base_url,
 )
 from raycockpit.screens.serve.load_test import LoadTest
+from raycockpit.screens.styles import BAD_STRONG, OK_STRONG
 from raycockpit.screens.widgets.ordered_input import OrderedInput, OrderedTextArea
 
 Request = tuple[str, str, str | None]  # (url, method, body)
@@ -177,11 +178,11 @@ class RequestTester(VerticalScroll):
     def show_result(self, method: str, url: str, result: Result) -> None:
         head = Text(f"{method} {url}\n", style="bold")
         if result.error:
-            head.append(result.error, style="bold red")
+            head.append(result.error, style=BAD_STRONG)
             head.append(f"  ({result.latency_ms:.1f} ms)", style="dim")
             self.show(head, head.plain)
             return
-        head.append(f"HTTP {result.status}", style="bold green" if result.ok else "bold red")
+        head.append(f"HTTP {result.status}", style=OK_STRONG if result.ok else BAD_STRONG)
         head.append(f"  {result.latency_ms:.1f} ms\n")
         body = Text(pretty_body(result.body_text))
         self.show(Group(head, body), head.plain + body.plain)

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Tree
 
 from raycockpit.cockpit.models import ServeApp, ServeDeployment, ServeReplica, ServeStatus, Why
+from raycockpit.screens.styles import INFO, OK, WARN
 from raycockpit.screens.widgets.render import status_text
 
 NodeKey = tuple[str, ...]  # ("app", app) / ("dep", app, dep) / ("rep", app, dep, replica)
@@ -27,7 +28,7 @@ def app_label(app: ServeApp) -> Text:
     text = Text(app.name, style="bold")
     text.append("  ")
     text.append_text(status_text(app.status))
-    text.append(f"  {app.route_prefix or '(no route)'}", style="cyan")
+    text.append(f"  {app.route_prefix or '(no route)'}", style=INFO)
     if app.message:
         text.append("  " + app.message.replace("\n", " "), style="dim")
     return text
@@ -41,7 +42,7 @@ def deployment_label(dep: ServeDeployment, why: Why | None = None) -> Text:
     target = "?" if dep.target_replicas is None else str(dep.target_replicas)
     text.append(f"  {running}/{target} replicas")
     if why is not None:
-        text.append(f"  why: {why.short or why.reason}", style="yellow")
+        text.append(f"  why: {why.short or why.reason}", style=WARN)
     elif dep.message:
         text.append("  " + dep.message.replace("\n", " "), style="dim")
     return text
@@ -76,16 +77,16 @@ def detail_text(found: Selection | None, whys: dict[str, Why] | None = None) -> 
             text.append(f", each {res}")
         why = (whys or {}).get(f"serve:{app.name}/{dep.name}")
         if why is not None:
-            text.append(f"\nwhy: {why.reason} [{why.category}]", style="yellow")
-            text.append(f"\nfix: {why.fix}", style="green")
+            text.append(f"\nwhy: {why.reason} [{why.category}]", style=WARN)
+            text.append(f"\nfix: {why.fix}", style=OK)
             if why.evidence:
                 text.append("\n" + "\n".join(why.evidence), style="dim")
         elif dep.message:
-            text.append(f"\n{dep.message}", style="yellow")
+            text.append(f"\n{dep.message}", style=WARN)
         return text
     text = Text(f"{app.name}: {app.status}, route {app.route_prefix or '-'}")
     if app.message:
-        text.append(f"\n{app.message}", style="yellow")
+        text.append(f"\n{app.message}", style=WARN)
     return text
 
 

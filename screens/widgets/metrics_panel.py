@@ -16,6 +16,7 @@ from textual_plotext import PlotextPlot
 
 from raycockpit.cockpit.events import MetricSeries, Trial
 from raycockpit.cockpit.format import human_bytes, is_byte_count
+from raycockpit.screens.styles import BAD_STRONG, INFO, OK, WARN_STRONG
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 from raycockpit.screens.widgets.render import sparkline
 
@@ -228,7 +229,7 @@ class MetricsPanel(Vertical):
         table = Table(box=None, padding=(0, 1), show_header=False, expand=True)
         table.add_column(style="bold", no_wrap=True, overflow="ellipsis", ratio=3)
         table.add_column(justify="right", no_wrap=True)
-        table.add_column(style="cyan", no_wrap=True, overflow="crop", ratio=1)
+        table.add_column(style=INFO, no_wrap=True, overflow="crop", ratio=1)
         shown = names[: 3 if series.trials else 6]  # the plot's `m` reaches the rest
         for name in shown:
             values = [v for _, v in series.series[name]]
@@ -239,7 +240,7 @@ class MetricsPanel(Vertical):
             status = str(end.data.get("status", "?"))
             table.add_row(
                 Text("end", style="bold"),
-                Text(status, style="green" if status == "ok" else "bold red"),
+                Text(status, style=OK if status == "ok" else BAD_STRONG),
                 "",
             )
             for name, value in list(end.metrics.items())[:4]:
@@ -259,7 +260,7 @@ class MetricsPanel(Vertical):
             )
             value = trial.metrics.get(metric) if metric else None
             cells = [
-                Text("★", style="bold yellow") if trial.trial_id == best_id else "",
+                Text("★", style=WARN_STRONG) if trial.trial_id == best_id else "",
                 trial.trial_id,
                 trial.state,
                 "-" if value is None else f"{metric} {_fmt(value)}",

@@ -10,34 +10,47 @@ from rich.text import Text
 
 from raycockpit.cockpit.format import amount, human_bytes, is_bytes
 from raycockpit.cockpit.models import ActorGpu
+from raycockpit.screens.styles import (
+    BAD,
+    BAD_STRONG,
+    BAR_HIGH,
+    BAR_LOW,
+    BAR_MID,
+    INFO,
+    INFO_STRONG,
+    OK,
+    OK_STRONG,
+    OTHER,
+    WARN,
+)
 
 SPARKS = "▁▂▃▄▅▆▇█"
 FULL, EMPTY = "█", "░"
 EIGHTHS = " ▏▎▍▌▋▊▉"
 
 STATUS_STYLES = {
-    "SUCCEEDED": "bold green",
-    "RUNNING": "bold cyan",
-    "PENDING": "yellow",
-    "STOPPED": "magenta",
-    "FAILED": "bold red",
-    "ALIVE": "green",
-    "DEAD": "red",
-    "ACTIVE": "green",
+    "SUCCEEDED": OK_STRONG,
+    "RUNNING": INFO_STRONG,
+    "PENDING": WARN,
+    "STOPPED": OTHER,
+    "FAILED": BAD_STRONG,
+    "ALIVE": OK,
+    "DEAD": BAD,
+    "ACTIVE": OK,
     "IDLE": "dim",
-    "DRAINING": "yellow",
-    "HEALTHY": "green",
-    "UNHEALTHY": "bold red",
-    "DEPLOYING": "yellow",
-    "DEPLOY_FAILED": "bold red",
-    "UPDATING": "yellow",
-    "UPSCALING": "cyan",
-    "DOWNSCALING": "cyan",
-    "DELETING": "magenta",
+    "DRAINING": WARN,
+    "HEALTHY": OK,
+    "UNHEALTHY": BAD_STRONG,
+    "DEPLOYING": WARN,
+    "DEPLOY_FAILED": BAD_STRONG,
+    "UPDATING": WARN,
+    "UPSCALING": INFO,
+    "DOWNSCALING": INFO,
+    "DELETING": OTHER,
     "NOT_STARTED": "dim",
-    "STARTING": "yellow",
-    "RECOVERING": "yellow",
-    "STOPPING": "magenta",
+    "STARTING": WARN,
+    "RECOVERING": WARN,
+    "STOPPING": OTHER,
 }
 
 
@@ -53,7 +66,7 @@ def bar(fraction: float | None, width: int = 20) -> Text:
     eighths = round(fraction * width * 8)
     full, part = divmod(eighths, 8)
     body = FULL * full + (EIGHTHS[part] if part and full < width else "")
-    style = "green" if fraction < 0.7 else "yellow" if fraction < 0.9 else "red"
+    style = BAR_LOW if fraction < 0.7 else BAR_MID if fraction < 0.9 else BAR_HIGH
     text = Text(body, style=style)
     text.append(EMPTY * (width - len(body)), style="dim")
     return text
@@ -91,7 +104,7 @@ def gpu_text(use: ActorGpu | None) -> Text:
     if use.utilization is None:
         util = Text("n/a", style="dim")
     else:
-        util = Text(f"{use.utilization:.0f}%", style="yellow" if use.utilization <= 0 else "")
+        util = Text(f"{use.utilization:.0f}%", style=WARN if use.utilization <= 0 else "")
     if use.on_gpu:
         util.append(f" · {use.memory_mb / 1024:.1f} GiB")
     elif use.utilization is not None:

@@ -10,6 +10,7 @@ from textual.widgets import Static
 from raycockpit.cockpit import clock
 from raycockpit.cockpit.format import human_duration
 from raycockpit.cockpit.models import Snapshot
+from raycockpit.screens.styles import BAD_STRONG, INFO_STRONG, OK, OTHER_STRONG, WARN
 
 
 class StatusLine(Static):
@@ -49,33 +50,33 @@ class StatusLine(Static):
         snap = self.snapshot
         text = Text()
         text.append("raycockpit ", style="bold")
-        text.append(self.address or (snap.info.address if snap else ""), style="bold cyan")
+        text.append(self.address or (snap.info.address if snap else ""), style=INFO_STRONG)
         if self.link:
             up = self.link == "up"
             text.append(
                 f"  ⇄ {'link up' if up else 'link ' + self.link}",
-                style="green" if up else "bold red",
+                style=OK if up else BAD_STRONG,
             )
         if snap and snap.info.ray_version:
             text.append(f"  Ray {snap.info.ray_version}")
         if self.state_note:
-            text.append(f"  ◌ {self.state_note}", style="yellow")
+            text.append(f"  ◌ {self.state_note}", style=WARN)
         elif snap is None:
-            text.append("  ◌ connecting", style="yellow")
+            text.append("  ◌ connecting", style=WARN)
         elif snap.connected:
-            text.append("  ● connected", style="green")
+            text.append("  ● connected", style=OK)
         else:
-            text.append("  ✖ disconnected", style="bold red")
+            text.append("  ✖ disconnected", style=BAD_STRONG)
         if snap and snap.fetched_at:
             age = self.data_age(snap)
             if age is not None and age >= self.stale_after:  # fresh data needs no ticking clock
-                text.append(f"  data {human_duration(age)} old", style="yellow")
+                text.append(f"  data {human_duration(age)} old", style=WARN)
         if self.paused:
-            text.append("  ‖ paused", style="bold magenta")
+            text.append("  ‖ paused", style=OTHER_STRONG)
         if self.recording:
-            text.append(f"  {self.recording}", style="bold red")
+            text.append(f"  {self.recording}", style=BAD_STRONG)
         if self.replay:
-            text.append(f"  {self.replay}", style="bold magenta")
+            text.append(f"  {self.replay}", style=OTHER_STRONG)
         return text
 
     def data_age(self, snap: Snapshot) -> float | None:

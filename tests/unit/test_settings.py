@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from raycockpit.cockpit.cli import main
-from raycockpit.cockpit.config import REPO_ROOT, Settings
+from raycockpit.cockpit.config import REPO_ROOT, Settings, remember_setting
 
 RAYCOCKPIT = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "raycockpit"
 
@@ -85,8 +85,7 @@ def test_unknown_key_with_a_suggestion(tmp_path, capsys):
     assert code == 2 and len(lines) == 1
     assert (
         "unknown key 'colour' (known keys: address, " in lines[0]
-        and "token_path, contexts, context, postmortem_dir, postmortem_keep, record_max_mb)"
-        in lines[0]
+        and "contexts, context, postmortem_dir, postmortem_keep, record_max_mb, theme)" in lines[0]
     )
 
 
@@ -245,3 +244,46 @@ def test_the_console_script_reports_one_line(tmp_path):
         "raycockpit: settings bad.yaml: refresh = 'fast': "
         "expected a number of seconds > 0 and <= 3600\n"
     )
+
+
+def test_a_kept_choice_replaces_its_line_and_leaves_the_rest(tmp_path):
+    path = tmp_path / "cockpit.yaml"
+    path.write_text("# mine\nrefresh: 5   # fast\ntheme: nord  # old\nkeys: {app.quit: ctrl+q}\n")
+    remember_setting(path, "theme", "dracula")
+    assert path.read_text() == (
+        "# mine\nrefresh: 5   # fast\ntheme: dracula\nkeys: {app.quit: ctrl+q}\n"
+    )
+    assert Settings.load(path).theme == "dracula"
+
+
+def test_a_kept_choice_is_added_or_makes_the_file(tmp_path):
+    path = tmp_path / "new" / "cockpit.yaml"  # neither the file nor its folder yet
+    remember_setting(path, "theme", "nord")
+    assert path.read_text() == "theme: nord\n"
+    path.write_text("refresh: 5\n")
+    remember_setting(path, "theme", "gruvbox")
+    assert Settings.load(path) == Settings(refresh=5.0, theme="gruvbox")
+
+
+def test_a_linked_settings_file_stays_a_link(tmp_path):
+    real = tmp_path / "dotfiles" / "cockpit.yaml"
+    real.parent.mkdir()
+    real.write_text("refresh: 5\n")
+    link = tmp_path / "cockpit.yaml"
+    link.symlink_to(real)
+    remember_setting(link, "theme", "nord")
+    assert link.is_symlink() and Settings.load(real).theme == "nord"
+
+
+def test_a_choice_that_cannot_be_kept_leaves_the_file_and_says_what_to_write(tmp_path):
+    path = tmp_path / "cockpit.yaml"
+    odd = "theme:\n  name: nord\n"  # not one simple line: left to its owner
+    path.write_text(odd)
+    with pytest.raises(ValueError, match="write `theme: dracula` in it yourself"):
+        remember_setting(path, "theme", "dracula")
+    assert path.read_text() == odd
+    blocked = tmp_path / "a-file"  # where the folder should be (root may write anywhere else)
+    blocked.write_text("x")
+    with pytest.raises(ValueError, match="cannot write"):
+        remember_setting(blocked / "cockpit.yaml", "theme", "nord")
+    assert blocked.read_text() == "x"
