@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
-from textual.widgets import ContentSwitcher, Input, Static
+from textual.widgets import ContentSwitcher, Static
 from textual.worker import Worker, WorkerState
 
 from raycockpit.cockpit.client import DashboardClient
@@ -31,6 +31,7 @@ from raycockpit.screens.actors import ActorsPane
 from raycockpit.screens.autoscaler import AutoscalerPane
 from raycockpit.screens.base import Pane
 from raycockpit.screens.clusters import ClustersPane
+from raycockpit.screens.command_bar import CommandBar, CommandBarActions
 from raycockpit.screens.command_log import CommandLogScreen
 from raycockpit.screens.commands import CockpitCommands
 from raycockpit.screens.fleet import FleetPane
@@ -51,7 +52,6 @@ from raycockpit.screens.startup import StartupScreen
 from raycockpit.screens.terminal import SUSPEND_BINDING, TerminalLife
 from raycockpit.screens.theming import ThemeStyles
 from raycockpit.screens.widgets.key_footer import KeyFooter
-from raycockpit.screens.widgets.ordered_input import OrderedInput
 from raycockpit.screens.widgets.status_line import Banner, StatusLine
 from raycockpit.screens.workers.actors import ActorWorkers
 from raycockpit.screens.workers.cluster import ClusterWorkers
@@ -82,44 +82,6 @@ def pane_key(index: int, name: str) -> str:
     return str((index + 1) % 10)  # the tenth pane is 0
 
 
-class CommandBar(OrderedInput):
-    """`:` opens it; `:nodes`, `:gpus`, `:jobs`, `:autoscaler`, `:overview`, `:pause`, `:quit`...
-    On a pushed screen (a job's, a node's) the app mounts one there, where the keys go."""
-
-    BINDINGS = [Binding("escape", "close", "Close", id="command.close")]
-    DEFAULT_CSS = """
-    CommandBar { dock: bottom; display: none; height: 3; }
-    CommandBar.-open { display: block; }
-    """
-    PLACEHOLDER = (
-        ":nodes  :gpus  :autoscaler  :jobs  :serve  :launch  :clusters  :fleet  :actors  "
-        ":ctx NAME  :pause  "
-        ":refresh  :keys  :record FILE  :stop-record  :stop-head  :theme NAME  :quit"
-    )
-
-    can_focus = False  # only while open
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(placeholder=self.PLACEHOLDER, **kwargs)
-        self._focused_before = None
-
-    def open(self) -> None:
-        self._focused_before = self.screen.focused
-        self.value = ""
-        self.can_focus = True
-        self.add_class("-open")
-        self.focus()
-
-    def action_close(self) -> None:
-        self.remove_class("-open")
-        self.can_focus = False
-        self.app.set_focus(None)
-        if self.screen is self.app.screen_stack[0]:
-            self.app.focus_pane()
-        elif self._focused_before is not None and self._focused_before.is_attached:
-            self._focused_before.focus()
-
-
 class CockpitApp(
     ClusterWorkers,
     JobWorkers,
@@ -132,6 +94,7 @@ class CockpitApp(
     PostmortemWorkers,
     RecordingWorkers,
     ThemeStyles,
+    CommandBarActions,
     TerminalLife,  # before the App: it overrides App methods (the driver, ctrl+c)
     KeysInOrderApp,
 ):
@@ -497,75 +460,6 @@ class CockpitApp(
             wanted.add("nodes")
         self.poller.want(wanted)
         self._update_status_lines()  # the header's data age is of these sections
-
-    async def action_command_bar(self) -> None:
-        bars = self.screen.query(CommandBar)
-        if bars:
-            bar = bars.first()
-        else:  # a pushed screen: the panes' bar is hidden under it
-            bar = CommandBar()
-            await self.screen.mount(bar)
-        bar.open()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if not isinstance(event.input, CommandBar):
-            return
-        event.stop()
-        bar = event.input
-        command = bar.value.strip().lstrip(":").strip()
-        bar.action_close()
-        self.run_command(command)
-
-    def run_command(self, command: str) -> None:
-        word, _, argument = command.partition(" ")
-        command, argument = word.lower(), argument.strip()
-        if command in ("ctx", "context"):
-            if argument:
-                self.switch_context(argument)
-            else:
-                self.action_show_pane("fleet")
-                self.notify("contexts: " + ", ".join(self.context_names()), timeout=5)
-            return
-        names = dict(PANES)
-        aliases = {
-            "gpu": "gpus",
-            "node": "nodes",
-            "job": "jobs",
-            "as": "autoscaler",
-            "ov": "overview",
-            "actor": "actors",
-            "tasks": "actors",
-        }
-        command = aliases.get(command, command)
-        if command in ("actors", "jobs") and argument:  # :actor ID, :job ID: open that one
-            self.open_by_id(command, argument)
-            return
-        if command == "record":
-            self.start_recording(argument)
-            return
-        if command == "theme":
-            self.use_theme(argument)
-            return
-        actions = {
-            "pause": self.action_toggle_pause,
-            "resume": self.action_toggle_pause,
-            "refresh": self.action_refresh_now,
-            "keys": self.action_keys,
-            "help": self.action_keys,
-            "stop-head": self.action_stop_head,
-            "stop-record": self.stop_recording,
-            "quit": self.exit,
-            "q": self.exit,
-        }
-        if command in names:
-            self.action_show_pane(command)
-        elif command in actions:
-            actions[command]()
-        elif command:
-            self.notify(
-                f"unknown command ':{command}'; try :" + " :".join([*names, *actions][:9]),
-                severity="warning",
-            )
 
     def action_toggle_pause(self) -> None:
         if self.poller is None:
