@@ -108,6 +108,7 @@ class ActorScreen(Screen):
         Binding("o", "show_log('out')", "stdout", id="actor.stdout"),
         Binding("c", "copy_id", "Copy id", id="actor.copy_id", show=False),
     ]
+    FOOTER_FIRST = ("actor.stderr", "actor.stdout")  # before the log view's keys: kept at 80 cols
 
     DEFAULT_CSS = """
     ActorScreen #actor-head-box { height: auto; max-height: 45%; background: $boost; }

@@ -57,7 +57,10 @@ class KeyFooter(Widget):
             if not binding.show or binding.action in actions:
                 continue  # one entry per action, as Textual's Footer groups them
             actions.add(binding.action)
-            keys.append((app.get_key_display(binding), binding.description, enabled))
+            first = binding.id is not None and binding.id in getattr(screen, "FOOTER_FIRST", ())
+            keys.append((not first, app.get_key_display(binding), binding.description, enabled))
+        # a screen's own key that says what it is for (FOOTER_FIRST) before the focused widget's
+        keys = [key[1:] for key in sorted(keys, key=lambda key: key[0])]
         if (tuple(keys), palette) != (self._keys, self._palette):
             self._keys, self._palette = tuple(keys), palette
             self.refresh()

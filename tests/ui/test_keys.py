@@ -159,3 +159,29 @@ async def test_a_preset_key_on_the_launch_list_opens_the_form_filled_with_it():
         await pilot.pause(0.1)
         assert not isinstance(app.screen, LaunchFormScreen)
         assert any("train has no preset on F5" in n.message for n in app._notifications)
+
+
+async def test_the_actor_screens_own_key_comes_before_its_log_views_at_80_columns():
+    """`o` (stdout / stderr) was the first key left off at 80 columns: the log view's five
+    keys came first. A screen's FOOTER_FIRST keys now lead the line."""
+    from raycockpit.screens.actor import ActorScreen
+    from tests.ui.helpers import wait_for
+
+    actors = {
+        "/api/v0/actors?state!=DEAD": "api_v0_actors_detail_live.json",
+        "/api/v0/actors?state=DEAD": "api_v0_actors_detail_dead.json",
+        "/api/v0/actors/summarize": "api_v0_actors_summarize.json",
+        "/api/v0/tasks/summarize": "api_v0_tasks_summarize_actors.json",
+    }
+    app = make_app(Settings(refresh=3600), client=replay_client(actors))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="the first snapshot")
+        await pilot.press("0")
+        table = app.query_one("#actors-table")
+        await wait_for(pilot, lambda: table.row_count > 0, what="the actors")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ActorScreen), what="its screen")
+        await pilot.pause(0.3)
+        shown = entries(rendered_text(app.screen.query_one("KeyFooter")))
+        assert shown[0] in ("o stdout", "o stderr"), shown
+        assert shown[-2:] == ["…", "? Keys"] and "esc Back" in shown, shown
