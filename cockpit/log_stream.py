@@ -22,7 +22,15 @@ has gone quiet for `settle_s` or passed N lines, after one line saying lines may
 never silently. A log whose last `ANCHOR` lines repeat exactly could hide a repeat of them
 written during a drop.
 
-No Textual, no ray: the app runs `ActorLogFollower.run` in a worker and hands the lines over.
+A task's own output (`TaskLogFollower`): Ray keeps where a normal task's stdout and stderr
+start in its worker's files, and where they end once it has ended (`task_log_info`), and both
+calls take `task_id` + `attempt_number` + `suffix` for them. The file call stops at the end
+offset; the stream does not (measured: a finished task's stream went on into the next task the
+worker ran). So an ended task is read once, and a running one is followed from its start until
+the first marker line: a worker runs one normal task at a time and writes `:task_name:NEXT`
+before the next one's output.
+
+No Textual, no ray: the app runs a follower's `run` in a worker and hands the lines over.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ from raycockpit.cockpit.tail import (
     StateCallback,
     TailState,
     call_back,
+    split_log,
 )
 
 ANCHOR = 20  # lines matched to find where a re-opened stream picks up
@@ -79,6 +88,8 @@ def stream_problem(error: CockpitError) -> tuple[str, bool]:
         return "the actor has no process yet (not scheduled): waiting for it to start", False
     if "not found" in body and "Actor ID" in body:
         return "Ray does not know this actor (it may have been cleaned up)", True
+    if "Could not find log file for task" in body or "For actor task" in body:
+        return "Ray has no log of this task's own (its worker's log has it)", True
     if "A file is not found at" in body:
         return f"no such file on the node ({body.strip().split('at: ', 1)[-1]})", True
     if "Agent for node id" in body:
@@ -125,6 +136,7 @@ class LogStreamFollower:
         self._backoff_max = backoff_max
         self._held: deque[str] = deque(maxlen=ANCHOR)
         self._delivered_any = False
+        self._over = ""  # why the file is done for this follower (a task's next marker came)
         self.status = TailState(FOLLOWING, "connecting")
         self.reopens = 0
 
@@ -140,6 +152,8 @@ class LogStreamFollower:
         while True:
             try:
                 got = await self._follow_once(on_lines)
+                if self._over:
+                    return await self._set(TailState(ENDED, self._over, self.reopens))
             except CockpitError as exc:
                 reason, final = stream_problem(exc)
                 if final:
@@ -195,18 +209,21 @@ class LogStreamFollower:
                     await self._set(TailState(FOLLOWING, "", self.reopens))
                 parts = (partial + item).split("\n")
                 partial = parts.pop()
+                parts = self._cut(parts)
                 lines = [line for line in parts if not MARKER.match(line)]
                 if catching_up:
                     caught += lines
                     new = unseen(list(self._held), caught)
                     if new is not None:
                         lines = new
-                    elif len(caught) > self._lines + ANCHOR:  # more than a replay: no anchor
+                    elif self._over or len(caught) > self._lines + ANCHOR:  # no anchor
                         lines = [GAP_LINE, *caught]
                     else:
                         continue
                     catching_up, caught = False, []
                 await self._deliver(on_lines, lines)
+                if self._over:
+                    return up
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
@@ -223,6 +240,11 @@ class LogStreamFollower:
             queue.put_nowait(exc)
         else:
             queue.put_nowait(None)
+
+    def _cut(self, lines: list[str]) -> list[str]:
+        """The lines of this file's subject among newly read ones (all of them here; a task's
+        end where its worker's next task begins, see TaskLogFollower); sets `_over` there."""
+        return lines
 
     async def _deliver(self, on_lines: LinesCallback, lines: list[str]) -> None:
         if lines:
@@ -243,3 +265,45 @@ class ActorLogFollower(LogStreamFollower):
 
     def __init__(self, client: Any, actor_id: str, suffix: str = "out", **kwargs: Any) -> None:
         super().__init__(client, {"actor_id": actor_id, "suffix": suffix}, **kwargs)
+
+
+class TaskLogFollower(LogStreamFollower):
+    """One task attempt's own stdout (`out`) or stderr (`err`), by Ray's offsets in its worker's
+    file (the module's note): an `ended` task read once, a running one followed until its worker
+    begins another task; either way cut at the next task's marker. `lines` bounds what is read
+    (its last lines)."""
+
+    def __init__(
+        self,
+        client: Any,
+        task_id: str,
+        attempt: int,
+        suffix: str = "out",
+        *,
+        ended: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        target = {"task_id": task_id, "attempt_number": str(attempt), "suffix": suffix}
+        super().__init__(client, target, **kwargs)
+        self.ended = ended
+
+    async def run(self, on_lines: LinesCallback) -> TailState:
+        if not self.ended:
+            return await super().run(on_lines)
+        try:
+            text = await self.client.task_log(self.target, lines=self._lines)
+        except CockpitError as exc:
+            reason, _final = stream_problem(exc)
+            return await self._set(TailState(ENDED, reason, error=True))
+        # without an end offset (a worker's last task) the file goes on to EOF: cut at the next
+        lines = [line for line in self._cut(split_log(text)) if not MARKER.match(line)]
+        await self._deliver(on_lines, lines)
+        count = f"{len(lines):,} line" + ("" if len(lines) == 1 else "s")
+        return await self._set(TailState(ENDED, f"the task's whole output, {count}"))
+
+    def _cut(self, lines: list[str]) -> list[str]:
+        at = next((i for i, line in enumerate(lines) if MARKER.match(line)), None)
+        if at is None:
+            return lines
+        self._over = "the task ended (its worker began another task)"
+        return lines[:at]

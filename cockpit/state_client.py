@@ -129,6 +129,15 @@ class StateApi:
         )
         return response.text
 
+    async def task_log(self, target: dict[str, str], *, lines: int = 20_000) -> str:
+        """GET /api/v0/logs/file: one task attempt's own stdout or stderr (`target`: task_id,
+        attempt_number, suffix), its last `lines` lines; Ray cuts it at the task's offsets."""
+        params = {**target, "lines": str(lines), "format": "text"}
+        response = await self._request(
+            "GET", "/api/v0/logs/file", params=params, timeout=STATE_API_TIMEOUT
+        )
+        return response.text
+
     async def actor_detail(self, actor_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """One actor as the state API lists it (`detail=true`: death cause with its traceback,
         namespace, placement group) and as `/logical/actors/{id}` shows it (start and end time,

@@ -4,9 +4,11 @@ how long, and why the failed ones failed.
 Asked of the state API with `detail=true` (`error_type`, `error_message`, times, worker pid):
 `/api/v0/tasks?filter_keys=func_or_class_name&filter_predicates==&filter_values=NAME&limit=100`,
 and the same with `state=FAILED`, so failures are never cut off by the limit behind thousands of
-finished tasks. Ray 2.60 keeps no per-task log offsets by default (`task_log_info` is null), so a
-task's output is its worker process's log (node + pid). No Textual; `fetch_task_list` asks, the
-rest are pure functions.
+finished tasks. Ray 2.60 records where a normal task's output starts and ends in its worker's
+files (`task_log_info`: `stdout_start`, and `stdout_end` once it ended), so its own lines can be
+asked for (cockpit/log_stream.py's TaskLogFollower); an actor's method has none (Ray records them
+only with RAY_ENABLE_RECORD_ACTOR_TASK_LOGGING=1), and its output is the worker's whole log
+(node + pid). No Textual; `fetch_task_list` asks, the rest are pure functions.
 """
 
 from __future__ import annotations
@@ -35,10 +37,18 @@ class TaskRow:
     end_s: float | None = None
     error_type: str = ""
     error: str = ""  # the user's part of the traceback (or Ray's message when it has none)
+    own_log: bool = False  # Ray knows where its stdout / stderr start in its worker's files
+    log_closed: bool = False  # ... and where they end (written when its worker goes on)
 
     @property
     def key(self) -> str:
         return f"{self.task_id}:{self.attempt}"
+
+    @property
+    def output_complete(self) -> bool:
+        """Its output is all written: Ray has its end offset, or the task has ended (the end
+        offset of a worker's last task may never come)."""
+        return self.log_closed or self.state in ("FINISHED", "FAILED")
 
     @property
     def error_line(self) -> str:
@@ -81,6 +91,7 @@ def parse_task(raw: Any) -> TaskRow | None:
     if not isinstance(raw, dict) or not _str(raw.get("task_id")):
         return None
     message = _str(raw.get("error_message"))
+    info = raw.get("task_log_info")
     # "User exception:\nray::f() (pid=..)\n  File ...\nValueError: ...": a traceback's shape
     error = user_traceback(message) if "\n" in message.strip() else message.strip()
     return TaskRow(
@@ -96,7 +107,13 @@ def parse_task(raw: Any) -> TaskRow | None:
         end_s=_seconds(raw.get("end_time_ms")),
         error_type=_str(raw.get("error_type")),
         error=error,
+        own_log=_offset(info, "stdout_start") or _offset(info, "stderr_start"),
+        log_closed=_offset(info, "stdout_end") or _offset(info, "stderr_end"),
     )
+
+
+def _offset(info: Any, key: str) -> bool:
+    return isinstance(info, dict) and _int(info.get(key)) is not None
 
 
 def _listing(data: Any) -> tuple[list[TaskRow], int]:

@@ -170,9 +170,17 @@ class LogFileScreen(Screen):
         lines: list[str]
 
     def __init__(
-        self, title: str, where: str, target: dict[str, str], *, stem: str, max_lines: int = 20_000
+        self,
+        title: str,
+        where: str,
+        target: dict[str, str],
+        *,
+        stem: str,
+        max_lines: int = 20_000,
+        ended: bool = False,
     ) -> None:
         super().__init__()
+        self.ended = ended  # a task's output that is complete: read once, not followed
         self.title_text = title
         self.where = where
         self.target = dict(target)

@@ -1,7 +1,9 @@
 """The tasks of one function or actor method (Enter on its row in the Actors pane's summary): each
 listed attempt's state, node, worker pid, start and duration, failed ones first with why they
 failed, and under the table the selected one in full (the user's part of its traceback). `l` /
-`L` follow the stdout / stderr of the worker that ran it (a task's output is its worker's log).
+`L` show its own stdout / stderr (Ray's offsets in its worker's files: an ended task's whole
+output, a running one's followed live), or, for an actor's method, which Ray records no offsets
+of, the stdout / stderr of the worker that ran it.
 
 It renders and posts messages only: the app lists the tasks every few seconds while it is open
 (screens/workers/actors.py)."""
@@ -69,8 +71,10 @@ def task_detail(row: TaskRow | None, node_names: dict[str, str]) -> Text:
     parts = [f"node {where}", f"worker pid {row.worker_pid or '-'}"]
     if row.actor_id:
         parts.append(f"actor {row.actor_id[:8]}")
-    if row.worker_pid and row.node_id:
-        parts.append("l / L: its worker's stdout / stderr")
+    if row.own_log:
+        parts.append("l / L: its stdout / stderr")
+    elif row.worker_pid and row.node_id:
+        parts.append("l / L: its worker's stdout / stderr (Ray keeps none of its own)")
     text.append("\n" + " · ".join(parts), style="dim")
     if row.error:
         kind = f" ({row.error_type})" if row.error_type else ""
@@ -84,8 +88,8 @@ class TasksScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="tasks.back"),
         Binding("slash", "filter", "Filter", id="tasks.filter"),
-        Binding("l", "worker_log('out')", "Worker stdout", id="tasks.stdout"),
-        Binding("L", "worker_log('err')", "Worker stderr", id="tasks.stderr"),
+        Binding("l", "task_log('out')", "stdout", id="tasks.stdout"),
+        Binding("L", "task_log('err')", "stderr", id="tasks.stderr"),
     ]
     DEFAULT_CSS = """
     TasksScreen #tasks-head { height: auto; padding: 0 1; background: $boost; }
@@ -101,8 +105,8 @@ class TasksScreen(Screen):
         name: str
 
     @dataclass
-    class WorkerLogWanted(Message):
-        """l / L: the stdout or stderr of the worker that ran a task."""
+    class TaskLogWanted(Message):
+        """l / L: a task's own stdout or stderr, else that of the worker that ran it."""
 
         task: TaskRow
         node_name: str
@@ -195,10 +199,10 @@ class TasksScreen(Screen):
     def on_filter_bar_filter_done(self, event: FilterBar.FilterDone) -> None:
         self.query_one(KeyedTable).focus()
 
-    def action_worker_log(self, suffix: str) -> None:
+    def action_task_log(self, suffix: str) -> None:
         task = self._selected()
-        if task is None or not (task.worker_pid and task.node_id):
+        if task is None or not (task.own_log or (task.worker_pid and task.node_id)):
             self.notify("this task has no worker yet (it never started)", severity="warning")
             return
         name = self.node_names.get(task.node_id, task.node_id[:8])
-        self.post_message(self.WorkerLogWanted(task, name, suffix))
+        self.post_message(self.TaskLogWanted(task, name, suffix))

@@ -132,16 +132,26 @@ class ActorWorkers:
         if not self._tasks_screens(message.name):
             self.stop_streams(f"tasks:{message.name}")  # type: ignore[attr-defined]
 
-    def on_tasks_screen_worker_log_wanted(self, message: TasksScreen.WorkerLogWanted) -> None:
+    def on_tasks_screen_task_log_wanted(self, message: TasksScreen.TaskLogWanted) -> None:
         task, suffix = message.task, message.suffix
-        pid = str(task.worker_pid)
+        pid = str(task.worker_pid or "?")
         name = {"out": "stdout", "err": "stderr"}[suffix]
-        screen = LogFileScreen(
-            f"worker {pid} {name}",
-            f"on node {message.node_name}: the process that ran {task.name} (and other tasks)",
-            {"node_id": task.node_id, "pid": pid, "suffix": suffix},
-            stem=f"{task.node_id[:8]}-worker-{pid}.{suffix}",
-        )
+        if task.own_log:  # Ray's offsets: the task's own lines, read once or followed
+            how = "its whole output" if task.output_complete else "followed while it runs"
+            screen = LogFileScreen(
+                f"task {task.name} {name}",
+                f"try {task.attempt}, {how} (worker {pid} on node {message.node_name})",
+                {"task_id": task.task_id, "attempt_number": str(task.attempt), "suffix": suffix},
+                stem=f"task-{task.task_id[:16]}-{task.attempt}.{suffix}",
+                ended=task.output_complete,
+            )
+        else:
+            screen = LogFileScreen(
+                f"worker {pid} {name}",
+                f"on node {message.node_name}: the process that ran {task.name} (and other tasks)",
+                {"node_id": task.node_id, "pid": pid, "suffix": suffix},
+                stem=f"{task.node_id[:8]}-worker-{pid}.{suffix}",
+            )
         self.open_log_file(screen)  # type: ignore[attr-defined]
 
     # -- :actor ID, :job ID -----------------------------------------------------------------------

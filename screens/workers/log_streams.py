@@ -12,7 +12,7 @@ from textual import work
 from textual.worker import Worker
 
 from raycockpit.cockpit.client import DashboardClient
-from raycockpit.cockpit.log_stream import LogStreamFollower
+from raycockpit.cockpit.log_stream import LogStreamFollower, TaskLogFollower
 from raycockpit.cockpit.tail import TailState
 from raycockpit.screens.messages import LogStreamLines, LogStreamState
 
@@ -33,10 +33,14 @@ class LogStreamWorkers:
     client: DashboardClient | None
     _stream_workers: dict[str, list[Worker]]
 
-    def follow_stream(self, owner: str, key: str, target: dict[str, str]) -> None:
-        """Follow the file `target` names (Ray's log API: actor_id + suffix, or node_id +
-        filename) as `key`, until `stop_streams(owner)`."""
-        self._stream_workers.setdefault(owner, []).append(self._follow_stream(key, target))
+    def follow_stream(
+        self, owner: str, key: str, target: dict[str, str], *, ended: bool = False
+    ) -> None:
+        """Follow the file `target` names (Ray's log API: actor_id + suffix, node_id + filename
+        or pid, or a task's task_id + attempt_number + suffix, `ended`: read once) as `key`,
+        until `stop_streams(owner)`."""
+        worker = self._follow_stream(key, target, ended)
+        self._stream_workers.setdefault(owner, []).append(worker)
 
     def keep_worker(self, owner: str, worker: Worker) -> None:
         """Another worker of `owner`'s (an actor's detail), stopped with its streams."""
@@ -47,13 +51,25 @@ class LogStreamWorkers:
             worker.cancel()
 
     @work(group="logstream", exit_on_error=False)
-    async def _follow_stream(self, key: str, target: dict[str, str]) -> None:
+    async def _follow_stream(self, key: str, target: dict[str, str], ended: bool) -> None:
         if self.client is None:
             return
         post = self.post_message  # type: ignore[attr-defined]
-        follower = LogStreamFollower(
-            self.client, target, on_state=lambda state: post(LogStreamState(key, state))
-        )
+
+        def on_state(state):
+            post(LogStreamState(key, state))
+
+        if "task_id" in target:
+            follower = TaskLogFollower(
+                self.client,
+                target["task_id"],
+                int(target.get("attempt_number", "0")),
+                target.get("suffix", "out"),
+                ended=ended,
+                on_state=on_state,
+            )
+        else:
+            follower = LogStreamFollower(self.client, target, on_state=on_state)
         await follower.run(lambda lines: post(LogStreamLines(key, lines)))
 
     def _stream_screens(self, key: str) -> list[ShowsStreams]:

@@ -87,7 +87,9 @@ class NodeWorkers:
         """Show the screen and follow its file until it leaves the stack."""
         self.stop_streams(screen.key)  # type: ignore[attr-defined]  # a Closed may be queued
         self.push_screen(screen)  # type: ignore[attr-defined]
-        self.follow_stream(screen.key, screen.key, screen.target)  # type: ignore[attr-defined]
+        self.follow_stream(  # type: ignore[attr-defined]
+            screen.key, screen.key, screen.target, ended=screen.ended
+        )
 
     def on_log_file_screen_closed(self, message: LogFileScreen.Closed) -> None:
         if not self._stream_screens(message.key):  # type: ignore[attr-defined]

@@ -15,8 +15,9 @@ import pytest
 
 from raycockpit.cockpit.actor_detail import actor_detail
 from raycockpit.cockpit.client import DashboardClient
-from raycockpit.cockpit.log_stream import GAP_LINE, MARKER, ActorLogFollower
+from raycockpit.cockpit.log_stream import GAP_LINE, MARKER, ActorLogFollower, TaskLogFollower
 from raycockpit.cockpit.tail import FOLLOWING, RECONNECTING, TailState
+from raycockpit.cockpit.task_list import fetch_task_list
 from tests.cluster.test_tail import CutProxy
 
 pytestmark = pytest.mark.cluster
@@ -142,3 +143,72 @@ async def test_an_actor_ray_does_not_know_ends_with_a_reason(client):
         timeout=60,
     )
     assert final.error and "does not know this actor" in final.reason, final
+
+
+TASK_PROGRAM = Path(__file__).parent / "actor_programs" / "task_lines.py"
+
+
+async def test_a_tasks_own_output_live_then_whole_and_never_the_next_tasks(client):
+    """`l` on a task: its own lines by Ray's offsets, followed while it runs (up to where its
+    worker begins the next task), then read whole once it ended: never the next task's line."""
+    count = 40
+    job_id = await client.submit_job(f"{sys.executable} {TASK_PROGRAM} {count} 10")
+    try:
+        ray_job = ""
+        deadline = time.monotonic() + 120
+        running = None
+        while running is None:
+            assert time.monotonic() < deadline, "paced never ran"
+            job = await client.get_job(job_id)
+            assert job["status"] in ("PENDING", "RUNNING"), job
+            ray_job = job.get("job_id") or ""
+            rows = (await fetch_task_list(client, "paced")).rows
+            running = next(
+                (r for r in rows if r.job_id == ray_job and r.state == "RUNNING" and r.own_log),
+                None,
+            )
+            await asyncio.sleep(0.2)
+        live: list[str] = []
+        states: list[TailState] = []
+        follower = TaskLogFollower(
+            client, running.task_id, running.attempt, "out", on_state=states.append
+        )
+        task = asyncio.create_task(follower.run(live.extend))
+        try:
+            await wait_until(lambda: len(live) >= count, "every line")
+            while "@@done" not in await client.job_logs(job_id):
+                assert time.monotonic() < deadline + 60, "the driver never finished"
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(3.0)  # the next task's line would have come by now
+        finally:
+            if not task.done():
+                task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        assert live == [f"paced {n}" for n in range(count)]  # each once, not `next says hi`
+
+        listed = {
+            name: next(r for r in (await fetch_task_list(client, name)).rows if r.job_id == ray_job)
+            for name in ("paced", "next_one")
+        }
+        paced, after = listed["paced"], listed["next_one"]
+        assert paced.state == "FINISHED" and paced.output_complete
+        # Ray gave the job's idle worker the next task: the stream went on into it, and stopped
+        assert after.worker_pid == paced.worker_pid, "next_one ran on another worker"
+        assert states[-1].reason == "the task ended (its worker began another task)"
+        for suffix, expected in (
+            ("out", [f"paced {n}" for n in range(count)]),
+            ("err", [f"paced err {n}" for n in range(count)]),
+        ):
+            whole: list[str] = []
+            final = await TaskLogFollower(
+                client, paced.task_id, paced.attempt, suffix, ended=True
+            ).run(whole.extend)
+            assert whole == expected, suffix
+            assert final.reason == f"the task's whole output, {count} lines"
+        whole = []
+        await TaskLogFollower(client, after.task_id, after.attempt, "out", ended=True).run(
+            whole.extend
+        )
+        assert whole == ["next says hi"]
+    finally:
+        await client.stop_job(job_id)

@@ -18,6 +18,7 @@ from raycockpit.cockpit.log_stream import (
     GAP_LINE,
     ActorLogFollower,
     LogStreamFollower,
+    TaskLogFollower,
     unseen,
 )
 from raycockpit.cockpit.tail import ENDED, FOLLOWING, RECONNECTING
@@ -175,3 +176,72 @@ async def test_a_file_or_node_ray_does_not_have_ends_the_follower(body, said):
     final = await asyncio.wait_for(follower.run(lambda _: None), timeout=5)
     assert final.state == ENDED and final.error and final.reason == said
     assert client.calls[0]["node_id"] == "n1" and client.calls[0]["filename"] == "x.log"
+
+
+# -- a task's own output (TaskLogFollower) -------------------------------------------------------
+
+TASK_ID = "e082c90ab8422b00ffffffffffffffffffffffff02000000"
+NO_TASK_LOG = (  # Ray 2.60's answer for a task it has no offsets of (an actor's method)
+    "For actor task, please query actor log for actor(8a7b...): e.g. ray logs actor --id 8a7b... "
+    "Or set RAY_ENABLE_RECORD_ACTOR_TASK_LOGGING=1 in actor's runtime env or when starting the "
+    "cluster."
+)
+
+
+class TaskFileClient(ScriptedClient):
+    """Also answers `task_log` (the file call) with `text`, or raises it."""
+
+    def __init__(self, text: str | BaseException = "", *scripts: list) -> None:
+        super().__init__(*scripts)
+        self.text = text
+        self.file_calls: list[tuple[dict, int]] = []
+
+    async def task_log(self, target: dict, *, lines: int = 20_000) -> str:
+        self.file_calls.append((dict(target), lines))
+        if isinstance(self.text, BaseException):
+            raise self.text
+        return self.text
+
+
+async def run_task(client, ended: bool, timeout: float = 5.0):
+    lines: list[str] = []
+    states = []
+    follower = TaskLogFollower(
+        client, TASK_ID, 2, "err", ended=ended, on_state=states.append, backoff_initial=0.01
+    )
+    final = await asyncio.wait_for(follower.run(lines.extend), timeout)
+    return lines, states, final
+
+
+async def test_a_running_task_is_followed_until_its_worker_begins_another_task():
+    client = TaskFileClient(
+        "",
+        ["paced 0\npaced 1\npa", "ced 2\n"],
+        ["paced 0\npaced 1\npaced 2\npaced 3\n:task_name:next_one\nnext says hi\n", "hold"],
+    )
+    lines, states, final = await run_task(client, ended=False)
+    assert lines == ["paced 0", "paced 1", "paced 2", "paced 3"]  # each once, none of the next
+    assert final.state == ENDED and not final.error
+    assert final.reason == "the task ended (its worker began another task)"
+    assert client.calls[0]["task_id"] == TASK_ID
+    assert client.calls[0]["attempt_number"] == "2" and client.calls[0]["suffix"] == "err"
+    assert not client.file_calls
+
+
+async def test_an_ended_task_is_read_once_and_cut_where_the_next_task_begins():
+    # a worker's last task has no end offset: the file call reads on to the end of the file
+    client = TaskFileClient("square 3\n:task_name:checked_square\nsquare 4\n")
+    lines, states, final = await run_task(client, ended=True)
+    assert lines == ["square 3"]
+    assert final.reason == "the task's whole output, 1 line" and not final.error
+    assert client.file_calls == [
+        ({"task_id": TASK_ID, "attempt_number": "2", "suffix": "err"}, 1000)
+    ]
+    assert not client.calls  # no stream
+
+
+async def test_a_task_ray_keeps_no_log_of_ends_with_a_reason():
+    client = TaskFileClient(BadResponse("GET /api/v0/logs/file", status=500, body=NO_TASK_LOG))
+    lines, states, final = await run_task(client, ended=True)
+    assert lines == [] and final.error
+    assert final.reason == "Ray has no log of this task's own (its worker's log has it)"

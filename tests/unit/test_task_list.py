@@ -57,3 +57,22 @@ def test_odd_answers_list_nothing():
 def test_parse_task_never_raises(raw):
     row = parse_task(raw)
     assert row is None or isinstance(row.error_line, str)
+
+
+def test_where_a_tasks_own_output_is():
+    """Ray 2.60 records a normal task's offsets in its worker's files (task_log_info): its
+    start while it runs, its end once the worker went on (a worker's last task may have none)."""
+    tasks = task_list("square", recorded("all"), recorded("failed"))
+    assert all(row.own_log for row in tasks.rows)
+    assert any(row.log_closed for row in tasks.rows)
+    assert all(row.output_complete for row in tasks.rows)  # all ended
+    running = parse_task(
+        {
+            "task_id": "t1",
+            "state": "RUNNING",
+            "task_log_info": {"stdout_file": "w.out", "stdout_start": 66, "stderr_start": 52},
+        }
+    )
+    assert running.own_log and not running.log_closed and not running.output_complete
+    method = parse_task({"task_id": "t2", "state": "FINISHED", "task_log_info": None})
+    assert not method.own_log and method.output_complete
