@@ -203,6 +203,13 @@ class LogFileScreen(Screen):
     def stream_keys(self) -> frozenset[str]:
         return frozenset({self.key})
 
+    @property
+    def task_key(self) -> str | None:
+        """`TASK_ID:ATTEMPT` when this is a task's own output (TaskRow.key), else None."""
+        if "task_id" not in self.target:
+            return None
+        return f"{self.target['task_id']}:{self.target.get('attempt_number', '0')}"
+
     def compose(self) -> ComposeResult:
         yield StatusLine()
         yield Static(id="log-file-head", markup=False)

@@ -6,6 +6,7 @@ screen; `ctrl+s` saves the shown log whole, `c` copies the actor's id."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from textual import work
 
@@ -16,6 +17,7 @@ from raycockpit.cockpit.errors import CockpitError, NotFound
 from raycockpit.cockpit.log_stream import MARKER
 from raycockpit.cockpit.models import Actor
 from raycockpit.cockpit.parse import parse_job
+from raycockpit.cockpit.tail import ENDED, TailState
 from raycockpit.cockpit.task_list import fetch_task_list
 from raycockpit.screens.actor import SUFFIXES, ActorScreen
 from raycockpit.screens.messages import ActorAction, ActorDetailLoaded, TasksLoaded
@@ -24,6 +26,7 @@ from raycockpit.screens.tasks import TasksScreen
 from raycockpit.screens.workers.jobs import write_log_file
 
 DETAIL_INTERVAL_S = 5.0  # the state API and the actor's process stats: a slow beat
+TASK_LOG_SETTLE_S = 2.5  # a stream sends what was appended every second: all of it by then
 
 
 class ActorWorkers:
@@ -127,6 +130,26 @@ class ActorWorkers:
     def on_tasks_loaded(self, message: TasksLoaded) -> None:
         for screen in self._tasks_screens(message.name):
             screen.show_tasks(message.tasks, message.error)
+        if message.tasks is not None:
+            self._settle_task_logs(message.tasks.rows)
+
+    def _settle_task_logs(self, rows) -> None:
+        """A task followed while it ran has ended, and its worker began no other task (which
+        would have ended the stream at its marker): once the stream's last lines are in, stop
+        it and say so, instead of following an idle worker's file."""
+        ended = {row.key: row.state for row in rows if row.output_complete}
+        for screen in self.screen_stack:  # type: ignore[attr-defined]
+            if isinstance(screen, LogFileScreen) and not screen.ended:
+                state = ended.get(screen.task_key or "")
+                if state is not None:
+                    screen.ended = True
+                    self.set_timer(  # type: ignore[attr-defined]
+                        TASK_LOG_SETTLE_S, partial(self._task_log_ended, screen, state)
+                    )
+
+    def _task_log_ended(self, screen: LogFileScreen, state: str) -> None:
+        self.stop_streams(screen.key)  # type: ignore[attr-defined]
+        screen.set_stream_state(screen.key, TailState(ENDED, f"the task ended ({state})"))
 
     def on_tasks_screen_closed(self, message: TasksScreen.Closed) -> None:
         if not self._tasks_screens(message.name):

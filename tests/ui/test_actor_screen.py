@@ -255,3 +255,64 @@ async def test_open_an_actor_or_a_job_by_its_id_from_the_command_bar(chatty):
             what="the actor by a start of its id",
         )
         await pilot.press("escape")
+
+
+async def test_a_running_tasks_output_followed_until_it_ends(ray_head):
+    """l on a running task follows its lines live; when it ends and its worker runs nothing
+    after it (no marker comes), the listing's next look says so and the follower stops."""
+    import sys
+
+    from tests.cluster.test_actor_logs import TASK_PROGRAM
+
+    count = 200
+    async with DashboardClient(ray_head.dashboard_url, discover=False) as client:
+        job_id = await client.submit_job(f"{sys.executable} {TASK_PROGRAM} {count} 10 alone")
+        app = make_app(Settings(refresh=2.0), address=ray_head.dashboard_url)
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_for(pilot, lambda: app.snapshot is not None, what="a snapshot")
+                job = await client.get_job(job_id)
+                app.open_tasks("paced", "task", {})
+                screen = app.screen
+                assert isinstance(screen, TasksScreen)
+
+                def running():
+                    ray_job = job.get("job_id")
+                    rows = screen.tasks.rows if screen.tasks is not None else ()
+                    return [r for r in rows if r.job_id == ray_job and r.state == "RUNNING"]
+
+                while not job.get("job_id"):
+                    await pilot.pause(0.3)
+                    job = await client.get_job(job_id)
+                await wait_for(pilot, lambda: running(), what="paced running", timeout=90)
+                mine = running()[0]
+                await pilot.press("slash", *mine.task_id[:16], "enter")
+                await wait_for(
+                    pilot,
+                    lambda: screen.query_one(KeyedTable).visible_keys == [mine.key],
+                    what="our task alone",
+                )
+                await pilot.press("l")
+                await wait_for(
+                    pilot,
+                    lambda: isinstance(app.screen, LogFileScreen) and app.screen.is_mounted,
+                    what="its stdout",
+                )
+                log = app.screen.query_one(LogView)
+                await wait_for(pilot, lambda: 0 < len(log.lines) < count, what="live lines")
+                assert log.source_status == "live"
+                await wait_for(
+                    pilot,
+                    lambda: "the task ended (FINISHED)" in log.source_status,
+                    what="the end said",
+                    timeout=60,
+                )
+                assert list(log.lines) == [f"paced {n}" for n in range(count)]
+                await pilot.pause(0.5)
+                running_followers = [
+                    w for w in app.workers if w.group == "logstream" and not w.is_finished
+                ]
+                assert not running_followers
+                await pilot.press("escape", "escape")
+        finally:
+            await client.stop_job(job_id)

@@ -1,7 +1,8 @@
 """Tasks for the task-log tests. `paced` writes `paced N` to stdout and `paced err N` to stderr,
 RATE of each a second, COUNT in all (argv[1], argv[2]); then `next_one`, run after it (on the
-same worker when Ray reuses it, as it does for a job's idle worker), writes `next says hi`. The
-driver prints `@@done` after both and sleeps (the test stops the job). Nothing asks for a CPU."""
+same worker when Ray reuses it, as it does for a job's idle worker), writes `next says hi`; with
+`alone` (argv[3]) it is not run, and paced's worker stays idle after it. The driver prints
+`@@done` at the end and sleeps (the test stops the job). Nothing asks for a CPU."""
 
 import sys
 import time
@@ -27,6 +28,7 @@ def next_one() -> None:
 
 
 ray.get(paced.remote(COUNT, RATE))
-ray.get(next_one.remote())
+if sys.argv[3:] != ["alone"]:
+    ray.get(next_one.remote())
 print("@@done", flush=True)
 time.sleep(600)
