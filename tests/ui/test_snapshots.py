@@ -166,6 +166,12 @@ def test_why_pending_jobs(snap_compare):
     assert snap_compare(_app(WHY), press=["5"], terminal_size=(120, 30), run_before=_loaded)
 
 
+def test_why_pending_jobs_in_a_light_theme(snap_compare):
+    """The same in `theme: textual-light`: every state, reason and bar in the theme's colours."""
+    app = make_app(Settings(refresh=3600, theme="textual-light"), client=replay_client(WHY))
+    assert snap_compare(app, press=["5"], terminal_size=(120, 30), run_before=_loaded)
+
+
 def test_actors_pane(snap_compare):
     """Key 0: actors with their state, node, pid, resources and death causes; tasks by state."""
     assert snap_compare(_app(ACTORS), press=["0"], terminal_size=(120, 34), run_before=_loaded)
