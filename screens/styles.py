@@ -1,12 +1,14 @@
 """The cockpit's Rich styles by meaning, coloured by the Textual theme in use.
 
 Panes and screens build Rich `Text`; its styles are these names (`Text(x, style=BAD)`), never a
-colour. `rich_theme(variables)` turns a Textual theme's variables into a Rich theme giving each
-name a colour; the app pushes it on its console (through which Textual resolves every Rich style)
-at start and again when the theme changes (ctrl+p -> Theme, or `theme:` in the settings). The
-text colours are the theme's `$text-success` / `$text-warning` / ... (made to read on its own
-background, light or dark; an ANSI theme keeps the terminal's own colours); bars take the plain
-`$success` / `$warning` / `$error` blocks.
+colour. Each name is a Textual style on the theme's variables (`bold $text-error`): the text
+colours `$text-success` / `$text-warning` / ... are made to read on the theme's own background,
+light or dark (an ANSI theme keeps the terminal's own colours); bars take the plain `$success` /
+`$warning` / `$error` blocks. A Text's own style reaches Textual as such a string, and Textual
+reads the variables itself; its spans, and whatever Rich draws (tables, the line widgets' cells),
+are looked up in the Rich theme `rich_theme(variables)` gives, which has the same names with
+the same colours: the app pushes it on its console at start and when the theme changes (ctrl+p
+-> Theme, `:theme NAME`, or `theme:` in the settings).
 
 Every Rich console knows the names too, in the terminal's own colours (they are added to Rich's
 default theme on import): a widget shown by another App (a test's) or printed outside the cockpit
@@ -20,19 +22,19 @@ from rich.style import Style
 from rich.theme import Theme
 from textual.color import Color, ColorParseError
 
-OK = "rc.ok"  # done well, up, healthy
-OK_STRONG = "rc.ok.strong"
-WARN = "rc.warn"  # waiting, stale, a reason or a warning to read
-WARN_STRONG = "rc.warn.strong"
-BAD = "rc.bad"  # failed, down, an error
-BAD_STRONG = "rc.bad.strong"
-INFO = "rc.info"  # running, an address, a label, a picture of a series
-INFO_STRONG = "rc.info.strong"
-OTHER = "rc.other"  # stopped or stopping by a person: neither a failure nor a wait
-OTHER_STRONG = "rc.other.strong"
-BAR_LOW = "rc.bar.low"  # a bar under 70 % full
-BAR_MID = "rc.bar.mid"  # under 90 %
-BAR_HIGH = "rc.bar.high"
+OK = "$text-success"  # done well, up, healthy
+OK_STRONG = "bold $text-success"
+WARN = "$text-warning"  # waiting, stale, a reason or a warning to read
+WARN_STRONG = "bold $text-warning"
+BAD = "$text-error"  # failed, down, an error
+BAD_STRONG = "bold $text-error"
+INFO = "$text-primary"  # running, an address, a label, a picture of a series
+INFO_STRONG = "bold $text-primary"
+OTHER = "$text-secondary"  # stopped or stopping by a person: neither a failure nor a wait
+OTHER_STRONG = "bold $text-secondary"
+BAR_LOW = "$success"  # a bar under 70 % full
+BAR_MID = "$warning"  # under 90 %
+BAR_HIGH = "$error"
 
 # each name: (the theme variable giving its colour, the one to use if the theme has none, bold)
 ROLES: dict[str, tuple[str, str, bool]] = {

@@ -7,7 +7,9 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+from rich.text import Text
 from textual.theme import Theme
+from textual.widgets import Static
 
 from raycockpit.cockpit.config import remember_setting
 from raycockpit.screens.styles import rich_theme
@@ -63,8 +65,18 @@ class ThemeStyles:
     def _theme_changed(self, theme: Theme) -> None:
         self._push_styles(theme)
         self.restyle()
+        self._restyle_statics()
         if theme.name != self._theme_kept:
             self._keep_theme(theme.name)
+
+    def _restyle_statics(self) -> None:
+        """Textual turns a Static's Rich Text into fixed colours when it is set: every Static
+        on every open screen is set again with the Text it holds (tables and line widgets
+        resolve their styles when drawn, which the change of theme does anew)."""
+        for screen in self.screen_stack:
+            for widget in screen.query(Static):
+                if isinstance(widget.content, Text):
+                    widget.update(widget.content, layout=False)
 
     def _keep_theme(self, name: str) -> None:
         self.settings = self.settings.model_copy(update={"theme": name})

@@ -118,3 +118,28 @@ async def test_an_unknown_theme_is_said_with_the_closest_name_and_the_cockpit_ru
         )
         assert app.theme == "textual-dark"
         assert path.read_text() == "theme: nrod\n"  # nothing picked: the file as it was
+
+
+async def test_a_text_set_before_the_change_takes_the_new_colours_on_any_open_screen():
+    """Textual fixes a Static's Text colours when it is set: a screen that draws once (a
+    head, a detail) would keep the old theme's until its next update."""
+    from rich.text import Text
+    from textual.screen import Screen
+    from textual.widgets import Static
+
+    from raycockpit.screens.styles import BAD_STRONG
+
+    class Once(Screen):
+        def compose(self):
+            yield Static(Text("BROKEN-ONCE", style=BAD_STRONG))
+
+    app = make_app(Settings(refresh=3600), client=replay_client())
+    async with app.run_test(size=(110, 32)) as pilot:
+        await loaded(pilot)
+        await app.push_screen(Once())
+        await pilot.pause(0.2)
+        assert fills_of(app, "BROKEN-ONCE") == {theme_colour(app, "textual-dark", "text-error")}
+        app.use_theme("gruvbox")
+        await wait_for(pilot, lambda: app.theme == "gruvbox", what="gruvbox")
+        await pilot.pause(0.3)
+        assert fills_of(app, "BROKEN-ONCE") == {theme_colour(app, "gruvbox", "text-error")}

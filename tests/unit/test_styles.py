@@ -13,7 +13,7 @@ from rich.errors import StyleSyntaxError
 from rich.style import Style
 from textual.theme import BUILTIN_THEMES
 
-from raycockpit.screens.styles import ROLES, rich_theme
+from raycockpit.screens.styles import BAD_STRONG, OK, ROLES, rich_theme
 
 SCREENS = Path(__file__).resolve().parents[2] / "screens"
 COLOUR_WORDS = r"(black|red|green|yellow|blue|magenta|cyan|white|bright_\w+|grey\d+|gray\d+)"
@@ -36,7 +36,7 @@ def test_an_ansi_theme_keeps_the_terminals_own_colours():
 
 def test_a_theme_without_the_variables_falls_back_to_plain_colours():
     styles = rich_theme({"text-success": "auto 60%"}).styles
-    assert styles["rc.ok"].color.name == "green" and styles["rc.bad.strong"].bold
+    assert styles[OK].color.name == "green" and styles[BAD_STRONG].bold
 
 
 def _strings(path: Path):
@@ -74,5 +74,5 @@ def test_no_screen_names_a_colour():
 def test_the_check_finds_each_way_of_naming_a_colour():
     for text in ("red", "bold green", "on blue", "#ff0000", "[yellow]x[/]", "color: red;"):
         assert _names_a_colour(text), text
-    for text in ("dim", "bold", "", "rc.bad", "the red button", "color: $error;", "[b]x[/b]"):
+    for text in ("dim", "bold", "", BAD_STRONG, "the red button", "color: $error;", "[b]x[/b]"):
         assert not _names_a_colour(text), text
