@@ -248,7 +248,11 @@ class ActorsPane(Pane):
             table.set_filter(event.value)
 
     def on_filter_bar_filter_done(self, event: FilterBar.FilterDone) -> None:
-        self.query_one("#actors-table", KeyedTable).focus()
+        """Enter in the filter: to the actors, or to the summary when only it has matches (a
+        task function's name typed to open its tasks)."""
+        actors = self.query_one("#actors-table", KeyedTable)
+        summary = self.query_one("#actors-summary", KeyedTable)
+        (summary if summary.row_count and not actors.row_count else actors).focus()
 
     def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
         event.stop()

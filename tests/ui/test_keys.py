@@ -185,3 +185,34 @@ async def test_the_actor_screens_own_key_comes_before_its_log_views_at_80_column
         shown = entries(rendered_text(app.screen.query_one("KeyFooter")))
         assert shown[0] in ("o stdout", "o stderr"), shown
         assert shown[-2:] == ["…", "? Keys"] and "esc Back" in shown, shown
+
+
+async def test_enter_in_the_actors_filter_goes_where_the_matches_are():
+    """`/square` Enter on the Actors pane: no actor matches, the summary's task function does;
+    the focus goes there, so the next Enter opens its tasks (it went to the empty actors
+    table, where Enter did nothing)."""
+    from raycockpit.screens.tasks import TasksScreen
+    from tests.ui.helpers import wait_for
+
+    actors = {
+        "/api/v0/actors?state!=DEAD": "api_v0_actors_detail_live.json",
+        "/api/v0/actors?state=DEAD": "api_v0_actors_detail_dead.json",
+        "/api/v0/actors/summarize": "api_v0_actors_summarize.json",
+        "/api/v0/tasks/summarize": "api_v0_tasks_summarize_actors.json",
+    }
+    app = make_app(Settings(refresh=3600), client=replay_client(actors))
+    async with app.run_test(size=(120, 34)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="the first snapshot")
+        await pilot.press("0")
+        summary = app.query_one("#actors-summary")
+        await wait_for(pilot, lambda: summary.row_count > 0, what="the summary")
+        await pilot.press("slash", *"square", "enter")
+        await pilot.pause(0.2)
+        assert app.focused is summary and summary.row_count == 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TasksScreen), what="its tasks")
+        assert app.screen.function == "square"
+        await pilot.press("escape")
+        await pilot.press("slash", "ctrl+u", *"Counter", "enter")  # actors match: to them
+        await pilot.pause(0.2)
+        assert app.focused is app.query_one("#actors-table")
