@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from raycockpit.cockpit.cli import EXIT_UNREACHABLE, say
-from raycockpit.cockpit.config import Settings
+from raycockpit.cockpit.config import Settings, settings_file
 from raycockpit.cockpit.recording import RecordingError
 from raycockpit.cockpit.replay import ReplayClock, load_recording, parse_at, replay_client
 
@@ -57,7 +57,12 @@ def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     from raycockpit.screens.app import make_app
 
     settings = settings.updated({"readonly": True, "contexts": {}, "context": None})
-    app = make_app(settings, client=replay_client(recording, clock), replay_clock=clock)
+    app = make_app(
+        settings,
+        client=replay_client(recording, clock),
+        replay_clock=clock,
+        settings_path=settings_file(Path(args.config) if args.config else None),
+    )
     app.run()
     return app.return_code or 0
 
