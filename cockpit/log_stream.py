@@ -61,6 +61,7 @@ from raycockpit.cockpit.tail import (
 )
 
 ANCHOR = 20  # lines matched to find where a re-opened stream picks up
+TASK_LINES = 20_000  # a task's own output is asked for up to this many (last) lines
 MARKER = re.compile(r"^:(job_id|actor_name|task_name):")
 GAP_LINE = "@@cockpit log stream re-opened: lines written meanwhile may be missing"
 
@@ -271,7 +272,8 @@ class TaskLogFollower(LogStreamFollower):
     """One task attempt's own stdout (`out`) or stderr (`err`), by Ray's offsets in its worker's
     file (the module's note): an `ended` task read once, a running one followed until its worker
     begins another task; either way cut at the next task's marker. `lines` bounds what is read
-    (its last lines)."""
+    (its last lines; 20,000 unless given, what a log view keeps: a task's output is wanted
+    whole)."""
 
     def __init__(
         self,
@@ -284,6 +286,7 @@ class TaskLogFollower(LogStreamFollower):
         **kwargs: Any,
     ) -> None:
         target = {"task_id": task_id, "attempt_number": str(attempt), "suffix": suffix}
+        kwargs.setdefault("lines", TASK_LINES)
         super().__init__(client, target, **kwargs)
         self.ended = ended
 
@@ -299,6 +302,8 @@ class TaskLogFollower(LogStreamFollower):
         lines = [line for line in self._cut(split_log(text)) if not MARKER.match(line)]
         await self._deliver(on_lines, lines)
         count = f"{len(lines):,} line" + ("" if len(lines) == 1 else "s")
+        if len(lines) >= self._lines:
+            return await self._set(TailState(ENDED, f"the task's last {count} (Ray sent no more)"))
         return await self._set(TailState(ENDED, f"the task's whole output, {count}"))
 
     def _cut(self, lines: list[str]) -> list[str]:

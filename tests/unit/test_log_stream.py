@@ -235,7 +235,7 @@ async def test_an_ended_task_is_read_once_and_cut_where_the_next_task_begins():
     assert lines == ["square 3"]
     assert final.reason == "the task's whole output, 1 line" and not final.error
     assert client.file_calls == [
-        ({"task_id": TASK_ID, "attempt_number": "2", "suffix": "err"}, 1000)
+        ({"task_id": TASK_ID, "attempt_number": "2", "suffix": "err"}, 20_000)
     ]
     assert not client.calls  # no stream
 
@@ -245,3 +245,13 @@ async def test_a_task_ray_keeps_no_log_of_ends_with_a_reason():
     lines, states, final = await run_task(client, ended=True)
     assert lines == [] and final.error
     assert final.reason == "Ray has no log of this task's own (its worker's log has it)"
+
+
+async def test_an_ended_tasks_output_longer_than_asked_says_it_is_its_last_lines():
+    client = TaskFileClient("line 7\nline 8\nline 9\n")  # Ray's last 3 of a longer output
+    lines: list[str] = []
+    follower = TaskLogFollower(client, TASK_ID, 0, "out", ended=True, lines=3)
+    final = await follower.run(lines.extend)
+    assert lines == ["line 7", "line 8", "line 9"]
+    assert final.reason == "the task's last 3 lines (Ray sent no more)"
+    assert client.file_calls[0][1] == 3
