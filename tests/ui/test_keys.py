@@ -8,6 +8,13 @@ from raycockpit.screens.keys import KeysScreen
 from tests.ui.helpers import rendered_text
 from tests.ui.replay import replay_client
 
+ACTORS = {  # the Actors pane's answers, recorded from the real head
+    "/api/v0/actors?state!=DEAD": "api_v0_actors_detail_live.json",
+    "/api/v0/actors?state=DEAD": "api_v0_actors_detail_dead.json",
+    "/api/v0/actors/summarize": "api_v0_actors_summarize.json",
+    "/api/v0/tasks/summarize": "api_v0_tasks_summarize_actors.json",
+}
+
 
 async def test_keys_remapped_by_binding_id():
     app = make_app(
@@ -167,13 +174,7 @@ async def test_the_actor_screens_own_key_comes_before_its_log_views_at_80_column
     from raycockpit.screens.actor import ActorScreen
     from tests.ui.helpers import wait_for
 
-    actors = {
-        "/api/v0/actors?state!=DEAD": "api_v0_actors_detail_live.json",
-        "/api/v0/actors?state=DEAD": "api_v0_actors_detail_dead.json",
-        "/api/v0/actors/summarize": "api_v0_actors_summarize.json",
-        "/api/v0/tasks/summarize": "api_v0_tasks_summarize_actors.json",
-    }
-    app = make_app(Settings(refresh=3600), client=replay_client(actors))
+    app = make_app(Settings(refresh=3600), client=replay_client(ACTORS))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None, what="the first snapshot")
         await pilot.press("0")
@@ -194,13 +195,7 @@ async def test_enter_in_the_actors_filter_goes_where_the_matches_are():
     from raycockpit.screens.tasks import TasksScreen
     from tests.ui.helpers import wait_for
 
-    actors = {
-        "/api/v0/actors?state!=DEAD": "api_v0_actors_detail_live.json",
-        "/api/v0/actors?state=DEAD": "api_v0_actors_detail_dead.json",
-        "/api/v0/actors/summarize": "api_v0_actors_summarize.json",
-        "/api/v0/tasks/summarize": "api_v0_tasks_summarize_actors.json",
-    }
-    app = make_app(Settings(refresh=3600), client=replay_client(actors))
+    app = make_app(Settings(refresh=3600), client=replay_client(ACTORS))
     async with app.run_test(size=(120, 34)) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None, what="the first snapshot")
         await pilot.press("0")
