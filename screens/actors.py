@@ -243,6 +243,10 @@ class ActorsPane(Pane):
     def action_filter(self) -> None:
         self.query_one(FilterBar).open()
 
+    def filter_to(self, text: str) -> None:
+        """Both tables filtered to `text`, kept in the filter bar (Esc in it clears it)."""
+        self.query_one(FilterBar).keep(text)
+
     def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
         for table in self.query(KeyedTable):
             table.set_filter(event.value)

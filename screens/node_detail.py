@@ -1,8 +1,11 @@
 """One node in full: identity, state, usage bars, resources, GPUs, labels, and what runs there (its
-tasks and actors by name and state, listed by a worker from Ray's state API while it is open);
-`l` lists its log files (screens/node_logs.py)."""
+tasks and actors by name and state, listed by a worker from Ray's state API while it is open:
+Enter on a function opens its tasks filtered to this node, on a class the Actors pane filtered
+to it); `l` lists its log files (screens/node_logs.py)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rich.console import Group
 from rich.table import Table
@@ -10,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -19,6 +23,7 @@ from raycockpit.cockpit.node_work import Listing, NodeWork
 from raycockpit.screens.messages import NodeLogsWanted
 from raycockpit.screens.styles import BAD, WARN
 from raycockpit.screens.widgets.key_footer import KeyFooter
+from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 from raycockpit.screens.widgets.render import bar, status_text
 from raycockpit.screens.widgets.status_line import StatusLine
 
@@ -89,49 +94,70 @@ def node_view(node: Node) -> Group:
     return Group(*parts)
 
 
-def _listing(title: str, listing: Listing, what: str) -> list:
+def listing_head(title: str, listing: Listing | None, what: str, error: str = "") -> Text:
+    """A listing's line above its table: how many, whether Ray listed or kept them all."""
     head = Text(title, style="bold")
-    if listing.matched > listing.listed:
+    if listing is None:
+        head.append("  listing them (Ray state API)…" if not error else "", style="dim")
+    elif listing.matched > listing.listed:
         head.append(f"  {listing.listed:,} listed of {listing.matched:,}", style=WARN)
     else:
         head.append(f"  {listing.matched:,}", style="dim")
-    if listing.dropped:
+    if listing is not None and listing.dropped:
         head.append(f"  (Ray dropped {listing.dropped:,} before listing)", style=WARN)
-    if not listing.groups:
-        return [head, Text(f"  no {what} on this node", style="dim")]
-    table = Table(box=None, padding=(0, 2), show_header=False)
-    table.add_column(no_wrap=True, overflow="ellipsis", max_width=48)
-    table.add_column(justify="right")
-    table.add_column()
-    for group in listing.groups:
+    if listing is not None and not listing.groups:
+        head.append(f"  no {what} on this node", style="dim")
+    if error:
+        head.append(f"  cannot list them: {error}", style=BAD)
+    return head
+
+
+WORK_TITLE = Text.assemble(
+    ("\nWhat runs here", "bold underline"),
+    ("  (Tab to a table, Enter: a function's tasks on this node, a class's actors)", "dim"),
+)
+WORK_COLUMNS = [
+    Column("name", "Name", width=40),
+    Column("total", "Total", sort_key=lambda cell: -int(str(cell).replace(",", "") or 0)),
+    Column("states", "By state", width=46),
+]
+
+
+def work_rows(listing: Listing | None) -> list:
+    """(key, cells, None) per function or class: its name, how many, its states counted."""
+    rows = []
+    for group in listing.groups if listing is not None else ():
         states = Text()
         for i, (state, n) in enumerate(group.states):
             if i:
                 states.append("  ")
             states.append_text(status_text(state)).append(f" {n:,}")
-        table.add_row("  " + group.name, f"{group.total:,}", states)
-    return [head, table]
-
-
-def work_view(work: NodeWork | None, error: str = "") -> Group:
-    """The node's tasks (by function) and actors (by class), counted by state."""
-    parts: list = [Text("What runs here", style="bold underline")]
-    if work is None and not error:
-        parts.append(Text("  listing tasks and actors (Ray state API)…", style="dim"))
-    if work is not None:
-        parts += _listing("Tasks", work.tasks, "tasks")
-        parts += _listing("Actors", work.actors, "actors")
-    if error:
-        parts.append(Text(f"  cannot list them: {error}", style=BAD))
-    return Group(*parts)
+        rows.append((group.name, [group.name, f"{group.total:,}", states], None))
+    return rows
 
 
 class NodeDetailScreen(Screen):
     KEYS_TITLE = "Node screen"  # its group on the ? screen
+    DEFAULT_CSS = """
+    NodeDetailScreen KeyedTable { height: auto; max-height: 14; }
+    """
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Back", id="detail.back"),
         Binding("l", "logs", "Logs", id="detail.logs"),
     ]
+
+    @dataclass
+    class OpenTasks(Message):
+        """Enter on a task function: its tasks' screen, filtered to this node."""
+
+        name: str
+        node_name: str
+
+    @dataclass
+    class OpenActors(Message):
+        """Enter on an actor class: the Actors pane, filtered to that class."""
+
+        class_name: str
 
     def __init__(self, node: Node) -> None:
         super().__init__()
@@ -143,8 +169,13 @@ class NodeDetailScreen(Screen):
         yield StatusLine()
         with VerticalScroll():
             yield Static(node_view(self.node), id="node-detail", markup=False)
-            yield Static("", markup=False)
-            yield Static(work_view(None), id="node-work", markup=False)
+            yield Static(WORK_TITLE, id="node-work-title", markup=False)
+            yield Static(listing_head("Tasks", None, "tasks"), id="node-tasks-head", markup=False)
+            yield KeyedTable(WORK_COLUMNS, sort_column=None, id="node-tasks")
+            yield Static(
+                listing_head("Actors", None, "actors"), id="node-actors-head", markup=False
+            )
+            yield KeyedTable(WORK_COLUMNS, sort_column=None, id="node-actors")
         yield KeyFooter()
 
     def show_snapshot(self, snap: Snapshot) -> None:
@@ -160,7 +191,22 @@ class NodeDetailScreen(Screen):
         if work is not None:
             self.work = work
         self.work_error = error
-        self.query_one("#node-work", Static).update(work_view(self.work, error))
+        work = self.work
+        for what, listing in (
+            ("tasks", work.tasks if work else None),
+            ("actors", work.actors if work else None),
+        ):
+            head = listing_head(what.capitalize(), listing, what, error if what == "tasks" else "")
+            self.query_one(f"#node-{what}-head", Static).update(head)
+            self.query_one(f"#node-{what}", KeyedTable).set_rows(work_rows(listing))
+
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        """Enter on a function: its tasks on this node; on a class: its actors."""
+        event.stop()
+        if event.table.id == "node-tasks":
+            self.post_message(self.OpenTasks(event.key, self.node.name))
+        else:
+            self.post_message(self.OpenActors(event.key))
 
     def action_logs(self) -> None:
         """The node's log files (screens/node_logs.py), listed by the app."""

@@ -112,8 +112,11 @@ class TasksScreen(Screen):
         node_name: str
         suffix: str
 
-    def __init__(self, name: str, kind: str, node_names: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, kind: str, node_names: dict[str, str], *, filter_text: str = ""
+    ) -> None:
         super().__init__()
+        self.filter_text = filter_text  # kept in the filter bar from the start (a node's name)
         self.function = name
         self.kind = kind
         self.node_names = dict(node_names)
@@ -133,6 +136,8 @@ class TasksScreen(Screen):
         self.sub_title = f"tasks of {self.function}"
         self._draw()
         self.query_one(KeyedTable).focus()
+        if self.filter_text:
+            self.query_one(FilterBar).keep(self.filter_text)
 
     def on_screen_suspend(self) -> None:
         if self not in self.app.screen_stack:

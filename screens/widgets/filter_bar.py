@@ -38,6 +38,11 @@ class FilterBar(OrderedInput):
         self.add_class("-open")
         self.focus()
 
+    def keep(self, value: str) -> None:
+        """Show `value` as a kept filter (as if typed and Enter'd), the focus left where it is."""
+        self.value = value  # posts FilterChanged
+        self.set_class(bool(value), "-open")
+
     def _close(self) -> None:
         self.remove_class("-open")
         self.can_focus = False

@@ -20,7 +20,9 @@ from raycockpit.cockpit.parse import parse_job
 from raycockpit.cockpit.tail import ENDED, TailState
 from raycockpit.cockpit.task_list import fetch_task_list
 from raycockpit.screens.actor import SUFFIXES, ActorScreen
+from raycockpit.screens.actors import ActorsPane
 from raycockpit.screens.messages import ActorAction, ActorDetailLoaded, TasksLoaded
+from raycockpit.screens.node_detail import NodeDetailScreen
 from raycockpit.screens.node_logs import LogFileScreen
 from raycockpit.screens.tasks import TasksScreen
 from raycockpit.screens.workers.jobs import write_log_file
@@ -109,10 +111,14 @@ class ActorWorkers:
         stack = self.screen_stack  # type: ignore[attr-defined]
         return [s for s in stack if isinstance(s, TasksScreen) and s.function == name]
 
-    def open_tasks(self, name: str, kind: str, node_names: dict[str, str]) -> None:
-        """The function's tasks, listed now and every 5 s while its screen is open."""
+    def open_tasks(
+        self, name: str, kind: str, node_names: dict[str, str], filter_text: str = ""
+    ) -> None:
+        """The function's tasks, listed now and every 5 s while its screen is open (filtered
+        to `filter_text` from the start: a node's name, from its screen)."""
         self.stop_streams(f"tasks:{name}")  # type: ignore[attr-defined]
-        self.push_screen(TasksScreen(name, kind, node_names))  # type: ignore[attr-defined]
+        screen = TasksScreen(name, kind, node_names, filter_text=filter_text)
+        self.push_screen(screen)  # type: ignore[attr-defined]
         self.keep_worker(f"tasks:{name}", self._watch_tasks(name))  # type: ignore[attr-defined]
 
     @work(group="tasks", exit_on_error=False)
@@ -126,6 +132,16 @@ class ActorWorkers:
                 message = TasksLoaded(name, listing)
             self.post_message(message)  # type: ignore[attr-defined]
             await asyncio.sleep(DETAIL_INTERVAL_S)
+
+    def on_node_detail_screen_open_tasks(self, message: NodeDetailScreen.OpenTasks) -> None:
+        snap = getattr(self, "snapshot", None)
+        names = {n.node_id: n.name for n in snap.nodes} if snap is not None else {}
+        kind = "actor method" if "." in message.name else "task"
+        self.open_tasks(message.name, kind, names, filter_text=message.node_name)
+
+    def on_node_detail_screen_open_actors(self, message: NodeDetailScreen.OpenActors) -> None:
+        self.action_show_pane("actors")  # type: ignore[attr-defined]
+        self.query_one(ActorsPane).filter_to(message.class_name)  # type: ignore[attr-defined]
 
     def on_tasks_loaded(self, message: TasksLoaded) -> None:
         for screen in self._tasks_screens(message.name):

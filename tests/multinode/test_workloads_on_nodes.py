@@ -21,7 +21,7 @@ from raycockpit.cockpit.fleet import open_connection
 from raycockpit.screens.app import make_app
 from raycockpit.screens.job import JobScreen
 from raycockpit.screens.node_detail import NodeDetailScreen
-from tests.ui.helpers import rendered_text, wait_for
+from tests.ui.helpers import table_rows, wait_for
 from tests.ui.test_launch import focus_field, open_form, type_into
 
 pytestmark = pytest.mark.cluster
@@ -103,7 +103,11 @@ async def node_detail_work(pilot, ip: str) -> tuple[dict, dict, str]:
     assert screen.node.node_id == node_id and screen.node.ip == ip
     await wait_for(pilot, lambda: screen.work is not None, timeout=60, what=f"work on {ip}")
     assert screen.work_error == ""
-    text = rendered_text(screen.query_one("#node-work"), width=SIZE[0])
+    text = "\n".join(  # what its two tables show, row by row
+        "  ".join(row)
+        for table in ("#node-tasks", "#node-actors")
+        for row in table_rows(screen.query_one(table))
+    )
     tasks = {g.name: dict(g.states) for g in screen.work.tasks.groups}
     actors = {g.name: dict(g.states) for g in screen.work.actors.groups}
     await pilot.press("escape")  # back to the Nodes pane

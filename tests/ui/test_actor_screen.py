@@ -316,3 +316,58 @@ async def test_a_running_tasks_output_followed_until_it_ends(ray_head):
                 await pilot.press("escape", "escape")
         finally:
             await client.stop_job(job_id)
+
+
+async def test_from_a_nodes_screen_to_a_functions_tasks_there_and_a_classs_actors(chatty):
+    """The node screen's "what runs here" tables: Enter on a task function opens its tasks
+    with the filter set to this node; Enter on an actor class shows the Actors pane filtered
+    to it."""
+    from raycockpit.screens.node_detail import NodeDetailScreen
+    from raycockpit.screens.widgets.filter_bar import FilterBar
+
+    head, ids = chatty
+    app = make_app(Settings(refresh=2.0), address=head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.nodes, what="nodes")
+        await pilot.press("2")
+        nodes = app.query_one("#nodes-table")
+        await wait_for(pilot, lambda: nodes.row_count >= 1, what="the head")
+        nodes.focus()
+        await pilot.press("home", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, NodeDetailScreen), what="its screen")
+        screen = app.screen
+        node_name = screen.node.name
+        tasks = screen.query_one("#node-tasks", KeyedTable)
+        await wait_for(
+            pilot, lambda: "checked_square" in tasks.visible_keys, timeout=60, what="the function"
+        )
+        rows = {row[0]: row for row in table_rows(tasks)}
+        assert rows["checked_square"][2].startswith(("FINISHED", "FAILED")), rows
+        tasks.focus()
+        await pilot.press("home")
+        while tasks.selected_key != "checked_square":
+            await pilot.press("down")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TasksScreen), what="its tasks")
+        listed = app.screen
+        assert listed.function == "checked_square"
+        assert listed.query_one(FilterBar).value == node_name
+        table = listed.query_one(KeyedTable)
+        await wait_for(pilot, lambda: table.row_count > 0, what="its tasks listed")
+        assert {row[3] for row in table_rows(table)} == {node_name}  # the Node column
+        await pilot.press("escape")
+        assert app.screen is screen
+        actors = screen.query_one("#node-actors", KeyedTable)
+        await wait_for(pilot, lambda: "Chatty" in actors.visible_keys, what="the class")
+        actors.focus()
+        await pilot.press("home")
+        while actors.selected_key != "Chatty":
+            await pilot.press("down")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current_pane == "actors", what="the Actors pane")
+        assert not isinstance(app.screen, NodeDetailScreen)
+        pane_filter = app.query_one("#actors FilterBar", FilterBar)
+        assert pane_filter.value == "Chatty"
+        actor_table = app.query_one("#actors-table", KeyedTable)
+        await wait_for(pilot, lambda: actor_table.row_count > 0, what="its actors")
+        assert {row[0] for row in table_rows(actor_table)} == {"Chatty"}

@@ -367,3 +367,31 @@ async def _too_many_workers(pilot) -> None:
 def test_launch_form_checks_before_submit(snap_compare):
     """64 workers on the recorded 2-CPU cluster: the warning names the numbers."""
     assert snap_compare(_app(), terminal_size=(100, 30), run_before=_too_many_workers)
+
+
+async def _node_screen(pilot) -> None:
+    from raycockpit.cockpit.node_work import Listing, NodeWork, WorkGroup
+    from raycockpit.screens.node_detail import NodeDetailScreen
+
+    await _loaded(pilot)
+    node = pilot.app.snapshot.nodes[0]
+    screen = NodeDetailScreen(node)
+    await pilot.app.push_screen(screen)
+    tasks = Listing(
+        (
+            WorkGroup("checked_square", (("FINISHED", 10), ("FAILED", 2))),
+            WorkGroup("Chatty.run", (("RUNNING", 1),)),
+        ),
+        listed=13,
+        matched=13,
+    )
+    actors = Listing((WorkGroup("Chatty", (("ALIVE", 1),)),), listed=1, matched=1)
+    screen.show_work(NodeWork(node.node_id, tasks, actors))
+    screen.query_one("#node-tasks").focus()
+    await pilot.pause(0.3)
+
+
+def test_node_screen_with_what_runs_there(snap_compare):
+    """A node's screen: its detail, then its tasks by function and actors by class in tables
+    (Enter opens a function's tasks on this node, or a class's actors)."""
+    assert snap_compare(_app(), terminal_size=(110, 44), run_before=_node_screen)
