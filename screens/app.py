@@ -10,6 +10,7 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.widgets import ContentSwitcher, Static
 from textual.worker import Worker, WorkerState
@@ -297,6 +298,17 @@ class CockpitApp(
             if self.poller is not None:
                 self.poller.keys_pressed()  # a refresh being decoded lets this key have the GIL
         await super().on_event(event)
+
+    async def _on_message(self, message: Message) -> None:
+        """A result that reaches the app as it closes (a log line, a listing, a tail's state)
+        may find its widgets already taken down: Textual removes children first. Its handler's
+        NoMatches is dropped then, not shown as a traceback on the way out (Textual, pinned,
+        stops the app's message loop on any handler error, so it cannot be left to it)."""
+        try:
+            await super()._on_message(message)
+        except NoMatches:
+            if not self._exit:
+                raise
 
     def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
         try:
