@@ -349,17 +349,6 @@ class CockpitApp(
         if isinstance(self.screen, (JobScreen, NodeDetailScreen, ActorScreen)):
             self.screen.show_snapshot(snap)
 
-    def restyle(self) -> None:
-        """After a change of theme: what shows the snapshot is drawn again in its colours
-        (other screens take them at their next update)."""
-        self._update_status_lines()
-        self._render_nav()
-        if self.snapshot is not None:
-            try:
-                self._render_snapshot(self.snapshot)
-            except NoMatches:
-                pass
-
     def notify(
         self,
         message: str,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from rich.text import Text
 from textual.theme import Theme
 from textual.widgets import Static
 
@@ -64,19 +63,18 @@ class ThemeStyles:
 
     def _theme_changed(self, theme: Theme) -> None:
         self._push_styles(theme)
-        self.restyle()
         self._restyle_statics()
         if theme.name != self._theme_kept:
             self._keep_theme(theme.name)
 
     def _restyle_statics(self) -> None:
-        """Textual turns a Static's Rich Text into fixed colours when it is set: every Static
-        on every open screen is set again with the Text it holds (tables and line widgets
-        resolve their styles when drawn, which the change of theme does anew)."""
+        """Textual fixes the colours of what a Static shows when it is set (a Text's spans) or
+        first drawn (a Rich table or panel): every Static on every open screen, panes hidden or
+        shown, is set again with what it holds. The line widgets (tables, logs) resolve their
+        styles when drawn, and the change of theme clears their caches."""
         for screen in self.screen_stack:
             for widget in screen.query(Static):
-                if isinstance(widget.content, Text):
-                    widget.update(widget.content, layout=False)
+                widget.update(widget.content, layout=False)
 
     def _keep_theme(self, name: str) -> None:
         self.settings = self.settings.model_copy(update={"theme": name})
