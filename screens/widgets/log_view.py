@@ -404,12 +404,8 @@ class LogView(Vertical):
             parts.append(self.source_status)
         line = " · ".join(parts)
         if line != self._status_shown:  # one line, height 1: no layout of the screen for it
-            found = self.query_children("#log-status")
-            if not found:  # being taken down (children go first; a tail state came late)
-                self.call_after_refresh(self._update_status)
-                return
             self._status_shown = line
-            found.first(Static).update(line, layout=False)
+            self.query_one("#log-status", Static).update(line, layout=False)
 
     # -- watchers ---------------------------------------------------------------------------------
 
