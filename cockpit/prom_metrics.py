@@ -14,6 +14,13 @@ Every Ray node serves its metrics at `http://<node ip>:<metrics_export_port>/met
 - a gauge of a worker that has exited disappears from the text; a counter stays.
 - Ray's own libraries set per-worker series the same way (Ray Train's `ray_train_*` with
   `ray_train_*` tags): they are kept, without Ray's tags in their names; the user's tags stay.
+- Ray Data is the exception: every `ray_data_*` series of every job is set by ONE detached stats
+  actor, whose worker runs tasks of each job that uses Ray Data (tests/fixtures/
+  prometheus_data_two_jobs.txt.gz). Its series carry a `dataset` label instead, and the
+  dataset-level gauges (`ray_data_dataset_state`, ...) map each dataset to its `job_id`: a job
+  gets its own datasets' series, summed over them (a job that makes a dataset per loop has one
+  series per operator, not one per loop), except rates and states, which are its latest
+  dataset's (by `start_time`).
 
 Parsed with prometheus_client's text parser; a block it cannot parse is skipped, never fatal.
 Series are named `<name> (prometheus)` and plotted against seconds since the screen opened.
@@ -43,6 +50,10 @@ STANDARD_LABELS = frozenset(
 # Ray's own per-worker series that say nothing of the job's work (seen with a worker's WorkerId).
 CORE_WORKER_BUILTINS = frozenset({"ray_object_store_memory", "ray_total_lineage_bytes"})
 DONE_TASK_STATES = frozenset({"FINISHED", "FAILED"})
+RAY_DATA = "ray_data_"
+RAY_DATA_TAGS = frozenset({"dataset", "job_id", "start_time"})  # who it is of, not what
+# Ray Data gauges that are a rate, a share or a state: not summed over a job's datasets
+RAY_DATA_LATEST = ("average", "_mean", "_max", "utilization", "_state")
 _BLOCK = re.compile(r"(?m)^(?=# HELP )")
 
 
@@ -87,10 +98,14 @@ def driver_worker_id(job_id: str) -> str:
 
 def _display(sample: Sample) -> str:
     name = sample.name[4:] if sample.name.startswith("ray_") else sample.name
+    hidden = RAY_DATA_TAGS if sample.name.startswith(RAY_DATA) else ()
     tags = sorted(
         (k, v)
         for k, v in sample.labels.items()
-        if k not in STANDARD_LABELS and not k.startswith(("otel_", "ray_")) and k != "le"
+        if k not in STANDARD_LABELS
+        and k not in hidden
+        and not k.startswith(("otel_", "ray_"))
+        and k != "le"
     )
     if tags:
         name += "{" + ",".join(f"{k}={v}" for k, v in tags) + "}"
@@ -104,8 +119,10 @@ def job_metrics(samples: list[Sample], job_id: str, worker_ids: set[str]) -> dic
     if not job_id:
         return {}
     workers = set(worker_ids) | {driver_worker_id(job_id)}
+    datasets = dataset_owners(samples)
     sums: dict[str, float] = {}
     gauges: dict[str, list[float]] = {}
+    latest: dict[str, tuple[float, float]] = {}  # Ray Data rates: (dataset start, value)
     tasks = {"tasks active": 0.0, "tasks finished": 0.0, "tasks failed": 0.0}
     actors_alive = 0.0
     seen_tasks = seen_actors = False
@@ -124,9 +141,19 @@ def job_metrics(samples: list[Sample], job_id: str, worker_ids: set[str]) -> dic
                 if state.startswith("ALIVE"):
                     actors_alive += sample.value
             continue
-        if labels.get("WorkerId") not in workers or sample.kind in ("histogram", "summary"):
+        if sample.kind in ("histogram", "summary") or sample.name.endswith("_created"):
             continue
-        if sample.name.endswith("_created") or sample.name in CORE_WORKER_BUILTINS:
+        if sample.name.startswith(RAY_DATA) and "dataset" in labels:
+            owner, started = datasets.get(labels["dataset"], ("", 0.0))
+            if owner == job_id:  # the shared stats actor's: by the dataset, not the worker
+                name = _display(sample)
+                if sample.kind == "gauge" and any(w in sample.name for w in RAY_DATA_LATEST):
+                    if started >= latest.get(name, (-1.0, 0.0))[0]:
+                        latest[name] = (started, sample.value)
+                else:
+                    sums[name] = sums.get(name, 0.0) + sample.value
+            continue
+        if labels.get("WorkerId") not in workers or sample.name in CORE_WORKER_BUILTINS:
             continue
         name = _display(sample)
         if sample.kind == "gauge":
@@ -135,10 +162,26 @@ def job_metrics(samples: list[Sample], job_id: str, worker_ids: set[str]) -> dic
             sums[name] = sums.get(name, 0.0) + sample.value
     out = dict(sums)
     out.update({name: sum(values) / len(values) for name, values in gauges.items()})
+    out.update({name: value for name, (_, value) in latest.items()})
     if seen_tasks:
         out.update(tasks)
     if seen_actors:
         out["actors alive"] = actors_alive
+    return out
+
+
+def dataset_owners(samples: list[Sample]) -> dict[str, tuple[str, float]]:
+    """Ray Data's dataset label -> (its job's hex id, its start time), from the dataset-level
+    gauges that carry both (an operator's series names only its dataset)."""
+    out: dict[str, tuple[str, float]] = {}
+    for sample in samples:
+        labels = sample.labels
+        if sample.name.startswith(RAY_DATA) and "dataset" in labels and "job_id" in labels:
+            try:
+                started = float(labels.get("start_time", "0"))
+            except ValueError:
+                started = 0.0
+            out[labels["dataset"]] = (labels["job_id"], started)
     return out
 
 

@@ -84,3 +84,37 @@ async def test_a_users_train_program_is_charted_from_its_log(ray_head, tmp_path)
     assert len(series["accuracy (train log)"]) == 5
     # Ray's own metrics labelled with the job's id: its actors (the TrainController, its worker)
     assert any(b.get("actors alive", 0) >= 1 for b in beats), beats[-3:]
+
+
+async def test_two_ray_data_jobs_each_get_their_own_datasets_series(ray_head, tmp_path):
+    """Ray Data's metrics all come from one shared stats actor (its worker runs tasks of every
+    job that uses Ray Data): a job's series are its own datasets' (by their `job_id` label),
+    never another job's, whatever workers the job's tasks name."""
+    async with DashboardClient(ray_head.dashboard_url, discover=False) as client:
+        uri = await ensure_uploaded(client, build_package(PROGRAMS, include=None))
+        ids = {}
+        for fn in ("double_a", "double_b"):
+            env = {"working_dir": uri, "env_vars": {"FN": fn}}
+            ids[fn] = await client.submit_job("python data_user.py", runtime_env=env)
+        targets = metrics_targets(parse_nodes(await client.node_summary()))
+        seen: dict[str, set[str]] = {fn: set() for fn in ids}
+        deadline = time.monotonic() + JOB_TIMEOUT_S
+        async with httpx.AsyncClient() as http:
+            while time.monotonic() < deadline:
+                jobs = {fn: await client.get_job(sub) for fn, sub in ids.items()}
+                if all(j["status"] in TERMINAL_JOB_STATES for j in jobs.values()):
+                    break
+                scrape = await scrape_nodes(http, targets, timeout=20.0)
+                for fn, job in jobs.items():
+                    if job.get("job_id") and job["status"] == "RUNNING":
+                        workers = (await job_places(client, job["job_id"])).workers
+                        seen[fn] |= set(job_metrics(scrape.samples, job["job_id"], workers))
+                await asyncio.sleep(2.0)
+        logs = {fn: await client.job_logs(sub) for fn, sub in ids.items()}
+    for fn, other in (("double_a", "double_b"), ("double_b", "double_a")):
+        assert jobs[fn]["status"] == "SUCCEEDED", logs[fn][-3000:]
+        mine = [name for name in seen[fn] if name.startswith("data_")]
+        assert any(f"MapBatches({fn})" in name for name in mine), sorted(seen[fn])
+        assert not any(other in name for name in mine), sorted(mine)
+        # the attribution labels are not part of a series' name: one series per operator
+        assert not any("dataset=" in name or "job_id=" in name for name in mine), sorted(mine)

@@ -40,6 +40,9 @@ TUNE_LOG = (FIXTURES / "job_log_tune_user.txt").read_text()
 TRAIN_LOG = (FIXTURES / "job_log_train_user.txt").read_text()
 TRAIN_SCRAPE = gzip.decompress((FIXTURES / "prometheus_train_user.txt.gz").read_bytes()).decode()
 TUNE_SCRAPE = gzip.decompress((FIXTURES / "prometheus_tune_user.txt.gz").read_bytes()).decode()
+DATA_SCRAPE = gzip.decompress((FIXTURES / "prometheus_data_two_jobs.txt.gz").read_bytes()).decode()
+# Ray Data's shared stats actor in that recording: the worker behind every job's ray_data_* series
+DATA_STATS_ACTOR = "a0741ab99705084cc5fcbd07b8e314acc248c61258f92f3f442a630d"
 # The worker that ran the Train program's train_func (its only RayTrainWorker) in that recording.
 TRAIN_WORKER = "538f1c5fdcfac207730d9ab0688a6748e74ef01522caf0880b5367a2"
 # A verbose=2 Tune log prints every iteration (written as Ray 2.60's output.py prints it).
@@ -162,6 +165,39 @@ def test_the_tune_jobs_user_counter_summed_over_its_trials():
     assert len(workers) == 2  # two trials had run when this was recorded, 4 steps each
     assert job_metrics(samples, "02000000", workers)["user_tune_steps_total"] == 8.0
     assert "user_tune_steps_total" not in job_metrics(samples, "02000000", set())
+
+
+def test_two_ray_data_jobs_each_get_their_own_datasets():
+    samples = parse_text(DATA_SCRAPE)
+    a = job_metrics(samples, "05000000", {DATA_STATS_ACTOR})  # both name the shared actor
+    b = job_metrics(samples, "06000000", {DATA_STATS_ACTOR})
+    assert a["data_output_rows{operator=MapBatches(double_a)_2}"] == 40.0
+    assert b["data_output_rows{operator=MapBatches(double_b)_2}"] == 50.0
+    assert a["data_dataset_state"] == b["data_dataset_state"] == 1.0  # RUNNING
+    assert not [k for k in a if "double_b" in k] and not [k for k in b if "double_a" in k]
+    assert not [k for k in a if "dataset=" in k or "job_id=" in k]
+    # a job that used Ray Data earlier, none of whose datasets are in the text: nothing of them
+    assert not [k for k in job_metrics(samples, "04000000", {DATA_STATS_ACTOR}) if "data_" in k]
+
+
+def test_a_jobs_ray_data_series_are_summed_over_its_datasets_but_rates_are_the_latest():
+    def sample(name, value, **labels):
+        return Sample(name, "gauge", {"WorkerId": "w", **labels}, value)
+
+    samples = [
+        sample("ray_data_dataset_state", 2, dataset="d0", job_id="01000000", start_time="100"),
+        sample("ray_data_dataset_state", 1, dataset="d1", job_id="01000000", start_time="200"),
+        sample("ray_data_output_rows", 400, dataset="d0", operator="Map(f)_1"),
+        sample("ray_data_output_rows", 150, dataset="d1", operator="Map(f)_1"),
+        sample("ray_data_average_bytes_per_output", 8, dataset="d1", operator="Map(f)_1"),
+        sample("ray_data_average_bytes_per_output", 3, dataset="d0", operator="Map(f)_1"),
+        sample("ray_data_output_rows", 999, dataset="unknown", operator="Map(f)_1"),
+    ]
+    assert job_metrics(samples, "01000000", set()) == {
+        "data_dataset_state": 1,
+        "data_output_rows{operator=Map(f)_1}": 550,
+        "data_average_bytes_per_output{operator=Map(f)_1}": 8,
+    }
 
 
 def test_targets_series_and_the_unreachable_line():
