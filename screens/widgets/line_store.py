@@ -32,6 +32,7 @@ _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _LEVEL = re.compile(r"\b(?:(ERROR|CRITICAL|FATAL)|(WARNING|WARN))\b")
 LEVEL_SCAN = 160  # a log record's level is near its start (after a timestamp and a prefix)
+VARIATION_SELECTOR = "\ufe0f"  # VS16: "draw the one before as an emoji"
 EVENT_MARKER = "@@cockpit "  # cockpit/events.py's progress lines: read by the panel, dimmed here
 
 
@@ -50,7 +51,11 @@ def line_level(line: str) -> str:
 
 
 def plain_text(line: str) -> str:
-    """A log line as shown: ANSI escapes removed, tabs expanded, other control codes visible."""
+    """A log line as shown: ANSI escapes removed, tabs expanded, other control codes visible,
+    emoji variation selectors dropped (`✔️` is 2 cells to Rich and 1 to many terminals: the
+    rest of the row moved; `✔` is 1 to both)."""
+    if VARIATION_SELECTOR in line:
+        line = line.replace(VARIATION_SELECTOR, "")
     if "\x1b" in line:
         line = _ANSI.sub("", line)
     if "\t" in line:

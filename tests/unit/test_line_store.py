@@ -135,3 +135,14 @@ def test_line_levels_as_ray_and_python_write_them():
         assert line_level(plain) == "", plain
     # only a record's start is read: a level word deep in a long line's payload is not its level
     assert line_level("x" * 200 + " ERROR ") == ""
+
+
+def test_an_emoji_variation_selector_is_dropped_so_every_terminal_agrees_on_the_width():
+    """Ray Data ends each run with `✔️  Dataset ... execution finished` (U+2714 U+FE0F): Rich
+    counts 2 cells, tmux and many terminals draw 1, and every cell right of it on that row
+    (the metrics panel beside the log) moved one over. Without the selector both say 1."""
+    from rich.cells import cell_len
+
+    shown = plain_text("✔️  Dataset dataset_1 execution finished in 5.2 seconds ⚠️")
+    assert shown == "✔  Dataset dataset_1 execution finished in 5.2 seconds ⚠"
+    assert cell_len(shown) == len(shown)
