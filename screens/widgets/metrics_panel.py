@@ -16,6 +16,8 @@ from textual_plotext import PlotextPlot
 
 from raycockpit.cockpit.events import MetricSeries, Trial
 from raycockpit.cockpit.format import human_bytes, is_byte_count
+from raycockpit.cockpit.prom_metrics import SOURCE as PROM_SOURCE
+from raycockpit.cockpit.prom_metrics import rank as prom_rank
 from raycockpit.screens.styles import BAD_STRONG, INFO, OK, WARN_STRONG
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
 from raycockpit.screens.widgets.render import sparkline
@@ -33,6 +35,10 @@ PREFERRED = (
     "p50_ms",
 )
 COUNTERS = {"epoch", "epochs", "iteration", "step", "training_iteration"}
+PROM_SUFFIX = f" ({PROM_SOURCE})"
+SPARK_WIDTH = 16
+MIN_BASE = 8  # cells of a metric's own name kept when its tags need the room
+NAME_FIRST = 28  # cells the names' column takes before the sparklines get more than 3
 
 
 WAITING = "waiting for the first metric…"
@@ -60,6 +66,44 @@ def bare_name(name: str) -> str:
         if name.endswith("]") and " [" in name:
             name = name[: name.rindex(" [")]
     return name
+
+
+def fit_names(names: list[str], width: int) -> list[str]:
+    """Names in `width` cells each (fit_name); when one does not fit, none says its source, so the
+    rows read alike."""
+    if all(len(name) <= width for name in names):
+        return names
+    return [fit_name(bare_source(name), width) for name in names]
+
+
+def bare_source(name: str) -> str:
+    """`loss (train log)` -> `loss`; the chart's title keeps the source."""
+    return name[: name.rindex(" (")] if name.endswith(")") and " (" in name else name
+
+
+def fit_name(name: str, width: int) -> str:
+    """A series' name in `width` cells, cut where it says least: first its source (` (prometheus)`,
+    the chart's title keeps it), then its tags' keys (`{operator=X}` -> `{X}`), then the middle of
+    the metric's own name, so that its tags stay (`data_output_rows{MapBatches(f)_1}` and
+    `{ReadRange_1}` stay apart), then the end of the tags."""
+    if len(name) <= width:
+        return name
+    name = bare_source(name)
+    if len(name) <= width:
+        return name
+    base, brace, tags = name.partition("{")
+    tags = brace + tags
+    if len(base) + len(tags) > width and tags.endswith("}"):  # {operator=X} -> {X}
+        tags = "{" + ",".join(t.partition("=")[2] or t for t in tags[1:-1].split(",")) + "}"
+    room = width - len(tags)  # cells left for the metric's own name
+    if room < MIN_BASE:
+        room = min(len(base), MIN_BASE, width)
+        tags = tags[: width - room - 1] + "…" if width - room > 0 else ""
+    if len(base) > room:
+        keep = room - 1  # around one "…"
+        head = (keep + 1) // 2
+        base = base[:head] + "…" + base[len(base) - (keep - head) :]
+    return base + tags
 
 
 def best_trial(trials: dict[str, Trial]) -> tuple[str | None, str | None]:
@@ -91,6 +135,16 @@ def _fmt(value: float, name: str = "") -> str:
     if value == 0 or 1e-3 <= abs(value) < 1e6:
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     return f"{value:.3e}"
+
+
+def _first_moving(names: list[str], series: MetricSeries) -> str:
+    """The first in rank whose values have changed, else the first: a flat line of zeros (a
+    Ray Data job's `tasks running` between its stages) says less than its rows going out."""
+    for name in names:
+        values = [v for _, v in series.series[name]]
+        if min(values) != max(values):
+            return name
+    return names[0]
 
 
 def byte_ticks(values: list[float], count: int = 5) -> tuple[list[float], list[str]]:
@@ -175,9 +229,13 @@ class MetricsPanel(Vertical):
             return []
         names = [n for n in self.series.series if bare_name(n) not in COUNTERS]
 
-        def rank(name: str) -> tuple[int, str]:
+        def rank(name: str) -> tuple[int, int, tuple[int, int], str]:
             bare = bare_name(name)
-            return (PREFERRED.index(bare) if bare in PREFERRED else len(PREFERRED), name)
+            if bare in PREFERRED:
+                return 0, PREFERRED.index(bare), (0, 0), name
+            if name.endswith(PROM_SUFFIX):  # after what the job printed: user's, then Ray's
+                return 2, 0, prom_rank(bare), name
+            return 1, 0, (0, 0), name
 
         return sorted(names, key=rank)
 
@@ -202,7 +260,7 @@ class MetricsPanel(Vertical):
         # the first in rank until `m` picks one: core's first event holds array_bytes, a single
         # point, and its tasks_per_s (the one that moves) came a wave later and was never charted
         if names and (self.metric not in names or not self.picked):
-            self.metric = names[0]
+            self.metric = _first_moving(names, series)
         self._plot(series)
         self._last(series, names)
         self._trials(series)
@@ -220,31 +278,46 @@ class MetricsPanel(Vertical):
             if is_byte_count(self.metric):  # 16.0 MiB on the axis, not 16777216.0
                 plt.yticks(*byte_ticks(values))
             plt.title(self.metric)  # its last value is in the list below; `m` plots the next one
-            plt.xlabel("seconds" if self.metric.endswith("(prometheus)") else "step")
+            plt.xlabel("seconds" if self.metric.endswith(PROM_SUFFIX) else "step")
         else:
             plt.title(WAITING)
         plot.refresh()
 
+    def on_resize(self) -> None:
+        if self.built and self.series is not None and self.series.series:
+            self._last(self.series, self.plotted_names())  # the names fit the new width
+
     def _last(self, series: MetricSeries, names: list[str]) -> None:
-        table = Table(box=None, padding=(0, 1), show_header=False, expand=True)
-        table.add_column(style="bold", no_wrap=True, overflow="ellipsis", ratio=3)
-        table.add_column(justify="right", no_wrap=True)
-        table.add_column(style=INFO, no_wrap=True, overflow="crop", ratio=1)
         shown = names[: 3 if series.trials else 6]  # the plot's `m` reaches the rest
-        for name in shown:
+        end = series.end
+        ends = list(end.metrics.items())[:4] if end is not None else []
+        status = str(end.data.get("status", "?")) if end is not None else ""
+        lasts = [(name, _fmt(series.series[name][-1][1], name)) for name in shown]
+        totals = [(name, _fmt(value, name)) for name, value in ends]
+        # widths of our own, not Rich's ratios: a name is cut by fit_name (its tags kept), never
+        # by an ellipsis at its end (four `data_average_bytes_inputs_…` rows said nothing)
+        value_w = max([len(value) for _, value in lasts + totals] + [len(status)])
+        free = max(self.content_region.width - 6 - value_w, 12)  # 3 columns, 1 cell each side
+        spark_w = min(SPARK_WIDTH, max(3, free - NAME_FIRST))  # the name has the first cells
+        name_w = free - spark_w
+        table = Table(box=None, padding=(0, 1), show_header=False)
+        table.add_column(style="bold", no_wrap=True, overflow="ellipsis", width=name_w)
+        table.add_column(justify="right", no_wrap=True, width=value_w)
+        table.add_column(style=INFO, no_wrap=True, overflow="crop", width=spark_w)
+        fitted = fit_names([name for name, _ in lasts + totals], name_w - 2)
+        for (name, value), label in zip(lasts, fitted, strict=False):
             values = [v for _, v in series.series[name]]
             mark = "▶ " if name == self.metric else "  "
-            table.add_row(mark + name, _fmt(values[-1], name), sparkline(values, 16, top=None))
-        end = series.end
+            spark = sparkline(values, spark_w, top=None)
+            table.add_row(mark + label, value, spark)
         if end is not None:
-            status = str(end.data.get("status", "?"))
             table.add_row(
                 Text("end", style="bold"),
                 Text(status, style=OK if status == "ok" else BAD_STRONG),
                 "",
             )
-            for name, value in list(end.metrics.items())[:4]:
-                table.add_row(f"  {name}", _fmt(value, name), "")
+            for (_, value), label in zip(totals, fitted[len(lasts) :], strict=True):
+                table.add_row("  " + label, value, "")
         self.query_one("#metrics-last", Static).update(table)
 
     def _trials(self, series: MetricSeries) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import hypothesis
 from textual.app import App, ComposeResult
 from textual_plotext import PlotextPlot
 
@@ -14,6 +15,7 @@ from raycockpit.screens.job import JobScreen
 from raycockpit.screens.widgets.metrics_panel import MetricsPanel
 from tests.ui.helpers import rendered_text, wait_for
 
+st = hypothesis.strategies
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
@@ -77,3 +79,62 @@ async def test_an_empty_panel_leaves_the_width_to_the_log():
         screen.redraw()
         await wait_for(pilot, lambda: panel.outer_size.width == 52, what="the charts' width")
         assert log.outer_size.width == 78
+
+
+async def test_a_ray_data_jobs_node_metrics_list_its_key_series_first_each_told_apart():
+    """A Ray Data job's ~100 node series per operator, from a real scrape: the list leads with
+    rows out per operator (not `data_average_*` by name), and each row keeps its operator when
+    the name is cut (they were four `data_average_bytes_inputs_…` rows)."""
+    import gzip
+
+    from raycockpit.cockpit.prom_metrics import add_to_series, job_metrics, parse_text
+
+    text = gzip.decompress((FIXTURES / "prometheus_data_two_jobs.txt.gz").read_bytes()).decode()
+    stats_actor = "a0741ab99705084cc5fcbd07b8e314acc248c61258f92f3f442a630d"
+    series = MetricSeries()
+    add_to_series(series, job_metrics(parse_text(text), "05000000", {stats_actor}), 0.0)
+    app = PanelApp()
+    async with app.run_test(size=(60, 40)) as pilot:  # a 130-column terminal's panel
+        panel = app.query_one(MetricsPanel)
+        panel.show(series)
+        await wait_for(pilot, lambda: panel.built, what="the panel built")
+        await pilot.pause()
+        listed = rendered_text(panel.query_one("#metrics-last"), width=60).splitlines()
+        names = [line[2:].rsplit(None, 2)[0].strip() for line in listed if line.strip()]
+        assert names == [
+            "tasks running",  # the job's own (JobId), then Ray Data's
+            "data_output_rows{Input_0}",  # keys dropped, tags kept, when one does not fit
+            "data…rows{MapBatches(double_a)_2}",
+            "data_output_rows{ReadRange_1}",
+            "data_output_bytes{Input_0}",
+            "data…ytes{MapBatches(double_a)_2}",
+        ], listed
+        assert len(set(names)) == len(names), listed
+        assert not any("double_b" in line for line in listed), listed
+
+
+@hypothesis.given(
+    st.text(alphabet="ab_{}=,() .", max_size=60), st.integers(min_value=1, max_value=50)
+)
+def test_a_fitted_name_never_outgrows_its_cells(name, width):
+    from raycockpit.screens.widgets.metrics_panel import fit_name
+
+    fitted = fit_name(name, width)
+    assert len(fitted) <= width
+    assert fitted == name or len(name) > width
+
+
+async def test_the_chart_starts_on_the_first_series_that_moves():
+    from raycockpit.cockpit.prom_metrics import add_to_series
+
+    series = MetricSeries()
+    add_to_series(series, {"tasks running": 1.0, "data_output_rows{operator=Map_1}": 0.0}, 0.0)
+    app = PanelApp()
+    async with app.run_test(size=(60, 40)) as pilot:
+        panel = app.query_one(MetricsPanel)
+        panel.show(series)
+        await wait_for(pilot, lambda: panel.metric is not None, what="a metric charted")
+        assert panel.metric == "tasks running (prometheus)"  # nothing has moved: the first
+        add_to_series(series, {"tasks running": 1.0, "data_output_rows{operator=Map_1}": 40}, 10)
+        panel.show(series)
+        assert panel.metric == "data_output_rows{operator=Map_1} (prometheus)"
