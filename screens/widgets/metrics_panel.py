@@ -38,7 +38,7 @@ COUNTERS = {"epoch", "epochs", "iteration", "step", "training_iteration"}
 PROM_SUFFIX = f" ({PROM_SOURCE})"
 SPARK_WIDTH = 16
 MIN_BASE = 8  # cells of a metric's own name kept when its tags need the room
-NAME_FIRST = 28  # cells the names' column takes before the sparklines get more than 3
+NAME_FIRST = 34  # cells the names' column takes before the sparklines get more than 3
 
 
 WAITING = "waiting for the first metric…"
