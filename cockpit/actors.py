@@ -185,8 +185,15 @@ def _resources(value: Any) -> dict[str, float]:
     return out
 
 
+# "The actor is dead because its worker process has died. Worker exit type: INTENDED_USER_EXIT
+# Worker exit detail: Worker exits by an user request. ... exit_actor() is called." (Ray 2.60)
+_WORKER_EXIT = re.compile(r"Worker exit type: ([A-Z_]+)(?:\.? Worker exit detail: (.*))?")
+
+
 def death_line(cause: Any) -> str:
-    """Ray's ActorDeathCause (one of several `*_context` dicts) as one line."""
+    """Ray's ActorDeathCause (one of several `*_context` dicts) as one line. A worker's exit
+    leads with its exit type and detail (`exited (INTENDED_USER_EXIT): ... exit code 0`): Ray's
+    own first sentence is the same for a crash and for a job's supervisor that finished."""
     if not isinstance(cause, dict) or not cause:
         return ""
     for kind, context in cause.items():
@@ -199,6 +206,11 @@ def death_line(cause: Any) -> str:
             lines = _ANSI.sub("", _str(context.get("formatted_exception_string"))).splitlines()
             message = next((line for line in reversed(lines) if line.strip()), "")
         message = " ".join(_ANSI.sub("", message).split())
+        exit_ = _WORKER_EXIT.search(message)
+        if exit_ is not None:  # what Ray says of the worker is what matters, up front
+            kind, detail = exit_.group(1), (exit_.group(2) or "").strip()
+            head = f"{'exited' if kind.startswith('INTENDED') else 'worker died'} ({kind})"
+            return f"{head}: {detail}" if detail else head
         head = f"{what} ({reason})" if reason else what
         return f"{head}: {message}" if message else head
     return ""

@@ -135,6 +135,30 @@ def test_a_failed_task_summary_is_a_warning_not_an_error():
     assert status.warnings and status.warnings[0].startswith("task summary:")
 
 
+def test_a_workers_exit_leads_with_its_type_and_detail():
+    """A finished job's JobSupervisor, as a Ray 2.60 head reports it: an intended exit, not a
+    crash, though Ray's first sentence is the one a crash gets."""
+    message = (
+        "The actor is dead because its worker process has died. Worker exit type: "
+        "INTENDED_USER_EXIT Worker exit detail: Worker exits by an user request. Worker exits "
+        "with an exit code 0. exit_actor() is called."
+    )
+    context = {"error_message": message, "reason": "WORKER_DIED", "class_name": "JobSupervisor"}
+    assert death_line({"actor_died_error_context": context}) == (
+        "exited (INTENDED_USER_EXIT): Worker exits by an user request. Worker exits with an exit "
+        "code 0. exit_actor() is called."
+    )
+    crash = message.replace("INTENDED_USER_EXIT", "SYSTEM_ERROR").replace(
+        "Worker exits by an user request. Worker exits with an exit code 0. exit_actor() is "
+        "called.",
+        "The leased worker has unrecoverable failure. Worker is requested to be destroyed.",
+    )
+    assert death_line({"actor_died_error_context": {"error_message": crash}}) == (
+        "worker died (SYSTEM_ERROR): The leased worker has unrecoverable failure. Worker is "
+        "requested to be destroyed."
+    )
+
+
 def test_death_line_tolerates_odd_shapes():
     assert death_line(None) == "" and death_line({}) == "" and death_line({"x": 1}) == ""
     assert death_line({"oom_context": {"error_message": "killed\n  by the\tOOM killer"}}) == (
