@@ -235,6 +235,8 @@ class ServePane(Pane):
         if self._refuse_readonly():
             return
         found = self._selected()
+        if found is not None and found[1] is None and len(found[0].deployments) == 1:
+            found = (found[0], found[0].deployments[0], None)  # an app of one deployment: it
         if found is None or found[1] is None:
             self.show_action(
                 "put the tree cursor on a deployment (or a replica) to scale it", error=True

@@ -364,3 +364,21 @@ async def test_refresh_keeps_expansion_and_cursor():
         pane.show(app.snapshot)
         await pilot.pause()
         assert pane.tree.cursor_node is dep_node and not dep_node.is_expanded
+
+
+async def test_n_on_an_app_of_one_deployment_scales_that_deployment():
+    """The tree opens with its cursor on the app: `n` there said to move to the deployment,
+    though the app has only one."""
+    app = _replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await _open(pilot)
+        pane.tree.focus()
+        pane.tree.move_cursor(pane.tree.root.children[0])
+        await pilot.pause()
+        assert pane.tree.cursor_node.data[0] == "app", pane.tree.cursor_node.data
+        serve_app = app.snapshot.serve.apps[0]
+        assert len(serve_app.deployments) == 1
+        await pilot.press("n")
+        assert isinstance(app.screen, ScaleScreen), pane.action_text
+        assert app.screen.deployment == serve_app.deployments[0].name
+        await pilot.press("escape")
