@@ -25,6 +25,7 @@ from raycockpit.cockpit.format import exact
 
 BUNDLED_DIR = REPO_ROOT / "configs" / "workloads"
 TYPES = ("int", "float", "bool", "str", "choice")
+PATH_KINDS = ("file", "dir")
 META_SPEC = "raycockpit.spec"
 META_VALUES = "raycockpit.values"
 META_OPTIONS = "raycockpit.options"
@@ -60,6 +61,7 @@ class ParamSpec:
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] = ()
+    path: str = ""  # a str that names a "file" or "dir" the program reads (checked before submit)
 
     @property
     def flag(self) -> str:
@@ -155,6 +157,11 @@ def _param(raw: Any, where: str) -> ParamSpec:
     choices = tuple(str(c) for c in raw.get("choices") or ())
     if kind == "choice" and not choices:
         raise SpecError(f"{where}: param {name} is a choice without choices")
+    path = str(raw.get("path") or "")
+    if path and (kind != "str" or path not in PATH_KINDS):
+        raise SpecError(
+            f"{where}: param {name} has path {path!r}; use path: file or path: dir on a str"
+        )
     spec = ParamSpec(
         name=name,
         type=kind,
@@ -163,6 +170,7 @@ def _param(raw: Any, where: str) -> ParamSpec:
         min=raw.get("min"),
         max=raw.get("max"),
         choices=choices,
+        path=path,
     )
     _, error = spec.validate(spec.text(spec.default))
     if error and not (kind in ("int", "float") and spec.default is None):
@@ -328,6 +336,7 @@ class JobRequest:
     metadata: dict[str, str] = field(default_factory=dict)
     package_root: Path | None = None
     package_include: tuple[str, ...] | None = None
+    paths: tuple[tuple[str, str, str], ...] = ()  # (label, value, file|dir) the program reads
 
     def body(self, working_dir_uri: str | None) -> dict[str, Any]:
         """The JSON of POST /api/jobs/ (unset fields left out: unknown keys give 400)."""
@@ -466,6 +475,11 @@ def build_request(
         metadata=metadata,
         package_root=spec.working_dir,
         package_include=spec.include,
+        paths=tuple(
+            (p.label, values[p.name].strip(), p.path)
+            for p in spec.params
+            if p.path and values.get(p.name, "").strip()
+        ),
         **extra,
     ), {}
 

@@ -29,6 +29,9 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] | None = None
+    path: str | None = (
+        None  # "file" | "dir": a str naming what the program reads (the form checks it)
+    )
 
     @property
     def flag(self) -> str:

@@ -53,6 +53,7 @@ PARAMS: tuple[Param, ...] = (
         "",
         "CSV to read instead of a generated one (needs numeric "
         "columns f0..f3 and a 'label' column); local path or s3://...",
+        path="file",
     ),
     Param("test_size", "float", 0.2, "Fraction of rows in the test split.", min=0.01, max=0.99),
     Param(

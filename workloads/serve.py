@@ -32,6 +32,7 @@ PARAMS: tuple[Param, ...] = (
         "",
         "Checkpoint directory written by the train workload "
         "(its best_checkpoint artifact); empty: serve a freshly initialised model.",
+        path="dir",
     ),
     Param("num_replicas", "int", 1, "Serve replicas of the model.", min=1, max=1024),
     Param("cpus_per_replica", "float", 0.5, "CPUs reserved per replica.", min=0.05, max=64.0),

@@ -89,3 +89,22 @@ def capture(name: str, text: str) -> None:
     folder = os.environ.get("RAYCOCKPIT_CAPTURE")
     if folder:
         Path(folder, name).write_text(text + "\n")
+
+
+async def test_a_csv_that_is_not_on_this_machine_is_refused_before_submit(ray_head, client):
+    """The data workload's csv_path on the test head (this machine): a missing file is named
+    in the form and nothing is sent (the job failed 11 s later with FileNotFoundError)."""
+    before = len(await client.list_jobs())
+    app = _app(ray_head.dashboard_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot and app.snapshot.alive_nodes, what="nodes")
+        form = await open_form(pilot, "data")
+        await type_into(pilot, "csv_path", "/nonexistent/my.csv")
+        await wait_for(pilot, lambda: "csv path" in checks_text(form), what="the check")
+        assert "/nonexistent/my.csv does not exist on this machine" in checks_text(form)
+        await pilot.press("ctrl+r")
+        status = screen_text(form.query_one("#form-status"))
+        assert status.startswith("Not sent: csv path: /nonexistent/my.csv does not exist"), status
+        await pilot.pause(1.0)
+        assert app.screen is form and len(app.command_log) == 0
+    assert len(await client.list_jobs()) == before

@@ -180,3 +180,18 @@ def test_user_specs_and_broken_files(tmp_path):
     ]
     assert any("broken.yaml" in p for p in problems)
     assert any("exists already" in p for p in problems)
+
+
+def test_a_path_mark_belongs_on_a_str(tmp_path):
+    (tmp_path / "bad.yaml").write_text(
+        "name: bad\nentrypoint: python x.py\nparams:\n"
+        "- {name: n, type: int, default: 1, min: 0, max: 9, path: file}\npresets: {}\n"
+    )
+    (tmp_path / "odd.yaml").write_text(
+        "name: odd\nentrypoint: python x.py\nparams:\n"
+        "- {name: src, type: str, default: '', path: url}\npresets: {}\n"
+    )
+    specs, problems = load_specs([tmp_path])
+    assert not [s for s in specs if s.name in ("bad", "odd")]
+    assert any("param n has path 'file'" in p and "path: dir on a str" in p for p in problems)
+    assert any("param src has path 'url'" in p for p in problems)

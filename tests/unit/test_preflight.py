@@ -228,3 +228,50 @@ def test_autoscaler_types_say_it_may_scale_and_unknown_cluster_says_nothing():
     assert "= 3 CPU; the cluster has 2 CPU; the autoscaler may add nodes of type" in found
     assert "cpu_worker, ray.head.default" in found
     assert texts({"num_workers": "99", "cpus_per_worker": "9"}, Capacity()) == []
+
+
+def data_request(csv_path: str, root: Path | None):
+    from dataclasses import replace
+
+    from raycockpit.cockpit.launch import JobOptions, build_request, load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[2] / "configs/workloads/data.yaml")
+    values = {**spec.defaults(), "csv_path": csv_path}
+    request, errors = build_request(spec, values, JobOptions())
+    assert not errors and request is not None
+    return replace(request, package_root=root)
+
+
+def test_a_file_the_program_reads_is_checked_when_the_cluster_is_this_machine(tmp_path):
+    """The data workload with a CSV that is not there failed 11 s after submit with
+    FileNotFoundError; on a cluster made of this machine the form refuses it with the path."""
+    here = snapshot(node(2))  # 127.0.0.1
+    (tmp_path / "rows.csv").write_text("f0,label\n1,0\n")
+
+    def refused(value, snap=here):
+        result = preflight.check_request(data_request(value, tmp_path), snap)
+        return result.refused.text if result.refused else ""
+
+    assert refused("/nonexistent/my.csv") == (
+        "csv path: /nonexistent/my.csv does not exist on this machine, where the cluster runs: "
+        "give an existing file, or leave it empty"
+    )
+    assert refused(str(tmp_path / "rows.csv")) == ""
+    assert refused("rows.csv") == ""  # relative: the job's working_dir, where it runs
+    assert refused(str(tmp_path)).endswith(
+        f"{tmp_path} is a folder, not a file on this machine, "
+        "where the cluster runs: give an existing file, or leave it empty"
+    )
+    assert refused("~/my.csv").startswith("csv path: the program gets ~/my.csv as it is (no ~)")
+    assert refused("s3://bucket/rows.csv") == ""  # pyarrow's to open
+    assert refused("") == ""  # empty: a generated CSV
+    # a node elsewhere: the path is the cluster's, nothing can be known from here
+    elsewhere = replace_ip(node(2), "10.11.12.13")
+    assert refused("/nonexistent/my.csv", snapshot(node(2), elsewhere)) == ""
+    assert refused("/nonexistent/my.csv", None) == ""
+
+
+def replace_ip(n: Node, ip: str) -> Node:
+    from dataclasses import replace
+
+    return replace(n, node_id=n.node_id + ip, ip=ip, is_head=False)

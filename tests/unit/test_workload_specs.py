@@ -50,7 +50,10 @@ def test_spec_params_match_code(name):
     assert list(yaml_params) == list(code_params), "same parameters, same order"
     for pname, yp in yaml_params.items():
         cp = code_params[pname]
-        assert set(yp) <= {"name", "type", "default", "min", "max", "choices", "help"}, pname
+        assert set(yp) <= {"name", "type", "default", "min", "max", "choices", "help", "path"}, (
+            pname
+        )
+        assert yp.get("path") == cp.path, pname
         assert yp["type"] in TYPES and yp["type"] == cp.type, pname
         assert yp["default"] == cp.default and type(yp["default"]) is type(cp.default), pname
         assert yp.get("min") == cp.min and yp.get("max") == cp.max, pname
