@@ -187,13 +187,15 @@ def _resources(value: Any) -> dict[str, float]:
 
 # "The actor is dead because its worker process has died. Worker exit type: INTENDED_USER_EXIT
 # Worker exit detail: Worker exits by an user request. ... exit_actor() is called." (Ray 2.60)
+DEAD_BECAUSE = "The actor is dead because "
 _WORKER_EXIT = re.compile(r"Worker exit type: ([A-Z_]+)(?:\.? Worker exit detail: (.*))?")
 
 
 def death_line(cause: Any) -> str:
     """Ray's ActorDeathCause (one of several `*_context` dicts) as one line. A worker's exit
     leads with its exit type and detail (`exited (INTENDED_USER_EXIT): ... exit code 0`): Ray's
-    own first sentence is the same for a crash and for a job's supervisor that finished."""
+    own first sentence is the same for a crash and for a job's supervisor that finished. Others
+    lead with Ray's reason (`OUT_OF_SCOPE: all references to the actor were removed.`)."""
     if not isinstance(cause, dict) or not cause:
         return ""
     for kind, context in cause.items():
@@ -211,6 +213,9 @@ def death_line(cause: Any) -> str:
             kind, detail = exit_.group(1), (exit_.group(2) or "").strip()
             head = f"{'exited' if kind.startswith('INTENDED') else 'worker died'} ({kind})"
             return f"{head}: {detail}" if detail else head
+        if reason and message.startswith(DEAD_BECAUSE):  # Ray's preamble: its reason says it
+            message = message.removeprefix(DEAD_BECAUSE)
+            return f"{reason}: {message}"
         head = f"{what} ({reason})" if reason else what
         return f"{head}: {message}" if message else head
     return ""

@@ -60,8 +60,7 @@ def test_recorded_detail_rows_parse_with_resources_restarts_and_death_causes():
     causes = {a.class_name: a.death_cause for a in dead}
     assert causes == {
         "Broken": "creation task failure: ValueError: broken on purpose",
-        "Counter": "actor died error (RAY_KILL): The actor is dead because it was killed by "
-        "`ray.kill`.",
+        "Counter": "RAY_KILL: it was killed by `ray.kill`.",
     }
 
 
