@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import signal
 import sys
 from dataclasses import dataclass
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="A keyboard-driven terminal cockpit for Ray clusters. With no address it "
         "attaches to a dashboard on http://127.0.0.1:8265, or else starts and owns a local Ray "
         "head.",
+    )
+    p.add_argument(
+        "address_arg",
+        nargs="?",
+        metavar="ADDRESS",
+        help="dashboard URL of a running cluster, as --address (raycockpit http://HOST:8265)",
     )
     p.add_argument("--address", help="dashboard URL of a running cluster, e.g. http://HOST:8265")
     p.add_argument(
@@ -263,6 +270,28 @@ async def _once_fleet(settings: Settings, as_json: bool) -> int:
     return 0 if all(r.reachable for r in rows) else EXIT_UNREACHABLE
 
 
+COMMANDS = ("config", "k8s", "postmortem")
+
+
+def looks_like_address(word: str) -> bool:
+    return any(c in word for c in ".:/[") or word == "localhost"
+
+
+def positional_problem(word: str, flag: str | None) -> str | None:
+    """Why the one positional word cannot be the address (a command mistyped, the address given
+    twice), or None."""
+    if flag is not None:
+        return f"give the address once: {word!r} or --address {flag!r}"
+    if not looks_like_address(word):
+        near = difflib.get_close_matches(word, COMMANDS, n=1)
+        hint = f"; did you mean raycockpit {near[0]}?" if near else ""
+        return (
+            f"{word!r} is neither a dashboard URL (http://HOST:8265) nor a command "
+            f"({', '.join(COMMANDS)}){hint}"
+        )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["config"]:  # raycockpit config check FILE: the cluster-config doctor
@@ -277,7 +306,16 @@ def main(argv: list[str] | None = None) -> int:
         from raycockpit.cockpit.postmortem_cli import main as postmortem_main
 
         return postmortem_main(argv[1:])
+    if argv and not argv[0].startswith("-") and not looks_like_address(argv[0]):
+        say(f"raycockpit: {positional_problem(argv[0], None)}")  # a command mistyped
+        return EXIT_UNREACHABLE
     args = build_parser().parse_args(argv)
+    if args.address_arg is not None:  # `raycockpit http://head:8265`, as people type it
+        problem = positional_problem(args.address_arg, args.address)
+        if problem:
+            say(f"raycockpit: {problem}")
+            return EXIT_UNREACHABLE
+        args.address = args.address_arg
     overrides = {
         "refresh": args.refresh,
         "keep_cluster": args.keep_cluster or None,

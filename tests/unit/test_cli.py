@@ -269,3 +269,23 @@ def test_once_all_contexts_prints_the_fleet_and_why_one_is_down(tmp_path, capsys
         server.stop()
     assert main(["--config", path, "--all-contexts"]) == 2
     assert "--all-contexts goes with --once" in capsys.readouterr().err
+
+
+def test_the_address_as_the_one_word_after_the_command(capsys):
+    """`raycockpit http://head:8265` ended in argparse's 'unrecognized arguments'."""
+    port = free_port()
+    assert main(["--once", f"http://127.0.0.1:{port}"]) == 2
+    assert f"cannot reach http://127.0.0.1:{port}" in capsys.readouterr().err
+    assert main(["--once", "127.0.0.1:99999"]) == 2  # checked as --address is
+    assert "'127.0.0.1:99999' is not a dashboard URL" in capsys.readouterr().err
+    assert main(["--once", "head:8265", "--address", "http://other:8265"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "raycockpit: give the address once: 'head:8265' or --address 'http://other:8265'"
+    )
+    assert main(["confg", "check", "x.yaml"]) == 2
+    assert "did you mean raycockpit config?" in capsys.readouterr().err
+    assert main(["postmortm"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "raycockpit: 'postmortm' is neither a dashboard URL (http://HOST:8265) nor a command "
+        "(config, k8s, postmortem); did you mean raycockpit postmortem?"
+    )
