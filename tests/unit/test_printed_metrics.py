@@ -249,3 +249,19 @@ def test_prometheus_text_never_raises_when_mutated(text):
     samples = parse_text(text)
     assert all(isinstance(s, Sample) and math.isfinite(s.value) for s in samples)
     assert all(math.isfinite(v) for v in job_metrics(samples, "03000000", {TRAIN_WORKER}).values())
+
+
+DATA_LINES = [
+    line
+    for line in DATA_SCRAPE.splitlines()
+    if line.startswith(("# HELP ray_data_dataset_state", "# TYPE ray_data_dataset_state"))
+    or line.startswith(("ray_data_dataset_state{", "ray_data_output_rows{", "ray_data_pool_util"))
+]
+
+
+@fast(60)
+@hypothesis.given(mutated_text(["\n".join(DATA_LINES)], DATA_LINES))
+def test_ray_data_series_never_raise_when_mutated(text):
+    samples = parse_text(text)
+    for job in ("05000000", "06000000", ""):
+        assert all(math.isfinite(v) for v in job_metrics(samples, job, {DATA_STATS_ACTOR}).values())
