@@ -418,6 +418,7 @@ def _run_app(
     record: str | None = None,
     settings_path: Path | None = None,
 ) -> int:
+    from raycockpit.cockpit.command_log import command_log_file
     from raycockpit.cockpit.gc_pacing import quiet_start
     from raycockpit.cockpit.kept_heads import KeptHead
     from raycockpit.cockpit.local import LocalHead
@@ -434,6 +435,7 @@ def _run_app(
         base_settings=base,
         record=record,
         settings_path=settings_path,
+        command_log_path=command_log_file(),
     )
     quiet_start()  # GC policy: cockpit/gc_pacing.py
     try:

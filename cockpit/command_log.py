@@ -9,14 +9,22 @@ credentials inside URLs, are left out and named in the entry's note.
 
 The log is bounded (oldest dropped) and UI-free; the client records into it at the one place
 each mutating call goes through (cockpit/client.py), the app's launcher worker records `ray up`
-/ `ray down` / `ray exec`.
+/ `ray down` / `ray exec`. The cockpit keeps it across sessions in a file of JSON lines
+(`$XDG_STATE_HOME/raycockpit/commands.jsonl`, else `~/.local/state/...`; what yesterday's
+session stopped, and how to do it again): each entry is appended as it is recorded, the last
+`limit` are read back at the start, and the file is rewritten to those when it holds twice as
+many. A line that cannot be read is skipped; a file that cannot be written leaves the log in
+memory, said once in the screen's title.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import re
 import shlex
+import tempfile
 import threading
 import time
 from collections import deque
@@ -250,7 +258,39 @@ class Command:
 
     @property
     def when(self) -> str:
-        return time.strftime("%H:%M:%S", time.localtime(self.at))
+        """`14:02:11` today, `2026-11-28 14:02` on another day (an entry of an earlier session)."""
+        at = time.localtime(self.at)
+        if time.strftime("%Y-%m-%d", at) == time.strftime("%Y-%m-%d"):
+            return time.strftime("%H:%M:%S", at)
+        return time.strftime("%Y-%m-%d %H:%M", at)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, line: str) -> Command | None:
+        """An entry written by to_json, or None for a line that is not one."""
+        try:
+            raw = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(raw, dict):
+            return None
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}
+        try:
+            values["at"] = float(values["at"])
+            for name in ("action", "target", "result"):
+                if not isinstance(values[name], str):
+                    return None
+            values["ok"] = bool(values["ok"])
+            values["left_out"] = tuple(str(x) for x in values.get("left_out") or ())
+            for name in ("address", "method", "path", "cli", "note"):
+                values[name] = str(values.get(name) or "")
+            values["with_token"] = bool(values.get("with_token"))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return cls(**values)
 
     @property
     def full_note(self) -> str:
@@ -265,18 +305,58 @@ class CommandLog:
     """The last `limit` commands, oldest first; safe to record into from worker threads."""
 
     limit: int = MAX_ENTRIES
+    path: Path | None = None  # kept across sessions there (None: in memory only, as in tests)
     _entries: deque[Command] = field(init=False)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     version: int = field(init=False, default=0)  # bumps on every record (the screen's cue)
+    earlier: int = field(init=False, default=0)  # entries read back from earlier sessions
+    problem: str = field(init=False, default="")  # why the file is not kept, said once
+    _file_lines: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self._entries = deque(maxlen=self.limit)
+        if self.path is not None:
+            self._load(self.path)
+
+    def _load(self, path: Path) -> None:
+        try:
+            with path.open(encoding="utf-8", errors="replace") as lines:
+                for line in lines:
+                    self._file_lines += 1
+                    command = Command.from_json(line)
+                    if command is not None:
+                        self._entries.append(command)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            self.problem = f"{path} not read ({exc.strerror or exc}): kept for this session"
+        self.earlier = len(self._entries)
 
     def add(self, command: Command) -> Command:
         with self._lock:
             self._entries.append(command)
             self.version += 1
+            if self.path is not None and not self.problem:
+                self._save(self.path, command)
         return command
+
+    def _save(self, path: Path, command: Command) -> None:
+        """Append the entry (one short write: lines of two cockpits never interleave); rewrite
+        the file to the kept entries once it holds twice as many."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if self._file_lines + 1 > 2 * self.limit:
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".commands-")
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.writelines(c.to_json() + "\n" for c in self._entries)
+                os.replace(tmp, path)
+                self._file_lines = len(self._entries)
+            else:
+                with path.open("a", encoding="utf-8") as out:
+                    out.write(command.to_json() + "\n")
+                self._file_lines += 1
+        except OSError as exc:
+            self.problem = f"{path} not written ({exc.strerror or exc}): kept for this session"
 
     def entries(self) -> list[Command]:
         with self._lock:
@@ -290,6 +370,13 @@ class CommandLog:
         it has not got it (the "Why pending?" answer says so)."""
         with self._lock:
             return {c.target: c.at for c in self._entries if c.action == "job stop" and c.ok}
+
+
+def command_log_file(env: dict[str, str] | None = None) -> Path:
+    """`$XDG_STATE_HOME/raycockpit/commands.jsonl`, else `~/.local/state/raycockpit/...`."""
+    env = os.environ if env is None else env
+    state = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "raycockpit" / "commands.jsonl"
 
 
 def clean_address(address: str) -> str:

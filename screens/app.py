@@ -138,6 +138,7 @@ class CockpitApp(
         record: str | None = None,
         replay_clock: ReplayClock | None = None,
         settings_path: Path | None = None,
+        command_log_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.settings_path = settings_path  # where a theme picked in the cockpit is kept
@@ -165,7 +166,8 @@ class CockpitApp(
         self._stream_workers: dict[str, list[Worker]] = {}  # a screen -> its log followers
         self._job_screen: JobScreen | None = None  # built on the first open, then reused
         self.gc_pacer = GcPacer()  # full garbage collections while no key is being answered
-        self.command_log = CommandLog()  # every call that changed a cluster (ctrl+l)
+        # every call that changed a cluster (ctrl+l), kept across sessions by the CLI's app
+        self.command_log = CommandLog(path=command_log_path)
         self.init_styles()
 
     # -- layout -----------------------------------------------------------------------------
@@ -557,6 +559,7 @@ def make_app(
     record: str | None = None,
     replay_clock: ReplayClock | None = None,
     settings_path: Path | None = None,
+    command_log_path: Path | None = None,
 ) -> CockpitApp:
     """The one composition root, used by the CLI, the tests and the benchmarks."""
     return CockpitApp(
@@ -570,4 +573,5 @@ def make_app(
         record=record,
         replay_clock=replay_clock,
         settings_path=settings_path,
+        command_log_path=command_log_path,
     )

@@ -18,6 +18,18 @@ from raycockpit.cockpit.command_log import Command, CommandLog
 from raycockpit.screens.styles import BAD_STRONG, INFO_STRONG, OK
 
 
+def title(log: CommandLog) -> str:
+    """`Command log: 7 calls that changed a cluster (4 in earlier sessions; the last 500 are kept in
+    FILE)`, or why the file is not kept."""
+    count = len(log)
+    text = f"Command log: {count} call{'s' if count != 1 else ''} that changed a cluster"
+    earlier = f"{log.earlier} in earlier sessions; " if log.earlier else ""
+    if log.problem:
+        return f"{text} ({earlier}{log.problem})"
+    where = f" in {log.path}" if log.path is not None else ""
+    return f"{text} ({earlier}the last {log.limit} are kept{where})"
+
+
 class CommandLogScreen(ModalScreen):
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Close", id="commands.close"),
@@ -71,11 +83,8 @@ class CommandLogScreen(ModalScreen):
         for i, entry in enumerate(self._shown):
             result = Text(entry.result, style=OK if entry.ok else BAD_STRONG)
             table.add_row(entry.when, entry.action, entry.target, result, key=str(i))
+        self.query_one("#commands-title", Static).update(title(self.commands))
         count = len(self._shown)
-        self.query_one("#commands-title", Static).update(
-            f"Command log: {count} call{'s' if count != 1 else ''} that changed the cluster"
-            f" (the last {self.commands.limit} are kept)"
-        )
         if self._shown:
             table.move_cursor(row=min(max(row, 0), count - 1))
         self._render_detail()
@@ -95,7 +104,9 @@ class CommandLogScreen(ModalScreen):
             detail.append("Nothing has changed the cluster from here yet.", style="dim")
         else:
             detail.append(f"{entry.action} {entry.target}".strip(), style="bold")
-            detail.append(f"  {entry.result}\n", style=OK if entry.ok else BAD_STRONG)
+            detail.append(f"  {entry.result}", style=OK if entry.ok else BAD_STRONG)
+            detail.append(f"  {entry.when}" + (f" on {entry.address}" if entry.address else ""))
+            detail.append("\n")
             if entry.rest:
                 detail.append("REST  ", style=INFO_STRONG)
                 detail.append(entry.rest + "\n")

@@ -13,17 +13,21 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
+from raycockpit.cockpit.config import Settings
+from raycockpit.screens.app import make_app
 from raycockpit.screens.command_log import CommandLogScreen
 from raycockpit.screens.job import JobScreen
 from tests.ui.helpers import screen_text, wait_for
-from tests.ui.test_launch import SIZE, _app, open_form, type_into
+from tests.ui.replay import replay_client
+from tests.ui.test_launch import SIZE, open_form, type_into
 
 pytestmark = pytest.mark.cluster
 SECRET = "hf_s3cretvalue"
 
 
-async def test_submit_and_stop_are_in_the_command_log(ray_head, client):
-    app = _app(ray_head.dashboard_url)
+async def test_submit_and_stop_are_in_the_command_log(ray_head, client, tmp_path):
+    kept = tmp_path / "commands.jsonl"
+    app = make_app(Settings(refresh=0.5), address=ray_head.dashboard_url, command_log_path=kept)
     async with app.run_test(size=SIZE) as pilot:
         await open_form(pilot, "custom")
         await type_into(pilot, "entrypoint", 'python -c "import time; time.sleep(60)"')
@@ -83,6 +87,23 @@ async def test_submit_and_stop_are_in_the_command_log(ray_head, client):
         await asyncio.sleep(0.5)
     else:
         raise AssertionError(f"{job_id} did not stop")
+
+    # the next session (a replay here: no cluster needed) reads both back, the secret nowhere
+    assert len(kept.read_text().splitlines()) == 2 and SECRET not in kept.read_text()
+    later = make_app(Settings(refresh=3600), client=replay_client(), command_log_path=kept)
+    async with later.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(later.screen, CommandLogScreen), what="ctrl+l")
+        screen = later.screen
+        assert [(c.action, c.target, c.result) for c in screen._shown] == [
+            ("job stop", job_id, "ok: stop requested"),
+            ("job submit", "", f"ok: {job_id}"),
+        ]
+        title = screen_text(screen.query_one("#commands-title"))
+        assert title.startswith("Command log: 2 calls that changed a cluster (2 in earlier"), title
+        assert str(kept) in title
+        detail = screen_text(screen.query_one("#commands-detail"))
+        assert f"on {ray_head.dashboard_url}" in detail and stop.cli in detail
 
 
 def capture(screen: CommandLogScreen, detail: str) -> None:

@@ -232,3 +232,36 @@ def test_submit_line_ships_the_files_the_cockpit_ships(tmp_path: Path) -> None:
     root = Path(params["working_dir"])
     packaging._dir_travel(root, [packaging._get_excludes(root, excludes)], handler, True)
     assert kept == shipped == {"workloads/a.py"}
+
+
+def test_kept_across_sessions_bounded_and_tolerant(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "commands.jsonl"
+    first = CommandLog(limit=3, path=path)
+    assert len(first) == 0 and first.earlier == 0 and not first.problem  # no file yet: fine
+    for i in range(5):
+        first.add(launcher_command(["ray", "up", f"c{i}.yaml"], True, "ok", at=1000.0 + i))
+    assert [c.target for c in first.entries()] == ["c2.yaml", "c3.yaml", "c4.yaml"]
+    # 5 appended, then the 7th line would pass 2 x 3: rewritten to the kept 3, then appended
+    assert len(path.read_text().splitlines()) == 5
+    first.add(launcher_command(["ray", "up", "c5.yaml"], True, "ok", at=1005.0))
+    first.add(launcher_command(["ray", "up", "c6.yaml"], False, "exit 1", at=1006.0))
+    assert len(path.read_text().splitlines()) == 3
+    with path.open("a") as out:  # a torn or foreign line is skipped, the rest read back
+        out.write('{"at": "x"\nnot json\n[1]\n{"action": "ray up"}\n')
+    later = CommandLog(limit=3, path=path)
+    assert [(c.target, c.ok) for c in later.entries()] == [
+        ("c4.yaml", True),
+        ("c5.yaml", True),
+        ("c6.yaml", False),
+    ]
+    assert later.earlier == 3 and later.entries()[2] == first.entries()[2]  # same entry back
+    assert later.entries()[0].when.startswith("1970-01-01")  # another day: with its date
+
+
+def test_a_file_that_cannot_be_written_leaves_the_log_in_memory(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    log = CommandLog(path=blocker / "commands.jsonl")
+    log.add(launcher_command(["ray", "down", "c.yaml"], True, "ok"))
+    log.add(launcher_command(["ray", "down", "d.yaml"], True, "ok"))
+    assert len(log) == 2 and log.problem.endswith("(Not a directory): kept for this session")
