@@ -347,9 +347,13 @@ class CommandLog:
             path.parent.mkdir(parents=True, exist_ok=True)
             if self._file_lines + 1 > 2 * self.limit:
                 fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".commands-")
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    out.writelines(c.to_json() + "\n" for c in self._entries)
-                os.replace(tmp, path)
+                try:
+                    with os.fdopen(fd, "w", encoding="utf-8") as out:
+                        out.writelines(c.to_json() + "\n" for c in self._entries)
+                    os.replace(tmp, path)
+                except OSError:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
                 self._file_lines = len(self._entries)
             else:
                 with path.open("a", encoding="utf-8") as out:
