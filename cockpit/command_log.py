@@ -229,6 +229,7 @@ class Command:
     note: str = ""
     left_out: tuple[str, ...] = ()
     with_token: bool = False
+    earlier: bool = field(default=False, compare=False)  # read back from an earlier session
 
     @property
     def rest(self) -> str:
@@ -265,7 +266,9 @@ class Command:
         return time.strftime("%Y-%m-%d %H:%M", at)
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        fields = dataclasses.asdict(self)
+        del fields["earlier"]
+        return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def from_json(cls, line: str) -> Command | None:
@@ -288,6 +291,7 @@ class Command:
             for name in ("address", "method", "path", "cli", "note"):
                 values[name] = str(values.get(name) or "")
             values["with_token"] = bool(values.get("with_token"))
+            values["earlier"] = True
         except (KeyError, TypeError, ValueError):
             return None
         return cls(**values)

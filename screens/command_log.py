@@ -7,6 +7,8 @@ the terminal's clipboard, OSC 52); Esc closes. The screen only renders the app's
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,6 +20,14 @@ from raycockpit.cockpit.command_log import Command, CommandLog
 from raycockpit.screens.styles import BAD_STRONG, INFO_STRONG, OK
 
 
+def home_relative(path: Path) -> str:
+    """`~/.local/state/...` for a path under the home folder."""
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
 def title(log: CommandLog) -> str:
     """`Command log: 7 calls that changed a cluster (4 in earlier sessions; the last 500 are kept in
     FILE)`, or why the file is not kept."""
@@ -26,7 +36,7 @@ def title(log: CommandLog) -> str:
     earlier = f"{log.earlier} in earlier sessions; " if log.earlier else ""
     if log.problem:
         return f"{text} ({earlier}{log.problem})"
-    where = f" in {log.path}" if log.path is not None else ""
+    where = f" in {home_relative(log.path)}" if log.path is not None else ""
     return f"{text} ({earlier}the last {log.limit} are kept{where})"
 
 
@@ -42,7 +52,7 @@ class CommandLogScreen(ModalScreen):
     CommandLogScreen > Vertical {
         width: 96%; height: 90%; border: round $primary; background: $panel; padding: 0 1;
     }
-    CommandLogScreen #commands-title { text-style: bold; height: 1; }
+    CommandLogScreen #commands-title { text-style: bold; height: auto; }
     CommandLogScreen DataTable { height: 1fr; }
     CommandLogScreen #commands-detail { height: auto; max-height: 60%; margin-top: 1; }
     CommandLogScreen #commands-keys { height: 1; color: $text-muted; }
@@ -82,7 +92,10 @@ class CommandLogScreen(ModalScreen):
         table.clear()
         for i, entry in enumerate(self._shown):
             result = Text(entry.result, style=OK if entry.ok else BAD_STRONG)
-            table.add_row(entry.when, entry.action, entry.target, result, key=str(i))
+            cells = [entry.when, entry.action, entry.target]
+            if entry.earlier:  # dimmed: not this session's
+                cells = [Text(cell, style="dim") for cell in cells]
+            table.add_row(*cells, result, key=str(i))
         self.query_one("#commands-title", Static).update(title(self.commands))
         count = len(self._shown)
         if self._shown:
