@@ -26,7 +26,8 @@ Every Ray node serves its metrics at `http://<node ip>:<metrics_export_port>/met
   dataset-level gauges (`ray_data_dataset_state`, ...) map each dataset to its `job_id`: a job
   gets its own datasets' series, summed over them (a job that makes a dataset per loop has one
   series per operator, not one per loop), except rates and states, which are its latest
-  dataset's (by `start_time`).
+  dataset's (by `start_time`). `data_progress{operator=X}` is how far each operator of the
+  latest dataset is: its output rows against Ray Data's estimate of its rows, in percent.
 
 Parsed with prometheus_client's text parser; a block it cannot parse is skipped, never fatal.
 Series are named `<name> (prometheus)` and plotted against seconds since the screen opened.
@@ -60,6 +61,8 @@ RAY_DATA = "ray_data_"
 RAY_DATA_TAGS = frozenset({"dataset", "job_id", "start_time"})  # who it is of, not what
 # Ray Data gauges that are a rate, a share or a state: not summed over a job's datasets
 RAY_DATA_LATEST = ("average", "_mean", "_max", "utilization", "_state")
+PROGRESS = "data_progress"  # % of its estimated rows an operator of the latest dataset has output
+_ROWS = {"ray_data_output_rows": 0, "ray_data_operator_estimated_total_rows": 1}
 _BLOCK = re.compile(r"(?m)^(?=# HELP )")
 
 
@@ -129,6 +132,7 @@ def job_metrics(samples: list[Sample], job_id: str, worker_ids: set[str]) -> dic
     sums: dict[str, float] = {}
     gauges: dict[str, list[float]] = {}
     latest: dict[str, tuple[float, float]] = {}  # Ray Data rates: (dataset start, value)
+    rows: dict[tuple[str, str], list[float]] = {}  # (dataset, operator) -> [out, estimated]
     tasks_running = 0.0
     actors_alive = 0.0
     seen_tasks = seen_actors = False
@@ -153,6 +157,9 @@ def job_metrics(samples: list[Sample], job_id: str, worker_ids: set[str]) -> dic
             owner, started = datasets.get(labels["dataset"], ("", 0.0))
             if owner == job_id:  # the shared stats actor's: by the dataset, not the worker
                 name = _display(sample)
+                if sample.name in _ROWS and "operator" in labels:
+                    key = (labels["dataset"], labels["operator"])
+                    rows.setdefault(key, [0.0, 0.0])[_ROWS[sample.name]] += sample.value
                 if sample.kind == "gauge" and any(w in sample.name for w in RAY_DATA_LATEST):
                     if started >= latest.get(name, (-1.0, 0.0))[0]:
                         latest[name] = (started, sample.value)
@@ -169,10 +176,26 @@ def job_metrics(samples: list[Sample], job_id: str, worker_ids: set[str]) -> dic
     out = dict(sums)
     out.update({name: sum(values) / len(values) for name, values in gauges.items()})
     out.update({name: value for name, (_, value) in latest.items()})
+    out.update(_progress(rows, {d: s for d, (j, s) in datasets.items() if j == job_id}))
     if seen_tasks:
         out["tasks running"] = max(tasks_running, 0.0)  # (one side's change may come first)
     if seen_actors:
         out["actors alive"] = actors_alive
+    return out
+
+
+def _progress(
+    rows: dict[tuple[str, str], list[float]], starts: dict[str, float]
+) -> dict[str, float]:
+    """Each operator of the job's latest dataset: its output rows in percent of Ray Data's
+    estimate of them (an operator with no estimate, like `Input_0`, has none)."""
+    if not starts:
+        return {}
+    newest = max(starts, key=lambda d: starts[d])
+    out = {}
+    for (dataset, operator), (done, estimated) in sorted(rows.items()):
+        if dataset == newest and estimated > 0:
+            out[f"{PROGRESS}{{operator={operator}}}"] = max(0.0, min(100.0, 100 * done / estimated))
     return out
 
 
@@ -193,6 +216,7 @@ def dataset_owners(samples: list[Sample]) -> dict[str, tuple[str, float]]:
 
 # Ray's libraries' series worth a first look, in this order; their others follow by name
 LIBRARY_FIRST = (
+    PROGRESS,
     "data_output_rows",
     "data_output_bytes",
     "data_num_tasks_running",

@@ -16,11 +16,12 @@ from textual_plotext import PlotextPlot
 
 from raycockpit.cockpit.events import MetricSeries, Trial
 from raycockpit.cockpit.format import human_bytes, is_byte_count
+from raycockpit.cockpit.prom_metrics import PROGRESS
 from raycockpit.cockpit.prom_metrics import SOURCE as PROM_SOURCE
 from raycockpit.cockpit.prom_metrics import rank as prom_rank
 from raycockpit.screens.styles import BAD_STRONG, INFO, OK, WARN_STRONG
 from raycockpit.screens.widgets.keyed_table import Column, KeyedTable
-from raycockpit.screens.widgets.render import sparkline
+from raycockpit.screens.widgets.render import bar, sparkline
 
 PREFERRED = (
     "test_accuracy",
@@ -132,6 +133,8 @@ def _fmt(value: float, name: str = "") -> str:
     core's array_bytes, object_store_bytes_used) as a size: 16.0 MiB, not 1.678e+07."""
     if is_byte_count(name):
         return human_bytes(value)
+    if name.startswith(PROGRESS + "{"):  # an operator's share of its estimated rows
+        return f"{value:.0f}%"
     if value == 0 or 1e-3 <= abs(value) < 1e6:
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     return f"{value:.3e}"
@@ -308,7 +311,10 @@ class MetricsPanel(Vertical):
         for (name, value), label in zip(lasts, fitted, strict=False):
             values = [v for _, v in series.series[name]]
             mark = "▶ " if name == self.metric else "  "
-            spark = sparkline(values, spark_w, top=None)
+            if name.startswith(PROGRESS + "{"):  # how far, as a bar: a person looks, not reads
+                spark = bar(values[-1] / 100, spark_w, style=OK)
+            else:
+                spark = sparkline(values, spark_w, top=None)
             table.add_row(mark + label, value, spark)
         if end is not None:
             table.add_row(

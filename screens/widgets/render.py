@@ -58,15 +58,16 @@ def status_text(status: str) -> Text:
     return Text(status or "?", style=STATUS_STYLES.get(status.upper(), ""))
 
 
-def bar(fraction: float | None, width: int = 20) -> Text:
-    """A horizontal bar with eighth-block precision, coloured by how full it is."""
+def bar(fraction: float | None, width: int = 20, style: str = "") -> Text:
+    """A horizontal bar with eighth-block precision, coloured by how full it is (or in `style`:
+    a progress bar, where full is good)."""
     if fraction is None:
         return Text("·" * width, style="dim")
     fraction = max(0.0, min(1.0, fraction))
     eighths = round(fraction * width * 8)
     full, part = divmod(eighths, 8)
     body = FULL * full + (EIGHTHS[part] if part and full < width else "")
-    style = BAR_LOW if fraction < 0.7 else BAR_MID if fraction < 0.9 else BAR_HIGH
+    style = style or (BAR_LOW if fraction < 0.7 else BAR_MID if fraction < 0.9 else BAR_HIGH)
     text = Text(body, style=style)
     text.append(EMPTY * (width - len(body)), style="dim")
     return text

@@ -102,13 +102,15 @@ async def test_a_ray_data_jobs_node_metrics_list_its_key_series_first_each_told_
         listed = rendered_text(panel.query_one("#metrics-last"), width=60).splitlines()
         names = [line[2:].rsplit(None, 2)[0].strip() for line in listed if line.strip()]
         assert names == [
-            "tasks running",  # the job's own (JobId), then Ray Data's
-            "data_output_rows{Input_0}",  # keys dropped, tags kept, when one does not fit
-            "data…rows{MapBatches(double_a)_2}",
+            "tasks running",  # the job's own (JobId), then Ray Data's, how far first
+            "data…ess{MapBatches(double_a)_2}",  # keys dropped, tags kept, when one won't fit
+            "data_progress{ReadRange_1}",
+            "data_output_rows{Input_0}",
+            "data…ows{MapBatches(double_a)_2}",
             "data_output_rows{ReadRange_1}",
-            "data_output_bytes{Input_0}",
-            "data…ytes{MapBatches(double_a)_2}",
         ], listed
+        progress = next(line for line in listed if "ReadRange_1}" in line)
+        assert "100%" in progress and "█" in progress, listed  # a full bar, not a sparkline
         assert len(set(names)) == len(names), listed
         assert not any("double_b" in line for line in listed), listed
 

@@ -175,6 +175,12 @@ def test_two_ray_data_jobs_each_get_their_own_datasets():
     assert b["data_output_rows{operator=MapBatches(double_b)_2}"] == 50.0
     assert a["data_dataset_state"] == b["data_dataset_state"] == 1.0  # RUNNING
     assert a["tasks running"] == b["tasks running"] == 1  # each one map task (2 CPUs in all)
+    # how far each operator is: rows out against Ray Data's estimate (Input_0 has none)
+    assert {k: v for k, v in a.items() if k.startswith("data_progress")} == {
+        "data_progress{operator=MapBatches(double_a)_2}": 10.0,  # 40 of 400 rows
+        "data_progress{operator=ReadRange_1}": 100.0,
+    }
+    assert b["data_progress{operator=MapBatches(double_b)_2}"] == 12.5
     assert not [k for k in a if "double_b" in k] and not [k for k in b if "double_a" in k]
     assert not [k for k in a if "dataset=" in k or "job_id=" in k]
     # a job that used Ray Data earlier, none of whose datasets are in the text: nothing of them
@@ -194,10 +200,16 @@ def test_a_jobs_ray_data_series_are_summed_over_its_datasets_but_rates_are_the_l
         sample("ray_data_average_bytes_per_output", 3, dataset="d0", operator="Map(f)_1"),
         sample("ray_data_output_rows", 999, dataset="unknown", operator="Map(f)_1"),
     ]
+    samples += [
+        sample("ray_data_operator_estimated_total_rows", 400, dataset="d0", operator="Map(f)_1"),
+        sample("ray_data_operator_estimated_total_rows", 600, dataset="d1", operator="Map(f)_1"),
+    ]
     assert job_metrics(samples, "01000000", set()) == {
         "data_dataset_state": 1,
         "data_output_rows{operator=Map(f)_1}": 550,
+        "data_operator_estimated_total_rows{operator=Map(f)_1}": 1000,
         "data_average_bytes_per_output{operator=Map(f)_1}": 8,
+        "data_progress{operator=Map(f)_1}": 25.0,  # the latest dataset's: 150 of 600
     }
 
 
