@@ -21,7 +21,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-DEFAULT_ADDRESS = "http://127.0.0.1:8265"
+DASHBOARD_PORT = 8265  # Ray's dashboard port: a bare host gets it
+DEFAULT_ADDRESS = f"http://127.0.0.1:{DASHBOARD_PORT}"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "RAYCOCKPIT_CONFIG"
 
@@ -365,9 +366,17 @@ def address_from_env(env: dict[str, str] | None = None) -> str | None:
 
 
 def normalise_address(address: str) -> str:
+    """`head` -> `http://head:8265` (a bare host: Ray's dashboard port), `head:9000` ->
+    `http://head:9000`; a URL with its scheme is kept as given (`https://ray.example.com`)."""
     address = address.strip().rstrip("/")
     if "://" not in address:
         address = "http://" + address
+        try:
+            bare = urlsplit(address).port is None and not urlsplit(address).path
+        except ValueError:
+            bare = False  # address_problem says what is wrong with its port
+        if bare and urlsplit(address).hostname:
+            address += f":{DASHBOARD_PORT}"
     return address
 
 

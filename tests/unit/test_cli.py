@@ -289,3 +289,16 @@ def test_the_address_as_the_one_word_after_the_command(capsys):
         "raycockpit: 'postmortm' is neither a dashboard URL (http://HOST:8265) nor a command "
         "(config, k8s, postmortem); did you mean raycockpit postmortem?"
     )
+
+
+def test_a_bare_host_gets_the_dashboard_port():
+    """`raycockpit 10.0.0.5` went to port 80; Ray's dashboard is on 8265 unless a port or a
+    scheme says otherwise."""
+    from raycockpit.cockpit.config import normalise_address
+
+    assert normalise_address("10.0.0.5") == "http://10.0.0.5:8265"
+    assert normalise_address("head") == "http://head:8265"
+    assert normalise_address("[::1]") == "http://[::1]:8265"
+    assert normalise_address("head:9000") == "http://head:9000"
+    assert normalise_address("https://ray.example.com/") == "https://ray.example.com"
+    assert resolve_target("head", Settings()).address == "http://head:8265"
