@@ -210,8 +210,9 @@ def death_line(cause: Any) -> str:
         message = " ".join(_ANSI.sub("", message).split())
         exit_ = _WORKER_EXIT.search(message)
         if exit_ is not None:  # what Ray says of the worker is what matters, up front
-            kind, detail = exit_.group(1), (exit_.group(2) or "").strip()
-            head = f"{'exited' if kind.startswith('INTENDED') else 'worker died'} ({kind})"
+            exit_type, detail = exit_.group(1), (exit_.group(2) or "").strip()
+            head = "exited" if exit_type.startswith("INTENDED") else "worker died"
+            head = f"{head} ({exit_type})"
             return f"{head}: {detail}" if detail else head
         if reason and message.startswith(DEAD_BECAUSE):  # Ray's preamble: its reason says it
             message = message.removeprefix(DEAD_BECAUSE)
