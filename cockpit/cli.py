@@ -35,12 +35,24 @@ class Target:
     k8s: str | None = None  # a KubeRay cluster: reach it through kubectl port-forward
 
 
+EXAMPLES = """examples:
+  raycockpit                          the dashboard on :8265, or an embedded local head
+  raycockpit 10.0.0.5                 a cluster's dashboard (http://10.0.0.5:8265)
+  raycockpit --ssh me@head            through an ssh tunnel to the head's loopback
+  raycockpit --once --json            one snapshot, with the why of what is pending
+  raycockpit config check up.yaml     the cluster-config doctor
+  raycockpit postmortem list          the bundles kept of failed jobs
+keys: ? in the cockpit lists them all; : opens the command bar, ctrl+p the palette"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="raycockpit",
         description="A keyboard-driven terminal cockpit for Ray clusters. With no address it "
         "attaches to a dashboard on http://127.0.0.1:8265, or else starts and owns a local Ray "
         "head.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "address_arg",
