@@ -74,9 +74,15 @@ class DashboardClient(StateApi):
             headers["Authorization"] = f"Bearer {self._token}"
         self._headers = headers
         self._timeout = timeout
+        self._transport = transport
         self._http = httpx.AsyncClient(
             base_url=self.address, headers=headers, timeout=timeout, transport=transport
         )
+
+    def node_http(self) -> httpx.AsyncClient:
+        """A client for the nodes' own ports (their Prometheus text): no token, no base URL; the
+        dashboard's transport when one was given (a test's recorded answers cover the nodes)."""
+        return httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, transport=self._transport)
 
     @property
     def has_token(self) -> bool:

@@ -446,6 +446,8 @@ class CockpitApp(
         self.query_one(ContentSwitcher).current = name
         self._render_nav()
         self._want_sections()
+        if name == "serve":
+            self.follow_serve_traffic()
         if self.snapshot is not None:
             if name == "fleet":
                 self._fleet_snapshot(self.snapshot)  # this cluster's row, made when shown

@@ -20,6 +20,7 @@ from raycockpit.cockpit.launch import WorkloadSpec
 from raycockpit.cockpit.models import Job, Node, Snapshot
 from raycockpit.cockpit.node_work import NodeWork
 from raycockpit.cockpit.serve_tester import LoadResult, Result
+from raycockpit.cockpit.serve_traffic import AppTraffic
 from raycockpit.cockpit.tail import TailState
 from raycockpit.cockpit.task_list import TaskList
 
@@ -250,6 +251,15 @@ class LoadTestDone(Message):
 
     result: LoadResult | None
     error: str = ""
+
+
+@dataclass
+class ServeTrafficUpdated(Message):
+    """One beat of the Serve applications' traffic from their proxies' metrics (by app name),
+    and a line when some proxy could not be scraped."""
+
+    traffic: dict[str, AppTraffic]
+    note: str = ""
 
 
 @dataclass

@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Static
 
 from raycockpit.cockpit.models import ServeStatus, Snapshot
 from raycockpit.cockpit.serve_tester import LoadResult, Result, serve_base_url
+from raycockpit.cockpit.serve_traffic import AppTraffic
 from raycockpit.screens.base import Pane
 from raycockpit.screens.dialogs import ConfirmScreen, ScaleScreen
 from raycockpit.screens.serve.tester import RequestTester
@@ -91,6 +92,8 @@ class ServePane(Pane):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.action_text = ""  # the plain text of the action line (tests read it)
+        self.traffic: dict[str, AppTraffic] = {}  # each app's requests, from its proxies
+        self.traffic_note = ""  # proxies whose metrics could not be read
 
     # -- layout -----------------------------------------------------------------------------------
 
@@ -148,9 +151,16 @@ class ServePane(Pane):
     def render_snapshot(self, snap: Snapshot) -> None:
         serve = snap.serve
         self.query_one("#serve-state", Static).update(self._state_text(serve, snap))
-        self.tree.sync(serve, snap.pending.why)
+        self.tree.sync(serve, snap.pending.why, self.traffic)
         self.tester.sync_routes(serve)
         self._render_detail()
+
+    def set_traffic(self, traffic: dict[str, AppTraffic], note: str = "") -> None:
+        """The app's answer from the proxies' metrics: each app's label says its traffic."""
+        self.traffic = traffic
+        self.traffic_note = note
+        if self.snapshot is not None:
+            self.render_snapshot(self.snapshot)
 
     def _state_text(self, serve: ServeStatus, snap: Snapshot) -> Text:
         if not serve.running:
@@ -164,6 +174,8 @@ class ServePane(Pane):
         text.append(f"  {len(serve.apps)} app{'s' if len(serve.apps) != 1 else ''}")
         if not serve.apps:
             text.append("  (no applications: launch the serve workload to deploy one)", style=WARN)
+        elif self.traffic_note:
+            text.append(f"  traffic: {self.traffic_note}", style=WARN)
         return text
 
     def on_tree_node_highlighted(self, event: ServeTree.NodeHighlighted) -> None:
@@ -172,7 +184,8 @@ class ServePane(Pane):
 
     def _render_detail(self) -> None:
         whys = self.snapshot.pending.why if self.snapshot is not None else {}
-        self.query_one("#serve-detail", Static).update(detail_text(self._selected(), whys))
+        detail = detail_text(self._selected(), whys, self.traffic)
+        self.query_one("#serve-detail", Static).update(detail)
 
     def _selected(self) -> Selection | None:
         """The app (and deployment, replica) under the tree cursor, from the latest snapshot."""

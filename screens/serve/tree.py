@@ -9,7 +9,8 @@ from rich.text import Text
 from textual.widgets import Tree
 
 from raycockpit.cockpit.models import ServeApp, ServeDeployment, ServeReplica, ServeStatus, Why
-from raycockpit.screens.styles import INFO, OK, WARN
+from raycockpit.cockpit.serve_traffic import WINDOW_S, AppTraffic
+from raycockpit.screens.styles import BAD, INFO, OK, WARN
 from raycockpit.screens.widgets.render import status_text
 
 NodeKey = tuple[str, ...]  # ("app", app) / ("dep", app, dep) / ("rep", app, dep, replica)
@@ -24,11 +25,15 @@ def _parent(key: NodeKey) -> NodeKey | None:
     return None
 
 
-def app_label(app: ServeApp) -> Text:
+def app_label(app: ServeApp, traffic: AppTraffic | None = None) -> Text:
     text = Text(app.name, style="bold")
     text.append("  ")
     text.append_text(status_text(app.status))
     text.append(f"  {app.route_prefix or '(no route)'}", style=INFO)
+    if traffic is not None:  # its proxies' counters (cockpit/serve_traffic.py)
+        idle = traffic.rps is None or traffic.rps <= 0
+        style = BAD if traffic.share_5xx > 0 else "dim" if idle else OK
+        text.append(f"  {traffic.short()}", style=style)
     if app.message:
         text.append("  " + app.message.replace("\n", " "), style="dim")
     return text
@@ -59,9 +64,13 @@ def replica_label(replica: ServeReplica) -> Text:
     return text
 
 
-def detail_text(found: Selection | None, whys: dict[str, Why] | None = None) -> Text:
+def detail_text(
+    found: Selection | None,
+    whys: dict[str, Why] | None = None,
+    traffic: dict[str, AppTraffic] | None = None,
+) -> Text:
     """The line (or two) under the tree about what the cursor is on; for a deployment that is
-    not healthy, its "Why pending?" answer (cockpit/why/) in full."""
+    not healthy, its "Why pending?" answer (cockpit/why/) in full; for an app, its traffic."""
     if found is None:
         return Text("")
     app, dep, replica = found
@@ -85,6 +94,9 @@ def detail_text(found: Selection | None, whys: dict[str, Why] | None = None) -> 
             text.append(f"\n{dep.message}", style=WARN)
         return text
     text = Text(f"{app.name}: {app.status}, route {app.route_prefix or '-'}")
+    seen = (traffic or {}).get(app.name)
+    if seen is not None:
+        text.append(f"\ntraffic (its proxies, the last {WINDOW_S:.0f} s): {seen.line()}")
     if app.message:
         text.append(f"\n{app.message}", style=WARN)
     return text
@@ -102,10 +114,17 @@ class ServeTree(Tree[NodeKey]):
     def on_mount(self) -> None:
         self.border_title = "applications"
 
-    def sync(self, serve: ServeStatus, whys: dict[str, Why] | None = None) -> None:
+    def sync(
+        self,
+        serve: ServeStatus,
+        whys: dict[str, Why] | None = None,
+        traffic: dict[str, AppTraffic] | None = None,
+    ) -> None:
         """Labels change in place, new nodes join, gone ones leave: expansion and cursor stay.
-        `whys`: the snapshot's "Why pending?" answers (a deployment's short one in its label)."""
+        `whys`: the snapshot's "Why pending?" answers (a deployment's short one in its label);
+        `traffic`: each app's requests from its proxies' metrics, in its label."""
         whys = whys or {}
+        traffic = traffic or {}
         wanted: set[NodeKey] = set()
 
         def put(key: NodeKey, parent, label: Text, leaf: bool = False):
@@ -122,7 +141,7 @@ class ServeTree(Tree[NodeKey]):
             return node
 
         for app in serve.apps:
-            app_node = put(("app", app.name), self.root, app_label(app))
+            app_node = put(("app", app.name), self.root, app_label(app, traffic.get(app.name)))
             for dep in app.deployments:
                 why = whys.get(f"serve:{app.name}/{dep.name}")
                 dep_node = put(("dep", app.name, dep.name), app_node, deployment_label(dep, why))

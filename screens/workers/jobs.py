@@ -13,7 +13,6 @@ import time
 from collections.abc import Awaitable
 from pathlib import Path
 
-import httpx
 from textual import work
 from textual._compositor import Compositor
 from textual.worker import Worker
@@ -295,7 +294,7 @@ class JobWorkers:
         start = time.monotonic()
         beats_after_end = answered_after_end = 0
         await asyncio.sleep(FIRST_BEAT_S)  # the screen is painted first: its key is answered
-        async with httpx.AsyncClient() as http:
+        async with self.client.node_http() as http:
             while True:
                 screens = self._job_screens(job_id)
                 job = screens[0].job if screens else None

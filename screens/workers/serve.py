@@ -8,12 +8,24 @@ one line; nothing here raises into the UI.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from textual import work
 
 from raycockpit.cockpit import serve_tester
 from raycockpit.cockpit.errors import CockpitError
-from raycockpit.screens.messages import LoadTestDone, ServeActionDone, ServeAnswered
+from raycockpit.cockpit.prom_metrics import scrape_nodes, unreachable_line
+from raycockpit.cockpit.serve_traffic import ServeTraffic, proxy_targets
+from raycockpit.screens.messages import (
+    LoadTestDone,
+    ServeActionDone,
+    ServeAnswered,
+    ServeTrafficUpdated,
+)
 from raycockpit.screens.serve import ServePane
+
+TRAFFIC_BEAT_S = 10.0  # Ray exports metrics every ~10 s
 
 
 class ServeWorkers:
@@ -110,3 +122,35 @@ class ServeWorkers:
             pane.show_action(message.text, error=message.error)
         severity = "error" if message.error else "information"
         self.notify(message.text, severity=severity, timeout=6)  # type: ignore[attr-defined]
+
+    # -- traffic from the proxies' metrics --------------------------------------------------------
+
+    def follow_serve_traffic(self) -> None:
+        """The Serve pane is shown: its apps' traffic, every TRAFFIC_BEAT_S while it stays so."""
+        self._serve_traffic()
+
+    @work(group="serve-traffic", exclusive=True, exit_on_error=False)
+    async def _serve_traffic(self) -> None:
+        """Each beat: the proxies' Prometheus text (cockpit/serve_traffic.py) -> each app's
+        requests per second, errors and latency, handed to the pane; ends once another pane is
+        shown (a new one starts when the Serve pane is shown again)."""
+        client = getattr(self, "client", None)
+        if client is None or getattr(client, "replay", None):
+            return  # a replay has no proxies to ask
+        traffic = ServeTraffic()
+        async with client.node_http() as http:
+            while getattr(self, "current_pane", "") == "serve":
+                snap = getattr(self, "snapshot", None)
+                if snap is not None and snap.serve.running and snap.serve.apps:
+                    targets = proxy_targets(snap.serve, snap.nodes)
+                    if targets:
+                        scrape = await scrape_nodes(http, targets)
+                        result = traffic.add(scrape.samples, time.monotonic())
+                        note = unreachable_line(scrape).split(";")[0]
+                        self.post_message(ServeTrafficUpdated(result, note))  # type: ignore[attr-defined]
+                await asyncio.sleep(TRAFFIC_BEAT_S)
+
+    def on_serve_traffic_updated(self, message: ServeTrafficUpdated) -> None:
+        pane = self._serve_pane()
+        if pane is not None:
+            pane.set_traffic(message.traffic, message.note)

@@ -33,6 +33,8 @@ def replay_client(overrides: dict[str, str] | None = None) -> DashboardClient:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/authentication_mode":
             return httpx.Response(200, json={"authentication_mode": "disabled"})
+        if request.url.path == "/metrics":  # a node's Prometheus text: none recorded, none sent
+            return httpx.Response(200, text="")
         key = request.url.path
         if request.url.params.get("format") == "1":
             key += "?format=1"

@@ -161,6 +161,19 @@ async def test_serve_pane_on_the_real_serve_workload(ray_head, client):
             for word in ("p50", "p95", "p99", "rps", "errors 0"):
                 assert word in pane.result_text, pane.result_text
 
+            # the app's traffic from its proxy's metrics (Ray exports every ~10 s, the pane
+            # reads every 10 s): the load test's requests, as a rate, with their latency
+            await wait_for(
+                pilot,
+                lambda: any("req/s" in line for line in app_lines(pane, APP)),
+                timeout=60,
+                what="the app's traffic in its label",
+            )
+            (line,) = app_lines(pane, APP)
+            assert " ms" in line.split("req/s", 1)[1] and "xx" not in line, line  # no errors
+            seen = pane.traffic[APP]
+            assert seen.requests >= 41 and seen.p95_ms is not None, seen  # 1 + 40 (and health)
+
             # scale the deployment to 2: Ray 2.60 allows it only with external_scaler_enabled
             await pilot.press(
                 "escape", "down"
