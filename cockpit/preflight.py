@@ -18,15 +18,14 @@ DASHBOARD_CLIENT_MAX_SIZE = 100 MiB (`ray_constants.py`), below GCS_STORAGE_MAX_
 dashboard, the cockpit's and `ray job submit`'s alike. Ray itself warns on single files of 10 MiB
 and more (FILE_SIZE_WARNING) and on a package of half its limit (PACKAGE_SIZE_WARNING).
 
-The resources are checked by fit.py (the entrypoint's and the workload's asks against the nodes).
+The resources are checked by fit.py (the entrypoint's and the workload's asks against the nodes),
+the files the program reads by local_paths.py (when the cluster is this machine).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
-import socket
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from pathlib import Path
 from raycockpit.cockpit.fit import Capacity, Finding, check_resources
 from raycockpit.cockpit.format import human_bytes
 from raycockpit.cockpit.launch import JobRequest
+from raycockpit.cockpit.local_paths import check_paths
 from raycockpit.cockpit.models import Snapshot
 
 DASHBOARD_CLIENT_MAX_SIZE = 100 * 1024**2  # Ray 2.60 ray_constants.DASHBOARD_CLIENT_MAX_SIZE
@@ -431,69 +431,3 @@ def check_request(request: JobRequest, snap: Snapshot | None) -> Preflight:
         capacity=Capacity.from_snapshot(snap),
     )
     return result
-
-
-def check_paths(request: JobRequest, snap: Snapshot | None) -> list[Finding]:
-    """The files and folders a workload reads (its spec's `path: file|dir` params), when every
-    node of the cluster is this machine (the embedded head, a local multinode cluster): one that
-    is not there is refused, with its name, before anything is sent (the data workload otherwise
-    failed 11 s later with FileNotFoundError). A relative path is the job's working_dir's, where
-    it runs; a URI (s3://...) is left to the program; elsewhere nothing can be known from here."""
-    if not request.paths or not cluster_is_here(snap):
-        return []
-    out = []
-    for label, value, kind in request.paths:
-        if "://" in value:
-            continue
-        want = "file" if kind == "file" else "folder"
-        if value.startswith("~"):
-            full = Path(value).expanduser()
-            out.append(
-                Finding("refuse", f"{label}: the program gets {value} as it is (no ~): give {full}")
-            )
-            continue
-        path = Path(value)
-        if not path.is_absolute():
-            if request.package_root is None:
-                continue
-            path = Path(request.package_root) / path
-        if path.is_file() if kind == "file" else path.is_dir():
-            continue
-        if not path.exists():
-            what = "does not exist"
-        else:
-            what = "is a folder, not a file" if kind == "file" else "is a file, not a folder"
-        out.append(
-            Finding(
-                "refuse",
-                f"{label}: {path} {what} on this machine, where the cluster runs: give an "
-                f"existing {want}, or leave it empty",
-            )
-        )
-    return out
-
-
-def cluster_is_here(snap: Snapshot | None) -> bool:
-    """Every alive node of the snapshot is this machine (loopback, or one of its addresses)."""
-    nodes = [node for node in snap.nodes if node.state == "ALIVE"] if snap is not None else []
-    if not nodes:
-        return False
-    here: set[str] | None = None
-    for node in nodes:
-        try:
-            if ipaddress.ip_address(node.ip).is_loopback:
-                continue
-        except ValueError:
-            return False
-        if here is None:
-            here = this_machines_addresses()
-        if node.ip not in here:
-            return False
-    return True
-
-
-def this_machines_addresses() -> set[str]:
-    try:
-        return {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
-    except OSError:
-        return set()
